@@ -1,0 +1,107 @@
+// Loads and validates iso.config.yaml. The first problem is reported as one line:
+// "<file>: <path>: <value> <what is expected>", exit code 2, before anything is written.
+import { readFile } from 'node:fs/promises';
+import yaml from 'js-yaml';
+import type { z } from 'zod';
+import { UserInputError } from '../pipeline/errors.js';
+import { configSchema, type Config } from './schema.js';
+
+/** Environment variables whose values must never end up in the (public) ISO. */
+export const SECRET_ENV = ['VULTR_API_KEY', 'AWS_SECRET_ACCESS_KEY', 'AWS_ACCESS_KEY_ID', 'AWS_SESSION_TOKEN'];
+
+const SECRET_PATTERNS: [RegExp, string][] = [
+  [/-----BEGIN [A-Z ]*PRIVATE KEY-----/, 'a private key'],
+  [/\bAKIA[0-9A-Z]{16}\b/, 'an AWS access key id'],
+  [/\b[A-Z0-9]{36}\b/, 'something shaped like a Vultr API key'],
+];
+
+function show(value: unknown): string {
+  const text = JSON.stringify(value);
+  if (text === undefined) return 'nothing';
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function pathOf(path: PropertyKey[]): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || '(top level)';
+}
+
+export function describeIssue(issue: z.core.$ZodIssue, root: unknown): string {
+  const input = 'input' in issue ? issue.input : issue.path.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown>)?.[k], root);
+  const path = pathOf(issue.path);
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const keys = issue.keys.map((k) => `${path === '(top level)' ? '' : `${path}.`}${k}`);
+      return `${keys.join(', ')}: unknown key${keys.length > 1 ? 's' : ''}; check the spelling against iso.config.schema.json`;
+    }
+    case 'invalid_type':
+      if (input === undefined) return `${path}: missing; expected ${issue.expected}`;
+      return `${path}: ${show(input)} is not ${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`;
+    default:
+      if (/^(Invalid|Too|Expected)/.test(issue.message)) {
+        return `${path}: ${show(input)} is invalid (${issue.message.charAt(0).toLowerCase()}${issue.message.slice(1)})`;
+      }
+      return `${path}: ${show(input)} ${issue.message}`;
+  }
+}
+
+function walkStrings(value: unknown, path: PropertyKey[], visit: (s: string, path: PropertyKey[]) => void): void {
+  if (typeof value === 'string') visit(value, path);
+  else if (Array.isArray(value)) value.forEach((v, i) => walkStrings(v, [...path, i], visit));
+  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) walkStrings(v, [...path, k], visit);
+}
+
+/** Refuses anything secret-looking: the config's values are baked into a public ISO. */
+export function assertNoSecrets(config: unknown, env: NodeJS.ProcessEnv, file: string): void {
+  const envSecrets = SECRET_ENV.map((name) => [name, env[name]] as const).filter(([, v]) => v && v.length >= 8);
+  walkStrings(config, [], (s, path) => {
+    // A public SSH key is not a secret and legitimately contains long base64 runs.
+    if (path[0] === 'admin' && path[1] === 'sshAuthorizedKeys') return;
+    for (const [name, secret] of envSecrets) {
+      if (s.includes(secret!)) {
+        throw new UserInputError(`${file}: ${pathOf(path)}: holds the value of $${name}; secrets come from the environment only, never the config (the ISO is public)`);
+      }
+    }
+    for (const [pattern, what] of SECRET_PATTERNS) {
+      if (pattern.test(s)) {
+        throw new UserInputError(`${file}: ${pathOf(path)}: looks like ${what}; secrets must not be in the config because the ISO is published at a URL`);
+      }
+    }
+  });
+}
+
+export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  let raw: unknown;
+  try {
+    raw = yaml.load(text, { filename: file, schema: yaml.CORE_SCHEMA });
+  } catch (error) {
+    const e = error as { reason?: string; mark?: { line: number; column: number } };
+    const where = e.mark ? `line ${e.mark.line + 1}, column ${e.mark.column + 1}` : 'unknown position';
+    throw new UserInputError(`${file}: YAML syntax error at ${where}: ${e.reason ?? 'cannot parse'}; fix the file and try again`, { cause: error });
+  }
+  if (raw === null || raw === undefined) raw = {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new UserInputError(`${file}: the top level is ${show(raw)}, expected a mapping of settings`);
+  }
+  const result = configSchema.safeParse(raw, { reportInput: true });
+  if (!result.success) {
+    const issues = result.error.issues;
+    const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
+    throw new UserInputError(`${file}: ${describeIssue(issues[0]!, raw)}${more}`);
+  }
+  assertNoSecrets(result.data, env, file);
+  return result.data;
+}
+
+export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UserInputError(
+      code === 'ENOENT' ? `config file ${file} does not exist; pass --config FILE or create it from the committed iso.config.yaml` : `config file ${file} cannot be read (${code}); check its permissions`,
+      { cause: error },
+    );
+  }
+  return parseConfig(text, file, env);
+}

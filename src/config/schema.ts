@@ -1,0 +1,175 @@
+// The one config file, iso.config.yaml. Everything in it ends up in a public ISO, so it holds
+// no secrets: passwords only as crypted hashes, API keys only in the environment. Unknown keys
+// are errors so that a typo is never silently ignored. Messages complete the sentence
+// "<path>: <value> ..." (see load.ts).
+import { z } from 'zod';
+import { isIPv6Prefix } from '../net/ipv6.js';
+
+const hostLabel = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;
+const hostname = z.string().regex(hostLabel, 'is not a valid host name (letters, digits and "-", at most 63)');
+const domainName = z
+  .string()
+  .max(253, 'is longer than 253 characters')
+  .refine((s) => s === '' || s.split('.').every((l) => hostLabel.test(l)), 'is not a valid DNS domain');
+const dnsHost = z
+  .string()
+  .min(1, 'is empty; give a host name')
+  .refine((s) => s.split('.').every((l) => hostLabel.test(l)), 'is not a valid host name');
+
+const SSH_KEY_TYPES = [
+  'ssh-ed25519',
+  'ssh-rsa',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'sk-ssh-ed25519@openssh.com',
+  'sk-ecdsa-sha2-nistp256@openssh.com',
+];
+
+/** An OpenSSH public key line whose base64 blob really encodes a key of the stated type. */
+export function isSshPublicKey(line: string): boolean {
+  const m = /^(\S+) ([A-Za-z0-9+/]+={0,3})(?: ([^\n\r]*))?$/.exec(line);
+  if (!m || !SSH_KEY_TYPES.includes(m[1]!)) return false;
+  const blob = Buffer.from(m[2]!, 'base64');
+  if (blob.length < 4) return false;
+  const len = blob.readUInt32BE(0);
+  return blob.subarray(4, 4 + len).toString('latin1') === m[1];
+}
+
+/** crypt(3) hashes (sha-512, sha-256, yescrypt, bcrypt) or "!" for a locked password. */
+const CRYPT = /^(!|\$(6|5)\$(rounds=\d+\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{43,86}|\$y\$[./A-Za-z0-9]+\$[./A-Za-z0-9]+\$[./A-Za-z0-9]{43}|\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53})$/;
+
+const packageName = z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, 'is not a Debian package name');
+
+export const configSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'is not a valid ISO name prefix (lower-case letters, digits and "-", at most 40)')
+      .default('vultr-sid')
+      .describe('Prefix of the ISO file name; a short hash of every input follows it.'),
+    base: z
+      .strictObject({
+        url: z
+          .url({ protocol: /^https?$/, error: 'is not an http(s) URL' })
+          .default('https://cdimage.debian.org/cdimage/weekly-builds/amd64/iso-cd/debian-testing-amd64-netinst.iso')
+          .describe('Debian installer image to repack (netinst or mini.iso).'),
+        checksums: z.string().min(1).default('SHA512SUMS').describe('Checksum file, relative to the image URL or absolute.'),
+        signature: z.string().min(1).default('SHA512SUMS.sign').describe('Detached OpenPGP signature of the checksum file.'),
+        fingerprints: z
+          .array(z.string().regex(/^[0-9A-F]{40}$/, 'is not a 40-digit upper-case hex OpenPGP fingerprint'))
+          .min(1, 'is empty; list at least one accepted signing key')
+          .default([
+            'DF9B9C49EAA9298432589D76DA87E80D6294BE9B',
+            'F41D30342F3546695F65C66942468F4009EA8AC3',
+            '10460DAD76165AD81FBC0CE9988021A964E6EA7D',
+          ])
+          .describe('Accepted signer fingerprints (Debian CD signing keys).'),
+      })
+      .prefault({}),
+    boot: z
+      .strictObject({
+        timeout: z
+          .number()
+          .int('is not a whole number of seconds')
+          .min(1, 'is below 1 second; the menu must give a person a chance to choose')
+          .max(300, 'is above 300 seconds')
+          .default(5)
+          .describe('Seconds before the automated install starts.'),
+        serialConsole: z.boolean().default(true).describe('Kernel console on ttyS0 as well as the screen, in the installer and the installed system.'),
+      })
+      .prefault({}),
+    installer: z
+      .strictObject({
+        locale: z.string().regex(/^[a-z]{2,3}_[A-Z]{2}(\.UTF-8)?$/, 'is not a locale like en_US.UTF-8').default('en_US.UTF-8'),
+        keyboard: z.string().regex(/^[a-z]{2,}(\([a-z0-9_-]+\))?$/, 'is not an XKB layout like us or de').default('us'),
+        timezone: z.string().regex(/^(UTC|[A-Z][A-Za-z_-]+(\/[A-Za-z0-9_+-]+)+)$/, 'is not a tz database name like UTC or Europe/Berlin').default('UTC'),
+        hostname: hostname.default('debian'),
+        domain: domainName.default(''),
+        mirror: z
+          .strictObject({
+            host: dnsHost.default('deb.debian.org'),
+            directory: z.string().regex(/^\/[A-Za-z0-9._/-]*$/, 'is not a path starting with /').default('/debian'),
+          })
+          .prefault({}),
+        suite: z
+          .enum(['unstable', 'testing'], { error: 'is not a supported suite; use "unstable" (not "sid": apt-setup would look for sid-security) or "testing"' })
+          .default('unstable'),
+        disk: z
+          .strictObject({
+            recipe: z.enum(['atomic', 'home', 'multi'], { error: 'is not a partman-auto recipe; use atomic, home or multi' }).default('atomic'),
+          })
+          .prefault({}),
+        packages: z.array(packageName).default([]).describe('Extra packages installed on the target.'),
+      })
+      .prefault({}),
+    admin: z
+      .strictObject({
+        username: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'is not a valid user name')
+          .refine((u) => u !== 'root', 'is reserved; pick another user name')
+          .default('debian'),
+        fullName: z.string().regex(/^[^:\n\r]*$/, 'contains ":" or a line break').default('Debian admin'),
+        passwordHash: z
+          .string()
+          .regex(CRYPT, 'is not a crypted password hash; generate one with `mkpasswd -m sha-512` or use "!" to lock the password (the ISO is published at a URL)')
+          .default('!')
+          .describe('crypt(3) hash, or "!" for SSH-key-only login.'),
+        sshAuthorizedKeys: z
+          .array(z.string().refine(isSshPublicKey, 'is not an OpenSSH public key line (type, base64 blob, optional comment)'))
+          .default([]),
+        sudo: z.enum(['nopasswd', 'password', 'none'], { error: 'is not one of nopasswd, password, none' }).default('nopasswd'),
+      })
+      .prefault({}),
+    docker: z
+      .strictObject({
+        ipv6: z.boolean().default(true),
+        subnet: z
+          .union([
+            z.literal('auto'),
+            z.number().int().min(0).max(65535),
+            z.string().refine((s) => s !== 'auto' && isIPv6Prefix(s, 80), 'is not a /80'),
+          ], { error: 'is not "auto", a /80 index from 0 to 65535, or an IPv6 /80 prefix' })
+          .default('auto')
+          .describe('"auto": the first /80 of the VM\'s /64 that does not hold the host address; a number: that /80 of the /64; or an explicit /80.'),
+        ip6tables: z.boolean().default(false).describe('false: containers are reachable on every port (Debian docker.io 26 behaviour); true: Docker filters inbound IPv6.'),
+      })
+      .prefault({}),
+    ndppd: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        method: z.enum(['auto', 'static'], { error: 'is not auto or static' }).default('auto'),
+      })
+      .prefault({}),
+    network: z
+      .strictObject({
+        uplink: z.string().regex(/^(auto|[A-Za-z0-9_.-]{1,15})$/, 'is not "auto" or an interface name').default('auto'),
+      })
+      .prefault({}),
+    publish: z
+      .strictObject({
+        s3: z
+          .strictObject({
+            endpoint: z.url({ protocol: /^https?$/, error: 'is not an http(s) URL' }).optional(),
+            bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'is not a valid bucket name').optional(),
+            region: z.string().regex(/^[a-z0-9-]+$/, 'is not a region name').default('us-east-1'),
+            prefix: z.string().regex(/^[A-Za-z0-9._/-]*$/, 'is not a key prefix').default('vultr-sid-iso'),
+            access: z.enum(['public-read', 'presigned'], { error: 'is not public-read or presigned' }).default('public-read'),
+            forcePathStyle: z.boolean().default(true),
+          })
+          .prefault({}),
+        keep: z.number().int().min(1, 'is below 1: the ISO just published must stay').max(50).default(3),
+      })
+      .prefault({}),
+    vm: z
+      .strictObject({
+        region: z.string().regex(/^[a-z0-9-]+$/, 'is not a Vultr region id like ewr').optional(),
+        plan: z.string().regex(/^[a-z0-9-]+$/, 'is not a Vultr plan id like vc2-1c-2gb').optional(),
+        tags: z.array(z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'is not a tag')).default(['vultr-sid-iso']),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+export type Config = z.infer<typeof configSchema>;

@@ -1,0 +1,76 @@
+// Recognises the two Debian installer layouts we can repack (research debian-iso.md §3) from
+// xorriso's boot report, and refuses anything else with a sentence saying what was found.
+import { UserInputError } from '../pipeline/errors.js';
+import type { IsoReport } from '../systems/xorriso.js';
+
+export type LayoutKind = 'netinst' | 'mini';
+
+export interface IsoLayout {
+  kind: LayoutKind;
+  /** Kernel and initrd the automated entries boot. */
+  kernel: string;
+  initrd: string;
+  biosMenu: string;
+  /** Directory of the ISOLINUX files (where the stock menu.cfg sits). */
+  biosDir: string;
+  uefiMenu: string;
+  md5sums?: string;
+  biosImage: string;
+  efiImage: string;
+}
+
+const LAYOUTS: Record<LayoutKind, Omit<IsoLayout, 'md5sums' | 'efiImage'>> = {
+  netinst: {
+    kind: 'netinst',
+    kernel: '/install.amd/vmlinuz',
+    initrd: '/install.amd/initrd.gz',
+    biosMenu: '/isolinux/isolinux.cfg',
+    biosDir: '/isolinux',
+    uefiMenu: '/boot/grub/grub.cfg',
+    biosImage: '/isolinux/isolinux.bin',
+  },
+  mini: {
+    kind: 'mini',
+    kernel: '/linux',
+    initrd: '/initrd.gz',
+    biosMenu: '/isolinux.cfg',
+    biosDir: '',
+    uefiMenu: '/boot/grub/grub.cfg',
+    biosImage: '/isolinux.bin',
+  },
+};
+
+const EFI_IMAGE = '/boot/grub/efi.img';
+
+/** Every ISO path the detection looks at (passed to xorriso -lsdl). */
+export const PROBE_PATHS = [
+  ...new Set(
+    Object.values(LAYOUTS).flatMap((l) => [l.kernel, l.initrd, l.biosMenu, l.uefiMenu, l.biosImage]).concat([EFI_IMAGE, '/md5sum.txt', '/.disk/id', '/.disk/info']),
+  ),
+];
+
+function quoted(report: string[], option: string): string | undefined {
+  const line = report.find((l) => l.startsWith(`${option} `));
+  return line ? /'(.*)'/.exec(line)?.[1] : undefined;
+}
+
+export function detectLayout(report: IsoReport, source: string): IsoLayout {
+  const bios = quoted(report.asMkisofs, '-b');
+  const efi = quoted(report.asMkisofs, '-e');
+  const found = `found BIOS boot image ${bios ?? 'none'}, EFI boot image ${efi ?? 'none'}`;
+  const refuse = (what: string) =>
+    new UserInputError(
+      `base ISO ${source} is not a Debian amd64 netinst or mini.iso (${what}); pass an official Debian installer image with --base-iso`,
+    );
+  if (!bios && !efi) throw refuse('it has no El Torito boot images');
+  const candidate = Object.values(LAYOUTS).find((l) => l.biosImage === bios);
+  if (!candidate) throw refuse(found);
+  if (efi !== EFI_IMAGE) throw refuse(`${found}, expected ${EFI_IMAGE}`);
+  const missing = [candidate.kernel, candidate.initrd, candidate.biosMenu, candidate.uefiMenu].filter((p) => !report.files.has(p));
+  if (missing.length > 0) throw refuse(`${found} but ${missing.join(', ')} missing`);
+  return {
+    ...candidate,
+    efiImage: efi,
+    md5sums: report.files.has('/md5sum.txt') ? '/md5sum.txt' : undefined,
+  };
+}

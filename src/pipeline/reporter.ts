@@ -1,0 +1,137 @@
+// Progress and logs go to stderr; stdout is kept for the --json result. A live bar on a TTY,
+// plain lines at most every few seconds otherwise (CI logs keep every redraw).
+
+export interface Reporter {
+  stepStart(title: string): void;
+  stepEnd(title: string, ms: number, note?: string): void;
+  stepFailed(title: string, ms: number): void;
+  info(message: string): void;
+  warn(message: string): void;
+  /** done/total in bytes (total 0 when unknown). Cheap to call often. */
+  progress(label: string, done: number, total: number): void;
+  /** Values that must never be printed (presigned URLs, keys). */
+  mask(secret: string): void;
+}
+
+export interface ConsoleReporterOptions {
+  stream?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  env?: NodeJS.ProcessEnv;
+  plainIntervalMs?: number;
+  now?: () => number;
+}
+
+const fmtMs = (ms: number) => (ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let value = n;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+
+export class ConsoleReporter implements Reporter {
+  private readonly stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  private readonly live: boolean;
+  private readonly color: boolean;
+  private readonly plainIntervalMs: number;
+  private readonly now: () => number;
+  private readonly secrets: string[] = [];
+  private lastPlain = 0;
+  private barShown = false;
+
+  constructor(options: ConsoleReporterOptions = {}) {
+    const env = options.env ?? process.env;
+    this.stream = options.stream ?? process.stderr;
+    this.live = Boolean(this.stream.isTTY) && env.TERM !== 'dumb' && !env.CI;
+    this.color = this.live && env.NO_COLOR === undefined;
+    this.plainIntervalMs = options.plainIntervalMs ?? 5000;
+    this.now = options.now ?? Date.now;
+  }
+
+  mask(secret: string): void {
+    if (secret) this.secrets.push(secret);
+  }
+
+  private redact(text: string): string {
+    let out = text;
+    for (const s of this.secrets) out = out.split(s).join('***');
+    return out;
+  }
+
+  private write(line: string): void {
+    if (this.barShown) {
+      this.stream.write('\r\x1b[2K');
+      this.barShown = false;
+    }
+    this.stream.write(`${this.redact(line)}\n`);
+  }
+
+  private paint(code: string, text: string): string {
+    return this.color ? `\x1b[${code}m${text}\x1b[0m` : text;
+  }
+
+  stepStart(title: string): void {
+    this.lastPlain = 0;
+    this.write(`${this.paint('1', '▶')} ${title}`);
+  }
+
+  stepEnd(title: string, ms: number, note?: string): void {
+    this.write(`${this.paint('32', '✔')} ${title} (${fmtMs(ms)})${note ? ` — ${note}` : ''}`);
+  }
+
+  stepFailed(title: string, ms: number): void {
+    this.write(`${this.paint('31', '✖')} ${title} (${fmtMs(ms)})`);
+  }
+
+  info(message: string): void {
+    this.write(`  ${message}`);
+  }
+
+  warn(message: string): void {
+    this.write(`${this.paint('33', 'warning:')} ${message}`);
+  }
+
+  progress(label: string, done: number, total: number): void {
+    const pct = total > 0 ? Math.min(100, Math.floor((done / total) * 100)) : undefined;
+    const amount = total > 0 ? `${formatBytes(done)} / ${formatBytes(total)}` : formatBytes(done);
+    if (this.live) {
+      const width = 24;
+      const filled = pct === undefined ? 0 : Math.round((pct / 100) * width);
+      const bar = pct === undefined ? '' : `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${pct}% `;
+      this.stream.write(`\r\x1b[2K  ${this.redact(label)} ${bar}${amount}`);
+      this.barShown = true;
+      return;
+    }
+    const t = this.now();
+    const finished = total > 0 && done >= total;
+    if (!finished && t - this.lastPlain < this.plainIntervalMs) return;
+    this.lastPlain = t;
+    this.write(`  ${label}: ${amount}${pct === undefined ? '' : ` (${pct}%)`}`);
+  }
+}
+
+/** For tests and --json pipelines that want silence. */
+export class SilentReporter implements Reporter {
+  readonly lines: string[] = [];
+  stepStart(title: string): void {
+    this.lines.push(`start ${title}`);
+  }
+  stepEnd(title: string): void {
+    this.lines.push(`end ${title}`);
+  }
+  stepFailed(title: string): void {
+    this.lines.push(`failed ${title}`);
+  }
+  info(message: string): void {
+    this.lines.push(message);
+  }
+  warn(message: string): void {
+    this.lines.push(`warning: ${message}`);
+  }
+  progress(): void {}
+  mask(): void {}
+}

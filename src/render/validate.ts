@@ -1,0 +1,58 @@
+// In-process checks on rendered artifacts, run on every build. The tests also run the real
+// validators (debconf-set-selections, cloud-init schema, systemd-analyze, shellcheck).
+import yaml from 'js-yaml';
+import { RenderError } from './handlebars-env.js';
+import type { Artifacts } from './render.js';
+
+const PRESEED_TYPES = new Set(['string', 'boolean', 'select', 'multiselect', 'note', 'password', 'text', 'error', 'title']);
+
+/**
+ * Top-level cloud-config keys we accept. Debian 12's `cloud-init schema` (22.4) accepts
+ * unknown top-level keys, so a typo there would pass it silently (research ipv6-docker §5.3).
+ */
+export const CLOUD_CONFIG_KEYS = new Set([
+  'apt', 'bootcmd', 'ca_certs', 'chpasswd', 'disable_root', 'fqdn', 'groups', 'hostname', 'locale',
+  'manage_etc_hosts', 'mounts', 'ntp', 'package_update', 'package_upgrade', 'packages',
+  'preserve_hostname', 'runcmd', 'ssh_authorized_keys', 'ssh_pwauth', 'ssh_deletekeys', 'timezone',
+  'users', 'write_files', 'final_message', 'power_state', 'prefer_fqdn_over_hostname',
+]);
+
+export function checkPreseed(text: string): void {
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '' || line.startsWith('#')) return;
+    const m = /^(\S+)\s+(\S+)\s+(\S+)(?:\s(.*))?$/.exec(line);
+    if (!m || !PRESEED_TYPES.has(m[3]!)) throw new RenderError(`preseed.cfg line ${i + 1} is not "owner question type value": ${line}`);
+    if (m[3] === 'boolean' && !['true', 'false'].includes((m[4] ?? '').trim())) {
+      throw new RenderError(`preseed.cfg line ${i + 1}: boolean ${m[2]} is "${m[4] ?? ''}"`);
+    }
+  });
+}
+
+export function checkCloudConfig(text: string): void {
+  if (!text.startsWith('#cloud-config\n')) throw new RenderError('user-data does not start with "#cloud-config"');
+  const data = yaml.load(text);
+  if (!data || typeof data !== 'object' || Array.isArray(data)) throw new RenderError('user-data is not a YAML mapping');
+  const unknown = Object.keys(data).filter((k) => !CLOUD_CONFIG_KEYS.has(k));
+  if (unknown.length) throw new RenderError(`user-data has unknown top-level keys: ${unknown.join(', ')}`);
+}
+
+export function validateArtifacts(artifacts: Artifacts): void {
+  const text = (path: string) => {
+    const a = artifacts.get(path);
+    if (!a) throw new RenderError(`template output ${path} is missing`);
+    return a.data.toString('utf8');
+  };
+  checkPreseed(text('preseed.cfg'));
+  checkCloudConfig(text('user-data'));
+  const meta = yaml.load(text('meta-data')) as Record<string, unknown> | null;
+  if (!meta || typeof meta['instance-id'] !== 'string') throw new RenderError('meta-data has no instance-id');
+  for (const [path, a] of artifacts) {
+    if (path.endsWith('.json')) {
+      try {
+        JSON.parse(a.data.toString('utf8'));
+      } catch (error) {
+        throw new RenderError(`${path} is not valid JSON: ${(error as Error).message}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,57 @@
+// The typed state shared by the build steps; each step fills in its part.
+import type { Config } from '../config/schema.js';
+import type { BootEntry } from '../iso/boot-menus.js';
+import type { IsoLayout } from '../iso/layout.js';
+import type { Artifacts } from '../render/render.js';
+import type { IsoReport } from '../systems/xorriso.js';
+
+export interface BuildOptions {
+  configPath: string;
+  baseIso?: string;
+  outDir: string;
+  cacheDir: string;
+  renderOnly?: string;
+  offline: boolean;
+  requireVerified: boolean;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface Manifest {
+  name: string;
+  toolVersion: string;
+  inputsHash: string;
+  iso: { path: string; size: number; sha256: string; sha512: string };
+  base: { source: string; sha512: string; verified: boolean; volumeId: string; layout: string };
+  bootEntries: BootEntry[];
+  vultr?: { isoId: string; filename: string; status: string };
+}
+
+export interface BaseImage {
+  /** Local file the repack reads. */
+  path: string;
+  /** What the user asked for (path or URL), recorded in the manifest. */
+  source: string;
+  sha512: string;
+  verified: boolean;
+}
+
+export interface BuildState {
+  options: BuildOptions;
+  config?: Config;
+  artifacts?: Artifacts;
+  base?: BaseImage;
+  report?: IsoReport;
+  layout?: IsoLayout;
+  bootEntries?: BootEntry[];
+  inputsHash?: string;
+  name?: string;
+  /** Set when an identical ISO already exists: later steps do nothing. */
+  upToDate?: Manifest;
+  workDir?: string;
+  replacements?: { localPath: string; isoPath: string }[];
+  sourceDateEpoch?: number;
+  tempIso?: string;
+  finalIso?: string;
+  isoPlaced?: boolean;
+  manifest?: Manifest;
+}

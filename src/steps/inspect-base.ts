@@ -1,0 +1,34 @@
+// Read the base ISO's boot layout (no extraction) and recognise it; refuse anything that is
+// not a Debian amd64 netinst or mini.iso, or that is cut short.
+import { stat } from 'node:fs/promises';
+import { bootEntries } from '../iso/boot-menus.js';
+import { detectLayout, PROBE_PATHS } from '../iso/layout.js';
+import { UserInputError } from '../pipeline/errors.js';
+import type { Step } from '../pipeline/runner.js';
+import { formatBytes } from '../pipeline/reporter.js';
+import { inspectIso, modificationEpoch, xorrisoVersion } from '../systems/xorriso.js';
+import type { BuildState } from './build-state.js';
+
+export const inspectBase: Step<BuildState> = {
+  title: 'Inspect base ISO',
+  async run(state, { signal }) {
+    const base = state.base!;
+    await xorrisoVersion();
+    const report = await inspectIso(base.path, PROBE_PATHS, { signal });
+    const size = (await stat(base.path)).size;
+    if (report.dataBytes === 0) {
+      throw new UserInputError(`base ISO ${base.source} holds no ISO 9660 filesystem; pass a Debian installer image with --base-iso`);
+    }
+    if (size < report.dataBytes) {
+      throw new UserInputError(
+        `base ISO ${base.source} is truncated: ${formatBytes(size)} of the ${formatBytes(report.dataBytes)} its filesystem declares; download it again`,
+      );
+    }
+    state.report = report;
+    state.layout = detectLayout(report, base.source);
+    state.bootEntries = bootEntries(state.layout, state.config!.boot);
+    // Timestamps in the output come from the base ISO, never from the clock.
+    state.sourceDateEpoch = modificationEpoch(report.asMkisofs) ?? 0;
+    return `${state.layout.kind} layout, volume "${report.volumeId}"`;
+  },
+};

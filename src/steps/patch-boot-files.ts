@@ -1,0 +1,49 @@
+// Extract the few files we change (initrd, boot menus, md5sum.txt) and write their new
+// versions into a scratch directory that is always removed afterwards.
+import { appendFile, chmod, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { grubConfig, isolinuxConfig } from '../iso/boot-menus.js';
+import { overlayMember } from '../iso/initrd-overlay.js';
+import { md5Hex, patchMd5sums } from '../iso/md5sum.js';
+import type { Step } from '../pipeline/runner.js';
+import { extractFiles } from '../systems/xorriso.js';
+import type { BuildState } from './build-state.js';
+import { hashFile } from './hash-file.js';
+
+export const patchBootFiles: Step<BuildState> = {
+  title: 'Patch initrd, boot menus and md5sum.txt',
+  async run(state, { signal }) {
+    const layout = state.layout!;
+    const config = state.config!;
+    const work = await mkdtemp(join(tmpdir(), 'vultr-sid-iso-'));
+    state.workDir = work;
+    const wanted = [layout.initrd, layout.biosMenu, layout.uefiMenu, ...(layout.md5sums ? [layout.md5sums] : [])];
+    await extractFiles(state.base!.path, wanted, work, { signal });
+    const local = (isoPath: string) => join(work, isoPath);
+    for (const p of wanted) await chmod(local(p), 0o644); // xorriso extracts read-only
+
+    // Append, never recompress: the original initrd bytes stay as they are.
+    await appendFile(local(layout.initrd), overlayMember(state.artifacts!, state.sourceDateEpoch!));
+    await writeFile(local(layout.biosMenu), isolinuxConfig(layout, config.boot));
+    const originalGrub = await readFile(local(layout.uefiMenu), 'utf8');
+    await writeFile(local(layout.uefiMenu), grubConfig(layout, config.boot, originalGrub));
+
+    const changed = [layout.initrd, layout.biosMenu, layout.uefiMenu];
+    if (layout.md5sums) {
+      const sums = new Map<string, string>();
+      sums.set(layout.initrd, (await hashFile(local(layout.initrd), ['md5'])).md5);
+      for (const p of [layout.biosMenu, layout.uefiMenu]) sums.set(p, md5Hex(await readFile(local(p))));
+      const original = await readFile(local(layout.md5sums), 'utf8');
+      await writeFile(local(layout.md5sums), patchMd5sums(original, sums));
+      changed.push(layout.md5sums);
+    }
+    // File dates come from the base ISO so the output does not depend on the clock.
+    for (const p of changed) await utimes(local(p), state.sourceDateEpoch!, state.sourceDateEpoch!);
+    state.replacements = changed.map((isoPath) => ({ localPath: local(isoPath), isoPath }));
+    return `${changed.length} files`;
+  },
+  async cleanup(state) {
+    if (state.workDir) await rm(state.workDir, { recursive: true, force: true });
+  },
+};

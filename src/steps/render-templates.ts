@@ -1,0 +1,54 @@
+// Load the config, render every artifact and validate it; with --render-only, write them out
+// for review (DIR/preseed.cfg, DIR/user-data, DIR/meta-data, DIR/installer/, DIR/rootfs/).
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { loadConfig } from '../config/load.js';
+import { UserInputError } from '../pipeline/errors.js';
+import { tempPathFor } from '../pipeline/fs-atomic.js';
+import type { Step } from '../pipeline/runner.js';
+import { RenderError } from '../render/handlebars-env.js';
+import { renderArtifacts, type Artifacts } from '../render/render.js';
+import type { BuildState } from './build-state.js';
+
+export const renderTemplates: Step<BuildState> = {
+  title: 'Render and validate templates',
+  async run(state) {
+    state.config = await loadConfig(state.options.configPath, state.options.env);
+    try {
+      state.artifacts = await renderArtifacts(state.config);
+    } catch (error) {
+      if (error instanceof RenderError) {
+        throw new UserInputError(`${state.options.configPath}: ${error.message}; change the value in the config`, { cause: error });
+      }
+      throw error;
+    }
+    return `${state.artifacts.size} files`;
+  },
+};
+
+/** Writes the artifacts into a fresh directory next to dir, then swaps it into place. */
+export async function writeArtifactsDir(artifacts: Artifacts, dir: string): Promise<void> {
+  const target = resolve(dir);
+  const tmp = tempPathFor(target);
+  try {
+    for (const [rel, a] of artifacts) {
+      const file = join(tmp, rel);
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, a.data, { mode: a.mode });
+    }
+    await rm(target, { recursive: true, force: true });
+    await rename(tmp, target);
+  } catch (error) {
+    await rm(tmp, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+export const writeRenderOnly: Step<BuildState> = {
+  title: 'Write rendered files',
+  async run(state) {
+    const dir = state.options.renderOnly!;
+    await writeArtifactsDir(state.artifacts!, dir);
+    return `into ${dir}`;
+  },
+};

@@ -1,0 +1,41 @@
+// Find the base image. A local file (--base-iso PATH) without checksums is used as it is, but
+// the manifest says verified: false and --require-verified refuses it. URLs are downloaded and
+// verified against Debian's signed checksums (fetch-base.ts).
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { UserInputError } from '../pipeline/errors.js';
+import type { Step } from '../pipeline/runner.js';
+import type { BuildState } from './build-state.js';
+import { fetchVerifiedBase } from './fetch-base.js';
+import { hashFile } from './hash-file.js';
+
+export const isUrl = (s: string) => /^https?:\/\//i.test(s);
+
+export const resolveBase: Step<BuildState> = {
+  title: 'Get base ISO',
+  async run(state, ctx) {
+    const source = state.options.baseIso ?? state.config!.base.url;
+    if (isUrl(source)) {
+      state.base = await fetchVerifiedBase(source, state.config!.base, state.options, ctx);
+      return `verified ${state.base.sha512.slice(0, 16)}…`;
+    }
+    const path = resolve(source);
+    let size: number;
+    try {
+      const s = await stat(path);
+      if (!s.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+      size = s.size;
+    } catch (error) {
+      throw new UserInputError(`base ISO ${source} does not exist or is not a file; pass a Debian installer ISO with --base-iso PATH|URL`, { cause: error });
+    }
+    if (state.options.requireVerified) {
+      throw new UserInputError(
+        `base ISO ${source} is a local file without a signed checksum and --require-verified is set; pass its URL (with SHA512SUMS and SHA512SUMS.sign beside it) instead`,
+      );
+    }
+    ctx.reporter.warn(`base ISO ${source} is a local file: its origin is not verified (manifest says verified: false)`);
+    const { sha512 } = await hashFile(path, ['sha512'], (done) => ctx.reporter.progress('hashing base', done, size), ctx.signal);
+    state.base = { path, source, sha512, verified: false };
+    return 'local file, not verified';
+  },
+};
