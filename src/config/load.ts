@@ -35,6 +35,7 @@ export function describeIssue(issue: z.core.$ZodIssue, root: unknown): string {
     }
     case 'invalid_type':
       if (input === undefined) return `${path}: missing; expected ${issue.expected}`;
+      if (!issue.message.startsWith('Invalid input')) return `${path}: ${show(input)} ${issue.message}`;
       return `${path}: ${show(input)} is not ${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`;
     default:
       if (/^(Invalid|Too|Expected)/.test(issue.message)) {

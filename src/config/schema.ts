@@ -128,7 +128,7 @@ export const configSchema = z
         subnet: z
           .union([
             z.literal('auto'),
-            z.number().int().min(0).max(65535),
+            z.number().int('is not a whole /80 index').min(0, 'is not a /80 index from 0 to 65535').max(65535, 'is not a /80 index from 0 to 65535'),
             z.string().refine((s) => s !== 'auto' && isIPv6Prefix(s, 80), 'is not a /80'),
           ], { error: 'is not "auto", a /80 index from 0 to 65535, or an IPv6 /80 prefix' })
           .default('auto')

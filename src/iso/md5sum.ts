@@ -13,7 +13,7 @@ export function patchMd5sums(original: string, changed: Map<string, string>): st
   const trailingNewline = original.endsWith('\n');
   if (trailingNewline) lines.pop();
   const out = lines.map((line) => {
-    const m = /^([0-9a-f]{32})  (.*)$/.exec(line);
+    const m = /^([0-9a-f]{32}) {2}(.*)$/.exec(line);
     const path = m?.[2];
     if (path === undefined || !pending.has(path)) return line;
     const md5 = pending.get(path)!;

@@ -72,14 +72,14 @@ export async function runSteps<S>(steps: Step<S>[], state: S, options: RunOption
 }
 
 /**
- * An AbortSignal that fires on the first SIGINT/SIGTERM. A second Ctrl-C is left to
- * Node's default (immediate exit) so a stuck cleanup can still be interrupted.
+ * An AbortSignal that fires on the first SIGINT/SIGTERM; a second one exits at once so a
+ * stuck cleanup can still be interrupted. The handler stays installed until dispose():
+ * execa's exit hook (signal-exit) re-raises a signal when it is the only listener left.
  */
 export function abortOnSignals(): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
   const handler = (sig: NodeJS.Signals) => {
-    process.off('SIGINT', handler);
-    process.off('SIGTERM', handler);
+    if (controller.signal.aborted) process.exit(130);
     controller.abort(sig);
   };
   process.on('SIGINT', handler);

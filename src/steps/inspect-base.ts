@@ -1,8 +1,8 @@
 // Read the base ISO's boot layout (no extraction) and recognise it; refuse anything that is
 // not a Debian amd64 netinst or mini.iso, or that is cut short.
-import { stat } from 'node:fs/promises';
 import { bootEntries } from '../iso/boot-menus.js';
 import { detectLayout, PROBE_PATHS } from '../iso/layout.js';
+import { readVolumeHeader } from '../iso/volume.js';
 import { UserInputError } from '../pipeline/errors.js';
 import type { Step } from '../pipeline/runner.js';
 import { formatBytes } from '../pipeline/reporter.js';
@@ -14,16 +14,16 @@ export const inspectBase: Step<BuildState> = {
   async run(state, { signal }) {
     const base = state.base!;
     await xorrisoVersion();
-    const report = await inspectIso(base.path, PROBE_PATHS, { signal });
-    const size = (await stat(base.path)).size;
-    if (report.dataBytes === 0) {
-      throw new UserInputError(`base ISO ${base.source} holds no ISO 9660 filesystem; pass a Debian installer image with --base-iso`);
+    const header = await readVolumeHeader(base.path);
+    if (!header) {
+      throw new UserInputError(`base ISO ${base.source} is not an ISO 9660 image; pass a Debian amd64 netinst or mini.iso with --base-iso`);
     }
-    if (size < report.dataBytes) {
+    if (header.fileSize < header.declaredSize) {
       throw new UserInputError(
-        `base ISO ${base.source} is truncated: ${formatBytes(size)} of the ${formatBytes(report.dataBytes)} its filesystem declares; download it again`,
+        `base ISO ${base.source} is truncated: ${formatBytes(header.fileSize)} of the ${formatBytes(header.declaredSize)} its filesystem declares; download it again`,
       );
     }
+    const report = await inspectIso(base.path, PROBE_PATHS, { signal });
     state.report = report;
     state.layout = detectLayout(report, base.source);
     state.bootEntries = bootEntries(state.layout, state.config!.boot);

@@ -1,0 +1,61 @@
+#!/bin/sh
+# Set-up shared by `npm run build-iso` (mode "run") and `npm test` (mode "test") on a fresh
+# Debian/Ubuntu clone: install node modules when missing, compile when the sources changed,
+# and install missing system packages with apt-get (as root or with passwordless sudo),
+# otherwise print the exact apt-get line and stop.
+set -eu
+mode=${1:-run}
+cd "$(dirname "$0")/.."
+
+# command:package pairs this mode needs.
+run_tools="xorriso:xorriso"
+test_tools="xorriso:xorriso qemu-system-x86_64:qemu-system-x86 ndppd:ndppd cloud-init:cloud-init shellcheck:shellcheck mkfs.msdos:dosfstools mcopy:mtools ip:iproute2 ping:iputils-ping systemd-analyze:systemd debconf-set-selections:debconf dpkg-deb:dpkg openssl:openssl curl:curl python3:python3 gpg:gpg cpio:cpio"
+test_files="/usr/share/OVMF/OVMF_CODE_4M.fd:ovmf"
+
+tools=$run_tools
+files=""
+if [ "$mode" = compile ]; then
+  tools=""
+fi
+if [ "$mode" = test ]; then
+  tools=$test_tools
+  files=$test_files
+fi
+
+missing=""
+for pair in $tools; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin:/sbin" command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair#*:}"
+done
+for pair in $files; do
+  [ -e "${pair%%:*}" ] || missing="$missing ${pair#*:}"
+done
+
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    sudo=""
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    sudo="sudo -n"
+  else
+    echo "vultr-sid-iso: missing system packages; install them with:" >&2
+    echo "  sudo apt-get update && sudo apt-get install -y$missing" >&2
+    exit 1
+  fi
+  echo "vultr-sid-iso: installing$missing" >&2
+  # $sudo and $missing are word lists on purpose.
+  # shellcheck disable=SC2086
+  $sudo apt-get update -qq >&2
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends$missing >&2
+fi
+
+if [ ! -f node_modules/.package-lock.json ] || [ -n "$(find package-lock.json -newer node_modules/.package-lock.json)" ]; then
+  echo "vultr-sid-iso: installing node modules" >&2
+  npm ci --no-audit --no-fund >&2
+fi
+
+# Recompile when any TypeScript source is newer than the last build.
+stamp=dist/.build-stamp
+if [ ! -f "$stamp" ] || [ -n "$(find src scripts test package.json tsconfig.json -newer "$stamp" -name '*.ts' -o -newer "$stamp" -name '*.json' 2>/dev/null | head -n1)" ]; then
+  npx tsc -p tsconfig.json >&2
+  touch "$stamp"
+fi

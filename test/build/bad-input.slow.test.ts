@@ -1,0 +1,110 @@
+// Bad input fails cleanly: the right exit code, one clear sentence, nothing partial left.
+import { execa } from 'execa';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { standinIso } from '../helpers/fixtures.js';
+import { CLI, runCli, tempDir } from '../helpers/project.js';
+
+function oneLine(stderr: string): string {
+  const lines = stderr.split('\n').filter((l) => l.startsWith('vultr-sid-iso:'));
+  expect(lines).toHaveLength(1);
+  return lines[0]!;
+}
+
+async function expectNothingLeft(dir: string) {
+  const out = join(dir, 'out');
+  const left = existsSync(out) ? await readdir(out) : [];
+  expect(left).toEqual([]);
+  expect(await readdir(join(dir, 'tmp'))).toEqual([]);
+}
+
+async function setup() {
+  const dir = await tempDir();
+  await mkdir(join(dir, 'tmp'));
+  return { dir, env: { TMPDIR: join(dir, 'tmp') } };
+}
+
+describe('bad input', () => {
+  it('a file that is not an ISO: exit 2', async () => {
+    const { dir, env } = await setup();
+    await writeFile(join(dir, 'junk.iso'), Buffer.alloc(1 << 20, 7));
+    const r = await runCli(['build', '--base-iso', join(dir, 'junk.iso'), '--out-dir', join(dir, 'out')], { env });
+    expect(r.exitCode).toBe(2);
+    expect(oneLine(r.stderr)).toMatch(/base ISO .*junk\.iso is not an ISO 9660 image; pass a Debian amd64 netinst or mini\.iso with --base-iso/);
+    await expectNothingLeft(dir);
+  });
+
+  it('an ISO that is not a Debian installer: exit 2, saying what was found', async () => {
+    const { dir, env } = await setup();
+    await mkdir(join(dir, 'tree'));
+    await writeFile(join(dir, 'tree/hello.txt'), 'hi');
+    await execa('xorriso', ['-as', 'mkisofs', '-o', join(dir, 'plain.iso'), join(dir, 'tree')]);
+    const r = await runCli(['build', '--base-iso', join(dir, 'plain.iso'), '--out-dir', join(dir, 'out')], { env });
+    expect(r.exitCode).toBe(2);
+    expect(oneLine(r.stderr)).toContain('is not a Debian amd64 netinst or mini.iso (it has no El Torito boot images)');
+    await expectNothingLeft(dir);
+  });
+
+  it('a truncated ISO: exit 2', async () => {
+    const { dir, env } = await setup();
+    const whole = await readFile(await standinIso('netinst'));
+    await writeFile(join(dir, 'cut.iso'), whole.subarray(0, Math.floor(whole.length / 2)));
+    const r = await runCli(['build', '--base-iso', join(dir, 'cut.iso'), '--out-dir', join(dir, 'out')], { env });
+    expect(r.exitCode).toBe(2);
+    expect(oneLine(r.stderr)).toMatch(/cut\.iso is truncated: .* download it again/);
+    await expectNothingLeft(dir);
+  });
+
+  it('xorriso missing: exit 1, naming the package to install', async () => {
+    const { dir, env } = await setup();
+    const r = await runCli(['build', '--base-iso', await standinIso('netinst'), '--out-dir', join(dir, 'out')], { env: { ...env, PATH: '/nonexistent' } });
+    expect(r.exitCode).toBe(1);
+    expect(oneLine(r.stderr)).toContain('xorriso was not found (it writes the ISO); install it with: sudo apt-get install xorriso');
+    await expectNothingLeft(dir);
+  });
+
+  it('an output directory that cannot be created: exit 2', async () => {
+    const { dir, env } = await setup();
+    await writeFile(join(dir, 'afile'), '');
+    const r = await runCli(['build', '--base-iso', await standinIso('netinst'), '--out-dir', join(dir, 'afile', 'out')], { env });
+    expect(r.exitCode).toBe(2);
+    expect(oneLine(r.stderr)).toMatch(/output directory .*afile\/out is not writable \(ENOTDIR\); pass a writable --out-dir/);
+    expect(await readdir(join(dir, 'tmp'))).toEqual([]);
+  });
+
+  it('a full output directory: exit 1 before writing anything', async () => {
+    const { dir, env } = await setup();
+    const out = join(dir, 'out');
+    await mkdir(out);
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', out]);
+    try {
+      const r = await runCli(['build', '--base-iso', await standinIso('netinst'), '--out-dir', out], { env });
+      expect(r.exitCode).toBe(1);
+      expect(oneLine(r.stderr)).toMatch(/output directory .* has .* free but the ISO needs about .*; free some space or pass another --out-dir/);
+      expect(await readdir(out)).toEqual([]);
+    } finally {
+      await execa('umount', [out]);
+    }
+    await expectNothingLeft(dir);
+  });
+
+  it('Ctrl-C while the ISO is being written: exit 130, nothing partial left', { timeout: 120_000 }, async () => {
+    const { dir, env } = await setup();
+    const base = await standinIso('netinst', 400);
+    const child = execa(process.execPath, [CLI, 'build', '--base-iso', base, '--out-dir', join(dir, 'out')], { reject: false, env: { ...env, NO_COLOR: '1' } });
+    let interrupted = false;
+    child.stderr?.on('data', (chunk: Buffer) => {
+      if (!interrupted && chunk.toString().includes('▶ Write ISO')) {
+        interrupted = true;
+        setTimeout(() => child.kill('SIGINT'), 300);
+      }
+    });
+    const r = await child;
+    expect(interrupted).toBe(true);
+    expect(r.exitCode).toBe(130);
+    expect(String(r.stderr)).toContain('cancelled by SIGINT');
+    await expectNothingLeft(dir);
+  });
+});

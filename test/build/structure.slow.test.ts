@@ -1,0 +1,124 @@
+// Builds real ISOs from the stand-ins with the real xorriso and reads them back.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readNewc } from '../../src/iso/cpio.js';
+import { gzipMembers } from '../../src/iso/gzip-members.js';
+import { standinIso } from '../helpers/fixtures.js';
+import { extractAll, report, treeDigest } from '../helpers/iso-tree.js';
+import { runCli, tempDir } from '../helpers/project.js';
+
+const LAYOUTS = {
+  netinst: { initrd: '/install.amd/initrd.gz', menus: ['/isolinux/isolinux.cfg', '/boot/grub/grub.cfg', '/md5sum.txt'], bios: '/isolinux/isolinux.bin', catalog: '/isolinux/boot.cat' },
+  mini: { initrd: '/initrd.gz', menus: ['/isolinux.cfg', '/boot/grub/grub.cfg'], bios: '/isolinux.bin', catalog: '/boot.cat' },
+} as const;
+
+describe.each(Object.keys(LAYOUTS) as (keyof typeof LAYOUTS)[])('build from a %s stand-in', (kind) => {
+  it('keeps the boot equipment and changes only the initrd, the menus and md5sum.txt', { timeout: 300_000 }, async () => {
+    const base = await standinIso(kind);
+    const dir = await tempDir();
+    const render = join(dir, 'render');
+    const result = await runCli(['build', '--base-iso', base, '--out-dir', join(dir, 'out'), '--json']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const manifest = JSON.parse(result.stdout);
+    expect(manifest.base.layout).toBe(kind);
+    const out = manifest.iso.path as string;
+    expect(createHash('sha256').update(await readFile(out)).digest('hex')).toBe(manifest.iso.sha256);
+
+    // El Torito BIOS + UEFI, MBR + GPT: the as_mkisofs report is the input's but for the file name.
+    const before = (await report(base, 'as_mkisofs')).split('\n').filter((l) => l.startsWith('-'));
+    const after = (await report(out, 'as_mkisofs')).split('\n').filter((l) => l.startsWith('-'));
+    // Interval positions and the file name differ (the ISO grew); the equipment is the same.
+    const norm = (lines: string[]) => lines.map((l) => l.replace(/--interval:local_fs:[^:]*:/, '--interval:local_fs:N:').replace(/:'[^']*'$/, ":'ISO'"));
+    expect(norm(after)).toEqual(norm(before));
+    const plain = await report(out, 'plain');
+    expect(plain).toMatch(/El Torito boot img :\s+1\s+BIOS/);
+    expect(plain).toMatch(/El Torito boot img :\s+2\s+UEFI/);
+    expect(plain).toMatch(/MBR partition table/);
+    expect(plain).toMatch(/^GPT\s+:/m);
+    if (kind === 'mini') expect(after.join('\n')).toMatch(/-append_partition 3 0x1/);
+
+    // Every file but the changed ones is byte-identical; /.disk/id and /debian -> . survive.
+    await extractAll(base, join(dir, 'a'));
+    await extractAll(out, join(dir, 'b'));
+    const a = await treeDigest(join(dir, 'a'));
+    const b = await treeDigest(join(dir, 'b'));
+    const changed = [LAYOUTS[kind].initrd, ...LAYOUTS[kind].menus];
+    expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
+    // xorriso rewrites the boot catalog and the boot info table (bytes 8-63) of isolinux.bin
+    // for the new block addresses; nothing else of the boot image may change.
+    const { bios, catalog } = LAYOUTS[kind];
+    const binA = await readFile(join(dir, 'a', bios));
+    const binB = await readFile(join(dir, 'b', bios));
+    expect(binB.length).toBe(binA.length);
+    expect(Buffer.concat([binB.subarray(0, 8), binB.subarray(64)]).equals(Buffer.concat([binA.subarray(0, 8), binA.subarray(64)]))).toBe(true);
+    for (const [path, digest] of a) {
+      if (path === bios || path === catalog) continue;
+      if (changed.includes(path as never)) expect(b.get(path), path).not.toBe(digest);
+      else expect(b.get(path), path).toBe(digest);
+    }
+    if (kind === 'netinst') {
+      expect([...b.keys()].some((p) => p.startsWith('/.disk/id/'))).toBe(true);
+      expect(b.get('/debian')).toBe('-> .');
+    }
+
+    // The patched initrd is the original bytes plus one gzip member whose cpio holds /preseed.cfg.
+    const original = await readFile(join(dir, 'a', LAYOUTS[kind].initrd));
+    const patched = await readFile(join(dir, 'b', LAYOUTS[kind].initrd));
+    expect(patched.subarray(0, original.length).equals(original)).toBe(true);
+    const members = gzipMembers(patched);
+    expect(members.length).toBe(gzipMembers(original).length + 1);
+    const last = readNewc(members.at(-1)!.data);
+    const preseed = last.find((m) => m.path === 'preseed.cfg');
+    expect(preseed?.data.toString()).toContain('d-i preseed/early_command string sh /vultr-sid-iso/installer/early.sh');
+    expect(last.every((m) => m.uid === 0 && m.gid === 0)).toBe(true);
+    // The ISO carries exactly what --render-only writes.
+    const r = await runCli(['build', '--render-only', render]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect((await readFile(join(render, 'preseed.cfg'))).equals(preseed!.data)).toBe(true);
+    const early = last.find((m) => m.path === 'vultr-sid-iso/installer/early.sh');
+    expect(early?.data.equals(await readFile(join(render, 'installer/early.sh')))).toBe(true);
+
+    // Menus: automated entry by default after the timeout; Debian's menu still reachable.
+    const grub = await readFile(join(dir, 'b', 'boot/grub/grub.cfg'), 'utf8');
+    expect(grub).toContain('set timeout=5');
+    expect(grub).toMatch(/auto=true priority=critical console=tty0 console=ttyS0,115200n8 --- console=tty0 console=ttyS0,115200n8/);
+    expect(grub).toContain((await readFile(join(dir, 'a', 'boot/grub/grub.cfg'), 'utf8')).split('\n').find((l) => l.includes("menuentry 'Install'")));
+    const isolinux = await readFile(join(dir, 'b', LAYOUTS[kind].menus[0]), 'utf8');
+    expect(isolinux).toMatch(/^timeout 50$/m);
+    expect(isolinux).toMatch(/^ontimeout vultr-auto$/m);
+    expect(isolinux).toMatch(/^\tappend menu\.cfg$/m);
+
+    // md5sum.txt is right for the changed files.
+    if (kind === 'netinst') {
+      const sums = await readFile(join(dir, 'b', 'md5sum.txt'), 'utf8');
+      for (const p of changed.filter((c) => c !== '/md5sum.txt')) {
+        const md5 = createHash('md5').update(await readFile(join(dir, 'b', p))).digest('hex');
+        expect(sums).toContain(`${md5}  .${p}\n`);
+      }
+      const unchanged = (await readFile(join(dir, 'a', 'md5sum.txt'), 'utf8')).split('\n').filter((l) => !changed.some((c) => l.endsWith(` .${c}`)));
+      for (const line of unchanged) expect(sums).toContain(line);
+    }
+  });
+});
+
+describe('reproducible builds', () => {
+  it('gives byte-identical ISOs for the same inputs, and a second build is a no-op', { timeout: 300_000 }, async () => {
+    const base = await standinIso('netinst');
+    const dir = await tempDir();
+    const first = await runCli(['build', '--base-iso', base, '--out-dir', join(dir, 'one'), '--json']);
+    const second = await runCli(['build', '--base-iso', base, '--out-dir', join(dir, 'two'), '--json']);
+    expect(first.exitCode, first.stderr).toBe(0);
+    expect(second.exitCode, second.stderr).toBe(0);
+    const m1 = JSON.parse(first.stdout);
+    const m2 = JSON.parse(second.stdout);
+    expect(m2.name).toBe(m1.name);
+    expect(m2.iso.sha256).toBe(m1.iso.sha256);
+    const again = await runCli(['build', '--base-iso', base, '--out-dir', join(dir, 'one'), '--json']);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stderr).toContain('is up to date');
+    expect(again.stderr).not.toContain('Write ISO (xorriso replay) (');
+    expect(JSON.parse(again.stdout).iso.sha256).toBe(m1.iso.sha256);
+  });
+});

@@ -1,0 +1,30 @@
+// Paths and a runner for the compiled CLI (npm test compiles before running vitest).
+import { execa, type Options } from 'execa';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { onTestFinished } from 'vitest';
+import { PROJECT_ROOT } from '../../src/paths.js';
+
+export const ROOT = PROJECT_ROOT;
+export const CLI = join(ROOT, 'dist/src/cli.js');
+export const FIXTURE_CACHE = join(ROOT, 'iso/cache/fixtures');
+
+/** Runs `vultr-sid-iso ARGS`; never throws, so tests can assert on exit codes. */
+export interface CliResult {
+  exitCode: number | undefined;
+  stdout: string;
+  stderr: string;
+}
+
+export async function runCli(args: string[], options: Options = {}): Promise<CliResult> {
+  const r = await execa(process.execPath, [CLI, ...args], { reject: false, cwd: ROOT, ...options, env: { NO_COLOR: '1', ...options.env } });
+  return { exitCode: r.exitCode, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
+}
+
+/** A temporary directory removed when the test finishes. */
+export async function tempDir(prefix = 'vsi-test-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}

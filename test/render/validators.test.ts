@@ -1,0 +1,79 @@
+// The committed config's rendered artifacts pass Debian's own validators.
+import { execa } from 'execa';
+import { cp, mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import yaml from 'js-yaml';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkCloudConfig, CLOUD_CONFIG_KEYS } from '../../src/render/validate.js';
+import { runCli, tempDir } from '../helpers/project.js';
+
+let top: string;
+let dir: string;
+
+beforeAll(async () => {
+  top = await mkdtemp(join(tmpdir(), 'vsi-render-'));
+  dir = join(top, 'r');
+  const r = await runCli(['build', '--render-only', dir]);
+  expect(r.exitCode, r.stderr).toBe(0);
+});
+afterAll(() => rm(top, { recursive: true, force: true }));
+
+describe('rendered artifacts of the committed config', () => {
+  it('contain exactly the contract files', async () => {
+    const top = (await readdir(dir)).sort();
+    expect(top).toEqual(['installer', 'meta-data', 'preseed.cfg', 'rootfs', 'user-data']);
+  });
+
+  it('preseed passes debconf-set-selections --checkonly', async () => {
+    await execa('debconf-set-selections', ['--checkonly', join(dir, 'preseed.cfg')]);
+  });
+
+  it('user-data passes cloud-init schema and our top-level key check', async () => {
+    const { stdout } = await execa('cloud-init', ['schema', '--config-file', join(dir, 'user-data')]);
+    expect(stdout).toContain('Valid cloud-config');
+    checkCloudConfig(await readFile(join(dir, 'user-data'), 'utf8'));
+    const meta = yaml.load(await readFile(join(dir, 'meta-data'), 'utf8')) as Record<string, string>;
+    expect(meta['instance-id']).toMatch(/^iid-vultr-sid-iso-/);
+  });
+
+  it('our key check catches a top-level typo that Debian 12 cloud-init accepts', () => {
+    expect(CLOUD_CONFIG_KEYS.has('write_file')).toBe(false);
+    expect(() => checkCloudConfig('#cloud-config\nwrite_file: []\n')).toThrow(/unknown top-level keys: write_file/);
+  });
+
+  it('shell scripts pass shellcheck and the boot program compiles', async () => {
+    const scripts = (await readdir(join(dir, 'installer'))).map((f) => join(dir, 'installer', f));
+    await execa('shellcheck', ['-s', 'sh', ...scripts]);
+    await execa('shellcheck', ['-s', 'sh', 'scripts/ensure-setup.sh', 'scripts/fixtures/fetch-debs.sh']);
+    await execa('shellcheck', ['-s', 'bash', 'scripts/fixtures/build-standin-iso.sh']);
+    await execa('python3', ['-m', 'py_compile', join(dir, 'rootfs/usr/local/sbin/vultr-sid-ipv6')]);
+  });
+
+  it('systemd units pass systemd-analyze verify', { timeout: 60_000 }, async () => {
+    // A root with the host's own units (for sysinit.target and friends) plus our files.
+    const root = await tempDir();
+    await mkdir(join(root, 'usr/lib/systemd'), { recursive: true });
+    await cp('/lib/systemd/system', join(root, 'usr/lib/systemd/system'), { recursive: true });
+    await cp(join(dir, 'rootfs'), root, { recursive: true });
+    await mkdir(join(root, 'usr/sbin'), { recursive: true });
+    await cp('/usr/sbin/ndppd', join(root, 'usr/sbin/ndppd'));
+    const units = ['vultr-sid-ipv6.service', 'ndppd.service'].map((u) => join(root, 'etc/systemd/system', u));
+    const r = await execa('systemd-analyze', ['verify', `--root=${root}`, ...units], { reject: false });
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+  });
+
+  it('JSON files parse', async () => {
+    const json = JSON.parse(await readFile(join(dir, 'rootfs/etc/vultr-sid-iso/ipv6.json'), 'utf8'));
+    expect(json).toEqual({ docker: { ipv6: true, subnet: 'auto', ip6tables: false }, ndppd: { enabled: true, method: 'auto' }, uplink: 'auto' });
+  });
+
+  it('a sudoers file that visudo would accept and a key-only sshd drop-in', async () => {
+    const sudoers = await readFile(join(dir, 'rootfs/etc/sudoers.d/90-vultr-sid-iso'), 'utf8');
+    expect(sudoers).toContain('debian ALL=(ALL:ALL) NOPASSWD: ALL');
+    const sshd = await readFile(join(dir, 'rootfs/etc/ssh/sshd_config.d/60-vultr-sid-iso.conf'), 'utf8');
+    expect(sshd).toContain('PasswordAuthentication no');
+  });
+});
