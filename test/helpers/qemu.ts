@@ -13,6 +13,8 @@ export interface BootOptions {
   workDir: string;
   /** Raw disk image attached as a virtio disk. */
   disk?: string;
+  /** Boot this kernel and initrd directly (the ISO stays attached as a CD). */
+  direct?: { kernel: string; initrd: string; append: string };
   /** Stop when this appears in the serial log (or when QEMU exits, e.g. on power-off). */
   until: RegExp;
   timeoutMs: number;
@@ -41,6 +43,7 @@ export async function bootIso(iso: string, options: BootOptions): Promise<BootRe
     '-boot', 'order=dc',
   ];
   if (options.disk) args.push('-drive', `file=${options.disk},format=raw,if=virtio`);
+  if (options.direct) args.push('-kernel', options.direct.kernel, '-initrd', options.direct.initrd, '-append', options.direct.append);
   if (options.firmware === 'uefi') {
     const vars = join(options.workDir, 'OVMF_VARS.fd');
     await copyFile(OVMF_VARS, vars);

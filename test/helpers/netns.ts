@@ -1,0 +1,57 @@
+// A small lab of network namespaces: "rtr" (Vultr's router, the /64 on-link), "vm" (our VM,
+// uplink enp1s0) and containers on a bridge in the VM. Traffic stays inside namespaces the
+// test created; everything is deleted afterwards.
+import { execa, type ResultPromise } from 'execa';
+
+export class Lab {
+  readonly rtr: string;
+  readonly vm: string;
+  readonly namespaces: string[] = [];
+  private readonly children: ResultPromise[] = [];
+  private seq = 0;
+
+  constructor(readonly id = `${process.pid}${Math.floor(Math.random() * 1000)}`) {
+    this.rtr = `vsi-rtr-${id}`;
+    this.vm = `vsi-vm-${id}`;
+  }
+
+  async ns(name: string): Promise<void> {
+    await execa('ip', ['netns', 'add', name]);
+    this.namespaces.push(name);
+    await this.exec(name, ['ip', 'link', 'set', 'lo', 'up']);
+  }
+
+  exec(ns: string, cmd: string[], options: { reject?: boolean; timeout?: number } = {}) {
+    return execa('ip', ['netns', 'exec', ns, ...cmd], { reject: options.reject ?? true, timeout: options.timeout ?? 20_000 });
+  }
+
+  spawn(ns: string, cmd: string[]): ResultPromise {
+    const child = execa('ip', ['netns', 'exec', ns, ...cmd], { reject: false });
+    this.children.push(child);
+    return child;
+  }
+
+  /** A veth pair with one end in each namespace, renamed inside it. */
+  async link(nsA: string, nameA: string, nsB: string, nameB: string, macA?: string): Promise<void> {
+    const a = `vsa${this.id}${this.seq}`.slice(0, 15);
+    const b = `vsb${this.id}${this.seq++}`.slice(0, 15);
+    await execa('ip', ['link', 'add', a, 'type', 'veth', 'peer', 'name', b]);
+    await execa('ip', ['link', 'set', a, 'netns', nsA]);
+    await execa('ip', ['link', 'set', b, 'netns', nsB]);
+    await this.exec(nsA, ['ip', 'link', 'set', a, 'name', nameA]);
+    await this.exec(nsB, ['ip', 'link', 'set', b, 'name', nameB]);
+    if (macA) await this.exec(nsA, ['ip', 'link', 'set', nameA, 'address', macA]);
+    await this.exec(nsA, ['ip', 'link', 'set', nameA, 'up']);
+    await this.exec(nsB, ['ip', 'link', 'set', nameB, 'up']);
+  }
+
+  async sysctl(ns: string, key: string, value: string): Promise<void> {
+    await this.exec(ns, ['sysctl', '-q', '-w', `${key}=${value}`]);
+  }
+
+  async destroy(): Promise<void> {
+    for (const c of this.children) c.kill('SIGKILL');
+    await Promise.allSettled(this.children);
+    for (const ns of this.namespaces.reverse()) await execa('ip', ['netns', 'del', ns], { reject: false });
+  }
+}

@@ -1,0 +1,63 @@
+// The data-loss guard, in QEMU: the built ISO with a disk that holds a partition table
+// refuses, powers off and leaves the disk as it was; a blank disk is accepted; the wipe
+// boot parameter overrides the refusal.
+import { execa } from 'execa';
+import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BOOT_LIMIT_MS, buildFrom, MARKER } from '../helpers/boot-check.js';
+import { bootIso } from '../helpers/qemu.js';
+
+const REFUSAL = /vultr-sid-iso: refusing to overwrite the existing installation on \/dev\/vda/;
+const ACCEPTED = /vultr-sid-iso: installing on \/dev\/vda \(no partition table found\)/;
+const WIPE_OK = /vultr-sid-iso: \/dev\/vda holds a partition table; erasing it as the boot line asks/;
+const sha256 = async (f: string) => createHash('sha256').update(await readFile(f)).digest('hex');
+
+async function diskWithPartitionTable(dir: string): Promise<string> {
+  const disk = join(dir, 'disk.img');
+  await writeFile(disk, Buffer.alloc(64 << 20));
+  await execa('sfdisk', ['--quiet', disk], { input: 'label: gpt\n,,L\n' });
+  return disk;
+}
+
+describe('data-loss guard', () => {
+  it('refuses a disk with a partition table, powers off, and writes nothing', { timeout: BOOT_LIMIT_MS + 120_000 }, async () => {
+    const { iso, dir } = await buildFrom('netinst');
+    const disk = await diskWithPartitionTable(dir);
+    const before = await sha256(disk);
+    const boot = await bootIso(iso, { firmware: 'bios', workDir: dir, disk, until: /(?!)/, timeoutMs: BOOT_LIMIT_MS });
+    expect(boot.serial, boot.serial.slice(-1500)).toContain(MARKER);
+    expect(boot.serial).toMatch(REFUSAL);
+    expect(boot.exited, 'QEMU should power off by itself').toBe(true);
+    expect(await sha256(disk)).toBe(before);
+  });
+
+  it('accepts a blank disk', { timeout: BOOT_LIMIT_MS + 120_000 }, async () => {
+    const { iso, dir } = await buildFrom('netinst');
+    const disk = join(dir, 'blank.img');
+    await writeFile(disk, Buffer.alloc(64 << 20));
+    const boot = await bootIso(iso, { firmware: 'bios', workDir: dir, disk, until: new RegExp(`${ACCEPTED.source}|${REFUSAL.source}`), timeoutMs: BOOT_LIMIT_MS });
+    expect(boot.serial, boot.serial.slice(-1500)).toMatch(ACCEPTED);
+    expect(boot.serial).not.toMatch(REFUSAL);
+  });
+
+  it('lets vultr-sid-iso/wipe=true (the ERASING entry) through', { timeout: BOOT_LIMIT_MS + 120_000 }, async () => {
+    const { iso, dir } = await buildFrom('netinst');
+    const disk = await diskWithPartitionTable(dir);
+    await execa('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract_l', '/', join(dir, 'x'), '/install.amd/vmlinuz', '/install.amd/initrd.gz', '--']);
+    const manifest = JSON.parse(await readFile(iso.replace(/\.iso$/, '.json'), 'utf8'));
+    const wipe = manifest.bootEntries.find((e: { id: string }) => e.id === 'vultr-wipe');
+    expect(wipe.cmdline).toContain('vultr-sid-iso/wipe=true');
+    const boot = await bootIso(iso, {
+      firmware: 'bios',
+      workDir: dir,
+      disk,
+      direct: { kernel: join(dir, 'x/install.amd/vmlinuz'), initrd: join(dir, 'x/install.amd/initrd.gz'), append: wipe.cmdline },
+      until: new RegExp(`${WIPE_OK.source}|${REFUSAL.source}`),
+      timeoutMs: BOOT_LIMIT_MS,
+    });
+    expect(boot.serial, boot.serial.slice(-1500)).toMatch(WIPE_OK);
+    expect(boot.serial).not.toMatch(REFUSAL);
+  });
+});
