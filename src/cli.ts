@@ -22,6 +22,15 @@ export function positiveNumber(name: string) {
   };
 }
 
+/** Optional tuning from the environment, in seconds (e.g. VULTR_SID_ISO_HTTP_TIMEOUT=30). */
+function secondsFromEnv(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number of seconds, got "${raw}".`);
+  return n * 1000;
+}
+
 function printResult(result: unknown, json: boolean | undefined): void {
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }
@@ -78,6 +87,8 @@ export function createProgram(): Command {
             offline: Boolean(opts.offline),
             requireVerified: Boolean(opts.requireVerified),
             env: process.env,
+            httpIdleTimeoutMs: secondsFromEnv('VULTR_SID_ISO_HTTP_TIMEOUT'),
+            httpBackoffMs: secondsFromEnv('VULTR_SID_ISO_HTTP_BACKOFF'),
           },
           reporter,
           signal,

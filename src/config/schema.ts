@@ -65,6 +65,11 @@ export const configSchema = z
             '10460DAD76165AD81FBC0CE9988021A964E6EA7D',
           ])
           .describe('Accepted signer fingerprints (Debian CD signing keys).'),
+        keyring: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('Armored keyring holding the accepted keys (default: the Debian keys shipped in keys/). Only keys whose fingerprint is listed above are trusted.'),
       })
       .prefault({}),
     boot: z

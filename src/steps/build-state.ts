@@ -14,6 +14,9 @@ export interface BuildOptions {
   offline: boolean;
   requireVerified: boolean;
   env: NodeJS.ProcessEnv;
+  /** HTTP tuning (tests shorten these). */
+  httpIdleTimeoutMs?: number;
+  httpBackoffMs?: number;
 }
 
 export interface Manifest {

@@ -1,0 +1,51 @@
+// Checks Debian's detached OpenPGP signature on a checksum file, in-process with openpgp.js,
+// against pinned keys only: a key is trusted when it is in the shipped keyring AND its
+// fingerprint is listed in the config. There is no way to skip this check.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as openpgp from 'openpgp';
+import { PROJECT_ROOT } from '../paths.js';
+
+export const SHIPPED_KEYRING = join(PROJECT_ROOT, 'keys/debian-cd-signing.asc');
+
+export class SignatureError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SignatureError';
+  }
+}
+
+export async function loadPinnedKeys(keyringPath: string, fingerprints: string[]): Promise<openpgp.PublicKey[]> {
+  const armored = await readFile(keyringPath, 'utf8');
+  const keys = await openpgp.readKeys({ armoredKeys: armored });
+  const wanted = new Set(fingerprints.map((f) => f.toLowerCase()));
+  return keys.filter((k) => wanted.has(k.getFingerprint().toLowerCase()));
+}
+
+/** Returns the fingerprint of the key that made the signature; throws SignatureError otherwise. */
+export async function verifyDetached(data: Uint8Array, signature: Uint8Array, keys: openpgp.PublicKey[]): Promise<string> {
+  if (keys.length === 0) throw new SignatureError('no pinned signing key is available');
+  const text = Buffer.from(signature).toString('latin1');
+  let sig: openpgp.Signature;
+  try {
+    sig = text.includes('-----BEGIN PGP SIGNATURE')
+      ? await openpgp.readSignature({ armoredSignature: text })
+      : await openpgp.readSignature({ binarySignature: signature });
+  } catch (error) {
+    throw new SignatureError(`the signature file is not an OpenPGP signature (${(error as Error).message})`);
+  }
+  const message = await openpgp.createMessage({ binary: data });
+  try {
+    const result = await openpgp.verify({ message, signature: sig, verificationKeys: keys, expectSigned: true });
+    const first = result.signatures[0];
+    if (!first) throw new SignatureError('no signature found');
+    await first.verified;
+    const keyId = first.keyID.toHex();
+    const signer = keys.find((k) => k.getKeys(first.keyID).length > 0);
+    return signer?.getFingerprint().toUpperCase() ?? keyId;
+  } catch (error) {
+    const msg = (error as Error).message;
+    if (/Could not find signing key/i.test(msg)) throw new SignatureError('it was made by a key that is not pinned');
+    throw new SignatureError(msg.replace(/^Error verifying signed message: /, ''));
+  }
+}

@@ -1,0 +1,215 @@
+// Fetching and verifying the base image over loopback HTTP with a test signing key: the
+// happy path, resume, revalidation and every fault fail closed with no bad cache entry.
+import { execa } from 'execa';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import * as openpgp from 'openpgp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { standinIso } from '../helpers/fixtures.js';
+import { mirrorServer, type MirrorServer } from '../helpers/http-server.js';
+import { CLI, runCli, tempDir } from '../helpers/project.js';
+
+const NAME = 'debian-testing-amd64-netinst.iso';
+let image: Buffer;
+let trusted: { priv: openpgp.PrivateKey; pub: string; fpr: string };
+let stranger: openpgp.PrivateKey;
+
+async function key(name: string) {
+  const { privateKey, publicKey } = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name }], format: 'object' });
+  return { priv: privateKey, pub: publicKey.armor(), fpr: publicKey.getFingerprint().toUpperCase() };
+}
+
+async function sign(data: Buffer, by: openpgp.PrivateKey): Promise<Buffer> {
+  const sig = await openpgp.sign({ message: await openpgp.createMessage({ binary: data }), signingKeys: by, detached: true, format: 'binary' });
+  return Buffer.from(sig as Uint8Array);
+}
+
+beforeAll(async () => {
+  image = await readFile(await standinIso('netinst'));
+  trusted = await key('vultr-sid-iso test CD key');
+  stranger = (await key('someone else')).priv;
+}, 120_000);
+
+interface World {
+  dir: string;
+  server: MirrorServer;
+  config: string;
+  cache: string;
+  url: string;
+}
+
+async function world(options: { sums?: Buffer; signer?: openpgp.PrivateKey; body?: Buffer; noSign?: boolean; dir?: string } = {}): Promise<World> {
+  const dir = await tempDir();
+  const server = await mirrorServer();
+  const sums = options.sums ?? Buffer.from(`${createHash('sha512').update(image).digest('hex')}  ./${NAME}\n${'0'.repeat(128)}  ./other.iso\n`);
+  server.files.set(`/iso-cd/${NAME}`, { body: options.body ?? image, lastModified: 'Mon, 23 Nov 2026 10:00:00 GMT' });
+  server.files.set('/iso-cd/SHA512SUMS', { body: sums });
+  if (!options.noSign) server.files.set('/iso-cd/SHA512SUMS.sign', { body: await sign(sums, options.signer ?? trusted.priv) });
+  await writeFile(join(dir, 'keys.asc'), trusted.pub);
+  const config = join(dir, 'config.yaml');
+  await writeFile(config, `base:\n  keyring: ${join(dir, 'keys.asc')}\n  fingerprints: [${trusted.fpr}]\n`);
+  return { dir, server, config, cache: join(dir, 'cache'), url: `${server.url}/iso-cd/${NAME}` };
+}
+
+const FAST_HTTP = { VULTR_SID_ISO_HTTP_TIMEOUT: '2', VULTR_SID_ISO_HTTP_BACKOFF: '0.02' };
+
+function build(w: World, extra: string[] = [], url = w.url) {
+  return runCli(['build', '--config', w.config, '--base-iso', url, '--cache-dir', w.cache, '--out-dir', join(w.dir, 'out'), '--json', ...extra], { env: FAST_HTTP });
+}
+
+async function cacheEntries(w: World): Promise<string[]> {
+  const out: string[] = [];
+  for (const sub of ['checksums', 'images', 'downloads']) {
+    if (existsSync(join(w.cache, sub))) out.push(...(await readdir(join(w.cache, sub))).map((f) => `${sub}/${f}`));
+  }
+  return out.sort();
+}
+
+function errorLine(stderr: string): string {
+  const lines = stderr.split('\n').filter((l) => l.startsWith('vultr-sid-iso:'));
+  expect(lines).toHaveLength(1);
+  return lines[0]!;
+}
+
+describe('base image download and verification', { timeout: 180_000 }, () => {
+  it('happy path: verified, cached; a second build makes one conditional request and downloads nothing', async () => {
+    const w = await world();
+    const first = await build(w);
+    expect(first.exitCode, first.stderr).toBe(0);
+    const manifest = JSON.parse(first.stdout);
+    expect(manifest.base).toMatchObject({ source: w.url, verified: true, sha512: createHash('sha512').update(image).digest('hex') });
+    expect(await cacheEntries(w)).toEqual(expect.arrayContaining([expect.stringMatching(/^images\/sha512-[0-9a-f]{128}\.iso$/)]));
+
+    w.server.requests.length = 0;
+    w.server.bytesSent = 0;
+    const second = await build(w);
+    expect(second.exitCode, second.stderr).toBe(0);
+    expect(w.server.requests).toEqual([{ method: 'GET', path: '/iso-cd/SHA512SUMS', range: undefined, status: 304 }]);
+    expect(w.server.bytesSent).toBe(0);
+    expect(second.stderr).toContain('is up to date');
+  });
+
+  it('the connection drops mid-download: the run fails, and the next run resumes with a Range request', async () => {
+    const w = await world();
+    w.server.faults = { dropAfterBytes: 20 << 20, dropTimes: 5 };
+    const first = await build(w);
+    expect(first.exitCode).toBe(1);
+    expect(errorLine(first.stderr)).toMatch(/could not be downloaded after 5 attempts: .*; run the build again to resume/);
+    expect(w.server.requests.filter((r) => r.status === 206).length).toBeGreaterThan(0);
+    expect(await cacheEntries(w)).not.toEqual(expect.arrayContaining([expect.stringMatching(/^images\//)]));
+    w.server.requests.length = 0;
+    const second = await build(w);
+    expect(second.exitCode, second.stderr).toBe(0);
+    const resumed = w.server.requests.find((r) => r.path.endsWith(NAME));
+    expect(resumed?.status).toBe(206);
+    expect(resumed?.range).toMatch(/^bytes=\d+-$/);
+    expect(Number(/\d+/.exec(resumed!.range!)![0])).toBeGreaterThanOrEqual(60 << 20); // most of the image was not fetched again
+    expect(JSON.parse(second.stdout).base.verified).toBe(true);
+  });
+
+  it('a server that ignores Range: the download starts over and still verifies', async () => {
+    const w = await world();
+    w.server.faults = { dropAfterBytes: 10 << 20, dropTimes: 1, ignoreRange: true };
+    const r = await build(w);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const gets = w.server.requests.filter((q) => q.path.endsWith(NAME));
+    expect(gets.map((g) => [g.status, Boolean(g.range)])).toEqual([[200, false], [200, true]]);
+  });
+
+  it('a redirect is followed', async () => {
+    const w = await world();
+    w.server.faults = { redirects: { [`/moved/${NAME}`]: `/iso-cd/${NAME}`, '/moved/SHA512SUMS': '/iso-cd/SHA512SUMS', '/moved/SHA512SUMS.sign': '/iso-cd/SHA512SUMS.sign' } };
+    const r = await build(w, [], `${w.server.url}/moved/${NAME}`);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).base.verified).toBe(true);
+  });
+
+  it('a tampered image: exit 1, nothing cached', async () => {
+    const body = Buffer.from(image);
+    body[body.length - 5000] = body[body.length - 5000]! ^ 0xff;
+    const w = await world({ body });
+    const r = await build(w);
+    expect(r.exitCode).toBe(1);
+    expect(errorLine(r.stderr)).toMatch(/does not match the signed sha512 .*; it was deleted \(a tampered or corrupt download\)/);
+    expect((await cacheEntries(w)).filter((e) => !e.startsWith('checksums/'))).toEqual([]);
+  });
+
+  it('a tampered SHA512SUMS: exit 1, the checksums are not cached', async () => {
+    const w = await world();
+    const good = w.server.files.get('/iso-cd/SHA512SUMS')!.body;
+    w.server.files.set('/iso-cd/SHA512SUMS', { body: Buffer.from(good.toString().replace(/^./, (c) => (c === 'a' ? 'b' : 'a'))) });
+    const r = await build(w);
+    expect(r.exitCode).toBe(1);
+    expect(errorLine(r.stderr)).toMatch(/the signature on .*SHA512SUMS does not verify \(.*\); the image is not used/);
+    expect(await cacheEntries(w)).toEqual([]);
+  });
+
+  it('a signature by an unknown key: exit 1', async () => {
+    const w = await world({ signer: stranger });
+    const r = await build(w);
+    expect(r.exitCode).toBe(1);
+    expect(errorLine(r.stderr)).toMatch(/does not verify \(it was made by a key that is not pinned\)/);
+    expect(await cacheEntries(w)).toEqual([]);
+  });
+
+  it('a missing .sign: exit 1, fail closed', async () => {
+    const w = await world({ noSign: true });
+    const r = await build(w);
+    expect(r.exitCode).toBe(1);
+    expect(errorLine(r.stderr)).toMatch(/the signature .*SHA512SUMS\.sign could not be fetched .*; an unsigned image is never used/);
+    expect(await cacheEntries(w)).toEqual([]);
+  });
+
+  it('a 404 for the image: exit 2', async () => {
+    const w = await world();
+    const r = await build(w, [], `${w.server.url}/nowhere/${NAME}`);
+    expect(r.exitCode).toBe(2);
+    expect(errorLine(r.stderr)).toMatch(/checksum file .*\/nowhere\/SHA512SUMS was not found \(HTTP 404\); check base\.url or --base-iso/);
+  });
+
+  it('a server that stalls: a timeout error, no cache entry', async () => {
+    const w = await world();
+    w.server.faults = { stall: true };
+    const r = await build(w);
+    expect(r.exitCode).toBe(1);
+    expect(errorLine(r.stderr)).toMatch(/base image .* could not be downloaded after 5 attempts: no data for 2 s; run the build again to resume/);
+    expect((await cacheEntries(w)).filter((e) => e.startsWith('images/'))).toEqual([]);
+  });
+
+  it('--offline uses the cache alone, and says what is missing without it', async () => {
+    const w = await world();
+    expect((await build(w)).exitCode).toBe(0);
+    w.server.requests.length = 0;
+    const offline = await build(w, ['--offline']);
+    expect(offline.exitCode, offline.stderr).toBe(0);
+    expect(w.server.requests).toEqual([]);
+    const empty = await world();
+    const r = await build(empty, ['--offline']);
+    expect(r.exitCode).toBe(2);
+    expect(errorLine(r.stderr)).toMatch(/--offline: no cached checksums for .*SHA512SUMS; run the build once without --offline/);
+  });
+
+  it('a full cache directory: exit 1, no partial download left', async () => {
+    const w = await world();
+    await mkdir(w.cache);
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', w.cache]);
+    try {
+      const r = await build(w);
+      expect(r.exitCode).toBe(1);
+      expect(errorLine(r.stderr)).toMatch(/the cache directory has no space left for base image .*; free some space or pass another --cache-dir/);
+      expect((await cacheEntries(w)).filter((e) => !e.startsWith('checksums/'))).toEqual([]);
+    } finally {
+      await execa('umount', [w.cache]);
+    }
+  });
+
+  it('--require-verified refuses a local file', async () => {
+    const w = await world();
+    const r = await runCli(['build', '--base-iso', await standinIso('netinst'), '--require-verified', '--out-dir', join(w.dir, 'out')]);
+    expect(r.exitCode).toBe(2);
+    expect(errorLine(r.stderr)).toContain('--require-verified is set');
+    expect(CLI).toBeTruthy();
+  });
+});
