@@ -4,7 +4,6 @@ import { runSteps, type Step } from '../pipeline/runner.js';
 import type { BuildOptions, BuildState, Manifest } from '../steps/build-state.js';
 import { inspectBase } from '../steps/inspect-base.js';
 import { patchBootFiles } from '../steps/patch-boot-files.js';
-import { planOutput } from '../steps/plan-output.js';
 import { renderTemplates, writeRenderOnly } from '../steps/render-templates.js';
 import { resolveBase } from '../steps/resolve-base.js';
 import { writeIso, writeManifest } from '../steps/write-iso.js';
@@ -26,9 +25,8 @@ export async function build(options: BuildOptions, reporter: Reporter, signal: A
     renderTemplates,
     resolveBase,
     inspectBase,
-    planOutput,
-    unlessUpToDate(patchBootFiles),
-    unlessUpToDate(writeIso),
+    patchBootFiles,
+    writeIso,
     unlessUpToDate(writeManifest),
   ];
   await runSteps(steps, state, { reporter, signal, onStepTimed });

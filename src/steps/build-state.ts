@@ -4,6 +4,7 @@ import type { BootEntry } from '../iso/boot-menus.js';
 import type { IsoLayout } from '../iso/layout.js';
 import type { Artifacts } from '../render/render.js';
 import type { IsoReport } from '../systems/xorriso.js';
+import type { HashWorker } from './hash-worker.js';
 
 export interface BuildOptions {
   configPath: string;
@@ -34,18 +35,22 @@ export interface BaseImage {
   path: string;
   /** What the user asked for (path or URL), recorded in the manifest. */
   source: string;
-  sha512: string;
+  /** Known after verification (URL), or computed on another core while the ISO is written (local file). */
+  sha512: Promise<string>;
   verified: boolean;
 }
 
 export interface BuildState {
   options: BuildOptions;
   config?: Config;
+  /** Hashes on the second core (the base image, and the output's sha512). */
+  hasher?: HashWorker;
   artifacts?: Artifacts;
   base?: BaseImage;
   report?: IsoReport;
   layout?: IsoLayout;
   bootEntries?: BootEntry[];
+  baseSha512?: string;
   inputsHash?: string;
   name?: string;
   /** Set when an identical ISO already exists: later steps do nothing. */
@@ -54,6 +59,7 @@ export interface BuildState {
   replacements?: { localPath: string; isoPath: string }[];
   sourceDateEpoch?: number;
   tempIso?: string;
+  isoHashes?: { size: number; sha256: string; sha512: string };
   finalIso?: string;
   isoPlaced?: boolean;
   manifest?: Manifest;

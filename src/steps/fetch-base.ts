@@ -10,7 +10,14 @@ import { OperationError, UserInputError } from '../pipeline/errors.js';
 import type { StepContext } from '../pipeline/runner.js';
 import { downloadResumable, fetchSmall } from '../systems/debian-mirror.js';
 import { loadPinnedKeys, SHIPPED_KEYRING, SignatureError, verifyDetached } from '../systems/debian-signing.js';
-import type { BaseImage, BuildOptions } from './build-state.js';
+import type { BuildOptions } from './build-state.js';
+
+export interface VerifiedBase {
+  path: string;
+  source: string;
+  sha512: string;
+  verified: true;
+}
 import { hashFile } from './hash-file.js';
 
 const short = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 16);
@@ -45,7 +52,7 @@ export function expectedHash(sums: string, fileName: string): { algorithm: 'sha5
   return undefined;
 }
 
-export async function fetchVerifiedBase(url: string, base: Config['base'], options: BuildOptions, ctx: StepContext): Promise<BaseImage> {
+export async function fetchVerifiedBase(url: string, base: Config['base'], options: BuildOptions, ctx: StepContext): Promise<VerifiedBase> {
   const { reporter, signal } = ctx;
   const cacheDir = resolve(options.cacheDir);
   const sumsUrl = new URL(base.checksums, url).href;

@@ -17,3 +17,4 @@ export async function hashFile<const A extends readonly string[]>(
   }
   return Object.fromEntries(algorithms.map((a, i) => [a, hashes[i]!.digest('hex')])) as Record<A[number], string>;
 }
+

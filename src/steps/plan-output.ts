@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { TOOL_VERSION } from '../paths.js';
-import type { Step } from '../pipeline/runner.js';
+import type { Reporter } from '../pipeline/reporter.js';
 import { artifactsDigest } from '../render/render.js';
 import type { BuildState, Manifest } from './build-state.js';
 import { hashFile } from './hash-file.js';
@@ -15,7 +15,7 @@ export function inputsHash(state: BuildState): string {
     .update(
       JSON.stringify({
         tool: TOOL_VERSION,
-        base: state.base!.sha512,
+        base: state.baseSha512,
         artifacts: artifactsDigest(state.artifacts!),
         boot: state.config!.boot,
         entries: state.bootEntries,
@@ -24,29 +24,29 @@ export function inputsHash(state: BuildState): string {
     .digest('hex');
 }
 
-export const planOutput: Step<BuildState> = {
-  title: 'Plan output',
-  async run(state, { reporter }) {
-    state.inputsHash = inputsHash(state);
-    state.name = `${state.config!.name}-${state.inputsHash.slice(0, 12)}`;
-    const outDir = resolve(state.options.outDir);
-    state.finalIso = join(outDir, `${state.name}.iso`);
-    let existing: Manifest | undefined;
-    try {
-      existing = JSON.parse(await readFile(join(outDir, `${state.name}.json`), 'utf8')) as Manifest;
-    } catch {
-      return state.name;
-    }
-    if (existing.inputsHash !== state.inputsHash) return state.name;
-    try {
-      if ((await stat(state.finalIso)).size !== existing.iso.size) return state.name;
-    } catch {
-      return state.name;
-    }
-    reporter.info(`checking the existing ${state.name}.iso`);
-    const { sha256 } = await hashFile(state.finalIso, ['sha256']);
-    if (sha256 !== existing.iso.sha256) return state.name;
-    state.upToDate = { ...existing, iso: { ...existing.iso, path: state.finalIso } };
-    return `${state.name} is up to date: nothing to do`;
-  },
-};
+/** Sets name, inputsHash and finalIso; returns the existing manifest of that name if it matches. */
+export async function planOutput(state: BuildState): Promise<Manifest | undefined> {
+  state.inputsHash = inputsHash(state);
+  state.name = `${state.config!.name}-${state.inputsHash.slice(0, 12)}`;
+  const outDir = resolve(state.options.outDir);
+  state.finalIso = join(outDir, `${state.name}.iso`);
+  try {
+    const existing = JSON.parse(await readFile(join(outDir, `${state.name}.json`), 'utf8')) as Manifest;
+    if (existing.inputsHash === state.inputsHash && (await stat(state.finalIso)).size === existing.iso.size) return existing;
+  } catch {
+    // no usable earlier build
+  }
+  return undefined;
+}
+
+/** An earlier build of the same inputs counts only if its ISO still has the recorded sha256. */
+export async function confirmUpToDate(state: BuildState, existing: Manifest, reporter: Reporter): Promise<boolean> {
+  reporter.info(`checking the existing ${state.name}.iso`);
+  const { sha256 } = await hashFile(state.finalIso!, ['sha256']);
+  if (sha256 !== existing.iso.sha256) {
+    reporter.warn(`${state.finalIso} does not match its manifest; building it again`);
+    return false;
+  }
+  state.upToDate = { ...existing, iso: { ...existing.iso, path: state.finalIso! } };
+  return true;
+}

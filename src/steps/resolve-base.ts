@@ -6,8 +6,7 @@ import { resolve } from 'node:path';
 import { UserInputError } from '../pipeline/errors.js';
 import type { Step } from '../pipeline/runner.js';
 import type { BuildState } from './build-state.js';
-import { fetchVerifiedBase } from './fetch-base.js';
-import { hashFile } from './hash-file.js';
+import { HashWorker } from './hash-worker.js';
 
 export const isUrl = (s: string) => /^https?:\/\//i.test(s);
 
@@ -16,15 +15,15 @@ export const resolveBase: Step<BuildState> = {
   async run(state, ctx) {
     const source = state.options.baseIso ?? state.config!.base.url;
     if (isUrl(source)) {
-      state.base = await fetchVerifiedBase(source, state.config!.base, state.options, ctx);
-      return `verified ${state.base.sha512.slice(0, 16)}…`;
+      // openpgp.js is loaded only when a download has to be verified.
+      const { fetchVerifiedBase } = await import('./fetch-base.js');
+      const base = await fetchVerifiedBase(source, state.config!.base, state.options, ctx);
+      state.base = { ...base, sha512: Promise.resolve(base.sha512) };
+      return `verified ${base.sha512.slice(0, 16)}…`;
     }
     const path = resolve(source);
-    let size: number;
     try {
-      const s = await stat(path);
-      if (!s.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
-      size = s.size;
+      if (!(await stat(path)).isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
     } catch (error) {
       throw new UserInputError(`base ISO ${source} does not exist or is not a file; pass a Debian installer ISO with --base-iso PATH|URL`, { cause: error });
     }
@@ -34,8 +33,14 @@ export const resolveBase: Step<BuildState> = {
       );
     }
     ctx.reporter.warn(`base ISO ${source} is a local file: its origin is not verified (manifest says verified: false)`);
-    const { sha512 } = await hashFile(path, ['sha512'], (done) => ctx.reporter.progress('hashing base', done, size), ctx.signal);
+    // Hashed on another core while the ISO is written (the name needs it only at the end).
+    state.hasher = new HashWorker();
+    const sha512 = state.hasher.hashFile(path, ['sha512']).then((h) => h.sha512);
+    sha512.catch(() => undefined); // awaited later; a build that fails first must not crash on it
     state.base = { path, source, sha512, verified: false };
     return 'local file, not verified';
+  },
+  async cleanup(state) {
+    state.hasher?.terminate();
   },
 };

@@ -1,17 +1,21 @@
-// One xorriso pass writes the new ISO under a temporary name in the output directory; it is
-// hashed and renamed into place only when complete. On failure or Ctrl-C the temporary file
-// (and an ISO this run renamed into place without its manifest) is removed.
+// One xorriso pass writes the new ISO to a temporary file in the output directory, hashed
+// as it streams by (xorriso writes to a pipe). Meanwhile the base image's hash finishes on
+// another core, which names the output; if an identical ISO already exists the write is
+// stopped and the build is a no-op. The ISO is renamed into place only with its manifest;
+// on failure or Ctrl-C nothing partial is left.
+import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, mkdir, rename, rm, stat, statfs } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { OperationError, UserInputError } from '../pipeline/errors.js';
-import { tempPathFor, writeFileAtomic } from '../pipeline/fs-atomic.js';
+import { writeFileAtomic } from '../pipeline/fs-atomic.js';
 import { formatBytes } from '../pipeline/reporter.js';
 import type { Step } from '../pipeline/runner.js';
 import { TOOL_VERSION } from '../paths.js';
-import { replayWithReplacements } from '../systems/xorriso.js';
+import { replayToFile } from '../systems/xorriso.js';
 import type { BuildState, Manifest } from './build-state.js';
-import { hashFile } from './hash-file.js';
+import { HashWorker } from './hash-worker.js';
+import { confirmUpToDate, planOutput } from './plan-output.js';
 
 async function ensureWritableDir(dir: string): Promise<void> {
   try {
@@ -34,22 +38,38 @@ export const writeIso: Step<BuildState> = {
     if (free < needed) {
       throw new OperationError(`output directory ${outDir} has ${formatBytes(free)} free but the ISO needs about ${formatBytes(needed)}; free some space or pass another --out-dir`);
     }
-    state.tempIso = tempPathFor(state.finalIso!);
-    try {
-      await replayWithReplacements(state.base!.path, state.tempIso, state.replacements!, {
-        signal,
+    state.tempIso = join(outDir, `.vultr-sid-iso-${randomBytes(4).toString('hex')}.iso.part`);
+    state.hasher ??= new HashWorker();
+    const replay = () => {
+      const stop = new AbortController();
+      const done = replayToFile(state.base!.path, state.tempIso!, state.replacements!, {
+        signal: AbortSignal.any([signal, stop.signal]),
+        followSha512: (path) => state.hasher!.follow(path, ['sha512']),
         sourceDateEpoch: state.sourceDateEpoch!,
-        onProgress: (f) => reporter.progress('writing', Math.round(f * baseSize), baseSize),
+        onProgress: (bytes) => reporter.progress('writing', bytes, baseSize),
       });
+      done.catch(() => undefined); // awaited below; this only avoids an unhandled rejection
+      return { done, stop: async () => { stop.abort(new Error('stopped')); await done.catch(() => undefined); } };
+    };
+    let writing = replay();
+    try {
+      state.baseSha512 = await state.base!.sha512;
+      const existing = await planOutput(state);
+      if (existing) {
+        await writing.stop();
+        if (await confirmUpToDate(state, existing, reporter)) return `${state.name} is up to date: nothing to do`;
+        writing = replay();
+      }
+      state.isoHashes = await writing.done;
     } catch (error) {
-      if (signal.aborted) throw error;
-      const text = String((error as { stderr?: unknown }).stderr ?? '');
-      if (/No space left|ENOSPC/i.test(text)) {
+      await writing.stop();
+      if (signal.aborted || error instanceof UserInputError || error instanceof OperationError) throw error;
+      if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
         throw new OperationError(`output directory ${outDir} ran out of space while writing the ISO; free some space or pass another --out-dir`, { cause: error });
       }
-      throw new OperationError(`xorriso could not write ${state.finalIso}: ${text.split('\n').filter((l) => /FAILURE|SORRY/.test(l)).at(-1) ?? (error as Error).message}`, { cause: error });
+      throw new OperationError(`writing ${state.finalIso ?? outDir} failed: ${(error as Error).message}`, { cause: error });
     }
-    return formatBytes((await stat(state.tempIso)).size);
+    return `${state.name}, ${formatBytes(state.isoHashes.size)}`;
   },
   async cleanup(state, { failed }) {
     if (state.tempIso) await rm(state.tempIso, { force: true });
@@ -61,18 +81,17 @@ export const writeIso: Step<BuildState> = {
 };
 
 export const writeManifest: Step<BuildState> = {
-  title: 'Hash ISO and write manifest',
-  async run(state, { reporter, signal }) {
-    const size = (await stat(state.tempIso!)).size;
-    const hashes = await hashFile(state.tempIso!, ['sha256', 'sha512'], (done) => reporter.progress('hashing', done, size), signal);
+  title: 'Write manifest',
+  async run(state) {
+    const hashes = state.isoHashes!;
     const manifest: Manifest = {
       name: state.name!,
       toolVersion: TOOL_VERSION,
       inputsHash: state.inputsHash!,
-      iso: { path: state.finalIso!, size, sha256: hashes.sha256, sha512: hashes.sha512 },
+      iso: { path: state.finalIso!, size: hashes.size, sha256: hashes.sha256, sha512: hashes.sha512 },
       base: {
         source: state.base!.source,
-        sha512: state.base!.sha512,
+        sha512: state.baseSha512!,
         verified: state.base!.verified,
         volumeId: state.report!.volumeId,
         layout: state.layout!.kind,

@@ -2,6 +2,10 @@
 // few files, and the one-pass "replay" write that keeps all boot equipment (research
 // debian-iso.md §2.3). Arguments go as arrays; the ExecaError is kept as `cause`.
 import { execa, ExecaError } from 'execa';
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { ToolMissingError, UserInputError, OperationError } from '../pipeline/errors.js';
 
 const MIN_VERSION = [1, 5, 4] as const;
@@ -115,36 +119,66 @@ export async function extractFiles(isoPath: string, isoPaths: string[], destDir:
   await xorriso(['-osirrox', 'on', '-indev', isoPath, '-extract_l', '/', destDir, ...isoPaths, '--'], options);
 }
 
-export interface ReplayOptions extends XorrisoRunOptions {
+export interface ReplayOptions {
+  signal: AbortSignal;
+  /** Hashes the output file's sha512 on another thread as it grows (see HashWorker.follow). */
+  followSha512: (path: string) => { advance(upTo: number): void; end(size: number): Promise<{ sha512: string }> };
   /** Seconds since the epoch used for every timestamp xorriso would take from the clock. */
   sourceDateEpoch: number;
-  onProgress?: (fraction: number) => void;
+  onProgress?: (bytesWritten: number) => void;
 }
 
 /**
  * Writes outPath = inPath with the given files replaced, keeping El Torito (BIOS + UEFI),
  * MBR, GPT, APM and appended partitions via `-boot_image any replay`. `no_emul_toc` keeps
- * the result a plain image (no multi-session TOC emulation).
+ * the result a plain image. xorriso writes to its stdout, and the bytes are hashed on their
+ * way to the file, so no second pass over the output is needed.
  */
-export async function replayWithReplacements(
+export async function replayToFile(
   inPath: string,
   outPath: string,
   replacements: { localPath: string; isoPath: string }[],
   options: ReplayOptions,
-): Promise<void> {
+): Promise<{ size: number; sha256: string; sha512: string }> {
   const maps = replacements.flatMap((r) => ['-map', r.localPath, r.isoPath]);
-  await xorriso(
-    ['-abort_on', 'FAILURE', '-indev', inPath, '-outdev', outPath, '-compliance', 'no_emul_toc', ...maps, '-boot_image', 'any', 'replay'],
-    {
-      ...options,
-      env: { ...options.env, SOURCE_DATE_EPOCH: String(options.sourceDateEpoch) },
-      onStderrLine: (line) => {
-        const m = /Writing:\s+\d+s\s+([\d.]+)%/.exec(line);
-        if (m) options.onProgress?.(Number(m[1]) / 100);
-        options.onStderrLine?.(line);
-      },
+  const args = ['-abort_on', 'FAILURE', '-indev', inPath, '-outdev', '-', '-compliance', 'no_emul_toc', ...maps, '-boot_image', 'any', 'replay'];
+  const sub = execa('xorriso', args, {
+    cancelSignal: options.signal,
+    env: { LC_ALL: 'C', SOURCE_DATE_EPOCH: String(options.sourceDateEpoch) },
+    buffer: { stdout: false, stderr: true },
+    encoding: 'buffer',
+  });
+  const sha256 = createHash('sha256');
+  const file = await open(outPath, 'w');
+  const follower = options.followSha512(outPath);
+  let size = 0;
+  // Writes sequentially and tells the follower how far the file is complete.
+  const sink = new Writable({
+    highWaterMark: 1 << 20,
+    write(chunk: Buffer, _enc, cb) {
+      sha256.update(chunk);
+      file.write(chunk).then(() => {
+        size += chunk.length;
+        follower.advance(size);
+        options.onProgress?.(size);
+        cb();
+      }, cb);
     },
-  );
+  });
+  const writing = pipeline(sub.stdout!, sink, { signal: options.signal }).finally(() => file.close());
+  try {
+    await Promise.all([sub, writing]);
+  } catch (error) {
+    sub.kill();
+    await Promise.allSettled([sub, writing]);
+    if (error instanceof ExecaError) {
+      if (error.code === 'ENOENT') throw new ToolMissingError('xorriso', 'xorriso', ' (it writes the ISO)');
+      if (error.isCanceled) throw options.signal.reason ?? error;
+      throw new OperationError(`xorriso could not write the ISO: ${lastProblem(Buffer.from(error.stderr ?? '').toString())}`, { cause: error });
+    }
+    throw error;
+  }
+  return { size, sha256: sha256.digest('hex'), sha512: (await follower.end(size)).sha512 };
 }
 
 /** "2026010100000000" (YYYYMMDDhhmmsscc, GMT) from the as_mkisofs report → epoch seconds. */
