@@ -4,6 +4,8 @@
 // only with --debug.
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { build } from './commands/build.js';
+import { publish } from './commands/publish.js';
+import { createVm, listOurIsos, listOurVms } from './commands/vm.js';
 import { exitCodeOf, messageOf } from './pipeline/errors.js';
 import { ConsoleReporter, type Reporter } from './pipeline/reporter.js';
 import { abortOnSignals } from './pipeline/runner.js';
@@ -99,6 +101,113 @@ export function createProgram(): Command {
         }
         reporter.info(result.upToDate ? `${result.manifest.iso.path} is up to date` : `wrote ${result.manifest.iso.path}`);
         return result.manifest;
+      });
+    });
+  program
+    .command('publish')
+    .description('Put the built ISO where Vultr can fetch it, register it in the account\'s ISO library, check its sha512, record it in the manifest and prune old ones.')
+    .option('--config <file>', 'config file', 'iso.config.yaml')
+    .option('--manifest <file>', 'manifest of the ISO to publish (default: the newest in --out-dir)')
+    .option('--out-dir <dir>', 'where to look for the newest manifest', 'iso/out')
+    .option('--url <url>', 'the ISO is already hosted at URL: skip the upload')
+    .option('--keep-object', 'keep the uploaded object after Vultr has the ISO', false)
+    .option('--keep <n>', 'our ISOs to keep in the library (default: publish.keep)', positiveNumber('--keep'))
+    .option('--poll-interval <seconds>', 'seconds between status checks', positiveNumber('--poll-interval'), 10)
+    .option('--timeout <seconds>', 'seconds to wait for Vultr to download the ISO', positiveNumber('--timeout'), 3600)
+    .option('--json', 'print the result as JSON on stdout (logs stay on stderr)')
+    .option('--debug', 'print stack traces')
+    .exitOverride()
+    .action(async (opts: Common & Record<string, string | number | boolean | undefined>) => {
+      await runCommand(opts, async (reporter, signal) => {
+        const result = await publish(
+          {
+            configPath: String(opts.config),
+            manifestPath: opts.manifest as string | undefined,
+            outDir: String(opts.outDir),
+            url: opts.url as string | undefined,
+            keepObject: Boolean(opts.keepObject),
+            keep: opts.keep as number | undefined,
+            pollIntervalMs: Number(opts.pollInterval) * 1000,
+            timeoutMs: Number(opts.timeout) * 1000,
+            env: process.env,
+          },
+          reporter,
+          signal,
+        );
+        reporter.info(`${result.reused ? 'already published' : 'published'}: Vultr ISO ${result.isoId} (${result.filename})`);
+        return result;
+      });
+    });
+
+  const collect = (value: string, previous: string[]) => [...previous, value];
+  const vm = program.command('vm').description('Vultr instances booted from our ISO.');
+  vm.command('create')
+    .description('Create a VM from the newest published ISO, wait for the unattended install, detach the ISO and boot it.')
+    .option('--config <file>', 'config file', 'iso.config.yaml')
+    .option('--iso <latest|id|filename>', 'which ISO', 'latest')
+    .option('--region <id>', 'Vultr region (default: vm.region)')
+    .option('--plan <id>', 'Vultr plan (default: vm.plan)')
+    .option('--label <label>', 'instance label')
+    .option('--hostname <name>', 'instance host name')
+    .option('--ssh-key <id>', 'Vultr SSH key id (repeatable)', collect, [])
+    .option('--user-data <file>', 'cloud-config passed to the instance')
+    .option('--no-wait', 'return right after creating the instance')
+    .option('--poll-interval <seconds>', 'seconds between status checks', positiveNumber('--poll-interval'), 10)
+    .option('--timeout <seconds>', 'seconds to wait for each phase', positiveNumber('--timeout'), 3600)
+    .option('--json', 'print { id, mainIp, v6MainIp, v6Network, v6NetworkSize, containerPrefix } on stdout')
+    .option('--debug', 'print stack traces')
+    .exitOverride()
+    .action(async (opts: Common & Record<string, unknown>) => {
+      await runCommand(opts, async (reporter, signal) => {
+        const result = await createVm(
+          {
+            configPath: String(opts.config),
+            iso: String(opts.iso),
+            region: opts.region as string | undefined,
+            plan: opts.plan as string | undefined,
+            label: opts.label as string | undefined,
+            hostname: opts.hostname as string | undefined,
+            sshKeys: opts.sshKey as string[],
+            userDataFile: opts.userData as string | undefined,
+            noWait: opts.wait === false,
+            pollIntervalMs: Number(opts.pollInterval) * 1000,
+            timeoutMs: Number(opts.timeout) * 1000,
+            env: process.env,
+          },
+          reporter,
+          signal,
+        );
+        reporter.info(`VM ${result.id}: ${result.mainIp}, IPv6 ${result.v6MainIp ?? '(none yet)'}, network ${result.v6Network ?? '?'}/${result.v6NetworkSize ?? '?'}, containers ${result.containerPrefix ?? '(unknown yet)'}`);
+        return result;
+      });
+    });
+  vm.command('list')
+    .description('Our VMs (by the vm.tags tag).')
+    .option('--config <file>', 'config file', 'iso.config.yaml')
+    .option('--json', 'print JSON on stdout')
+    .option('--debug', 'print stack traces')
+    .exitOverride()
+    .action(async (opts: Common & Record<string, unknown>) => {
+      await runCommand(opts, async (reporter, signal) => {
+        const vms = await listOurVms(String(opts.config), process.env, reporter, signal);
+        if (!opts.json) for (const v of vms) process.stdout.write(`${v.id}  ${v.label}  ${v.region}  ${v.status}/${v.powerStatus}  ${v.mainIp}  ${v.v6MainIp ?? ''}\n`);
+        return vms;
+      });
+    });
+  program
+    .command('iso')
+    .description('Our ISOs in the Vultr library.')
+    .command('list')
+    .description('Our ISOs (file names starting with the config\'s name prefix), newest first.')
+    .option('--config <file>', 'config file', 'iso.config.yaml')
+    .option('--json', 'print JSON on stdout')
+    .option('--debug', 'print stack traces')
+    .exitOverride()
+    .action(async (opts: Common & Record<string, unknown>) => {
+      await runCommand(opts, async (reporter, signal) => {
+        const isos = await listOurIsos(String(opts.config), process.env, reporter, signal);
+        if (!opts.json) for (const i of isos) process.stdout.write(`${i.id}  ${i.filename}  ${i.status}  ${i.date_created}\n`);
+        return isos;
       });
     });
   return program;

@@ -1,0 +1,87 @@
+// S3-compatible object storage (Vultr Object Storage or any other) where the ISO waits for
+// Vultr to fetch it: POST /v2/iso takes a URL, not an upload. Credentials come from the
+// environment only (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, read by the SDK).
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { OperationError, UserInputError } from '../pipeline/errors.js';
+
+export interface StorageSettings {
+  endpoint: string;
+  bucket: string;
+  region: string;
+  forcePathStyle: boolean;
+}
+
+export function storageClient(settings: StorageSettings, env: NodeJS.ProcessEnv): S3Client {
+  if (!env.AWS_ACCESS_KEY_ID || !env.AWS_SECRET_ACCESS_KEY) {
+    throw new UserInputError('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set; export the object storage keys (Vultr: Object Storage → your subscription → S3 credentials), or pass --url for an ISO hosted elsewhere');
+  }
+  return new S3Client({
+    endpoint: settings.endpoint,
+    region: settings.region,
+    forcePathStyle: settings.forcePathStyle,
+    credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY },
+    // Since SDK 3.729 checksums are added by default, which many S3-compatible stores reject
+    // or store as aws-chunked framing (research ci-publishing §2.3).
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+export async function uploadFile(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  path: string,
+  options: { publicRead: boolean; onProgress?: (done: number, total: number) => void; signal?: AbortSignal },
+): Promise<void> {
+  const size = (await stat(path)).size;
+  const upload = new Upload({
+    client,
+    params: {
+      Bucket: bucket,
+      Key: key,
+      Body: createReadStream(path),
+      ContentType: 'application/x-iso9660-image',
+      ContentLength: size,
+      ...(options.publicRead ? { ACL: 'public-read' as const } : {}),
+    },
+    partSize: 16 * 1024 * 1024,
+    queueSize: 4,
+    leavePartsOnError: false,
+  });
+  upload.on('httpUploadProgress', (p) => options.onProgress?.(p.loaded ?? 0, size));
+  const abort = () => void upload.abort();
+  options.signal?.addEventListener('abort', abort, { once: true });
+  try {
+    await upload.done();
+  } catch (error) {
+    if (options.signal?.aborted) throw error;
+    throw new OperationError(`uploading to s3://${bucket}/${key} failed: ${(error as Error).message}; check S3_ENDPOINT, S3_BUCKET and the credentials`, { cause: error });
+  } finally {
+    options.signal?.removeEventListener('abort', abort);
+  }
+  const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  if (head.ContentLength !== size) {
+    throw new OperationError(`s3://${bucket}/${key} holds ${head.ContentLength} bytes after the upload, expected ${size}`);
+  }
+}
+
+/** A plain URL (public-read objects), path- or virtual-host-style like the client. */
+export function publicUrl(settings: StorageSettings, key: string): string {
+  const endpoint = new URL(settings.endpoint);
+  const path = key.split('/').map(encodeURIComponent).join('/');
+  if (settings.forcePathStyle) return `${endpoint.origin}/${settings.bucket}/${path}`;
+  return `${endpoint.protocol}//${settings.bucket}.${endpoint.host}/${path}`;
+}
+
+export function presignedUrl(client: S3Client, bucket: string, key: string, expiresInSeconds: number): Promise<string> {
+  return getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: expiresInSeconds });
+}
+
+export async function deleteObject(client: S3Client, bucket: string, key: string): Promise<void> {
+  await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+}
