@@ -5,9 +5,13 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { build } from './commands/build.js';
 import { publish } from './commands/publish.js';
-import { createVm, listOurIsos, listOurVms } from './commands/vm.js';
+import { createVm, deleteOurVm, listOurIsos, listOurVms } from './commands/vm.js';
 import { exitCodeOf, messageOf } from './pipeline/errors.js';
-import { ConsoleReporter, type Reporter } from './pipeline/reporter.js';
+import { ConsoleReporter, formatBytes, type Reporter } from './pipeline/reporter.js';
+import type { RunSummary } from './pipeline/actions-reporter.js';
+import type { Manifest } from './steps/build-state.js';
+import type { PublishResult } from './commands/publish.js';
+import type { VmResult } from './commands/vm.js';
 import { abortOnSignals } from './pipeline/runner.js';
 import { TOOL_VERSION } from './paths.js';
 
@@ -37,24 +41,85 @@ function printResult(result: unknown, json: boolean | undefined): void {
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }
 
-export function makeReporter(): Reporter {
+type Summarize = (result: unknown) => RunSummary;
+
+async function makeReporter(): Promise<Reporter & { finish?: (s: RunSummary | undefined, e: Error | undefined) => Promise<void> }> {
+  if (process.env.GITHUB_ACTIONS === 'true') {
+    const { ActionsReporter } = await import('./pipeline/actions-reporter.js');
+    return new ActionsReporter(process.env);
+  }
   return new ConsoleReporter();
 }
 
-async function runCommand(opts: Common, body: (reporter: Reporter, signal: AbortSignal) => Promise<unknown>): Promise<void> {
-  const reporter = makeReporter();
+async function runCommand(opts: Common, body: (reporter: Reporter, signal: AbortSignal) => Promise<unknown>, summarize?: Summarize): Promise<void> {
+  const reporter = await makeReporter();
   const { signal, dispose } = abortOnSignals();
+  let result: unknown;
+  let failure: Error | undefined;
   try {
-    const result = await body(reporter, signal);
+    result = await body(reporter, signal);
     printResult(result, opts.json);
   } catch (error) {
+    failure = error instanceof Error ? error : new Error(String(error));
     process.exitCode = exitCodeOf(error);
     process.stderr.write(`vultr-sid-iso: ${messageOf(error)}\n`);
     if (opts.debug && error instanceof Error) process.stderr.write(`${error.stack ?? ''}\n`);
   } finally {
     dispose();
   }
+  if (reporter.finish) {
+    const summary = summarize ? (result === undefined ? { ...summarize(undefined), rows: [], outputs: {} } : summarize(result)) : undefined;
+    await reporter.finish(summary, failure);
+  }
 }
+
+const summarizeBuild: Summarize = (r): RunSummary => {
+  const m = r as (Manifest & { kind?: string; dir?: string }) | undefined;
+  if (!m || m.kind === 'render-only') return { command: 'build', rows: m?.dir ? [['Rendered into', m.dir]] : [], outputs: {} };
+  return {
+    command: 'build',
+    rows: [
+      ['ISO', m.name],
+      ['Size', formatBytes(m.iso.size)],
+      ['sha256', m.iso.sha256],
+      ['Base image', m.base.source],
+      ['Base verified', m.base.verified ? 'yes (signed checksum)' : 'no (local file)'],
+    ],
+    outputs: { 'iso-path': m.iso.path, 'iso-sha256': m.iso.sha256, 'manifest-path': m.iso.path.replace(/\.iso$/, '.json') },
+  };
+};
+
+const summarizePublish: Summarize = (r): RunSummary => {
+  const p = r as PublishResult | undefined;
+  if (!p) return { command: 'publish', rows: [], outputs: {} };
+  return {
+    command: 'publish',
+    rows: [
+      ['ISO', p.filename],
+      ['Vultr ISO id', p.isoId],
+      ['Vultr status', `${p.status}${p.reused ? ' (already in the library: nothing uploaded)' : ''}`],
+      ['Pruned ISOs', p.pruned.join(', ') || 'none'],
+      ...(p.keptAttached.length ? ([['Kept (attached)', p.keptAttached.join(', ')]] as [string, string][]) : []),
+    ],
+    outputs: { 'vultr-iso-id': p.isoId },
+  };
+};
+
+const summarizeVm: Summarize = (r): RunSummary => {
+  const v = r as VmResult | undefined;
+  if (!v) return { command: 'vm create', rows: [], outputs: {} };
+  return {
+    command: 'vm create',
+    rows: [
+      ['Instance', v.id],
+      ['IPv4', v.mainIp],
+      ['IPv6', v.v6MainIp ?? ''],
+      ['IPv6 network', v.v6Network ? `${v.v6Network}/${v.v6NetworkSize}` : ''],
+      ['Container /80', v.containerPrefix ?? ''],
+    ],
+    outputs: { 'vm-id': v.id },
+  };
+};
 
 export function createProgram(): Command {
   const program = new Command('vultr-sid-iso')
@@ -101,7 +166,7 @@ export function createProgram(): Command {
         }
         reporter.info(result.upToDate ? `${result.manifest.iso.path} is up to date` : `wrote ${result.manifest.iso.path}`);
         return result.manifest;
-      });
+      }, summarizeBuild);
     });
   program
     .command('publish')
@@ -136,7 +201,7 @@ export function createProgram(): Command {
         );
         reporter.info(`${result.reused ? 'already published' : 'published'}: Vultr ISO ${result.isoId} (${result.filename})`);
         return result;
-      });
+      }, summarizePublish);
     });
 
   const collect = (value: string, previous: string[]) => [...previous, value];
@@ -179,6 +244,20 @@ export function createProgram(): Command {
         );
         reporter.info(`VM ${result.id}: ${result.mainIp}, IPv6 ${result.v6MainIp ?? '(none yet)'}, network ${result.v6Network ?? '?'}/${result.v6NetworkSize ?? '?'}, containers ${result.containerPrefix ?? '(unknown yet)'}`);
         return result;
+      }, summarizeVm);
+    });
+  vm.command('delete')
+    .description('Delete one of our VMs (e.g. a smoke-test VM); the ISO is detached first.')
+    .argument('<id>', 'instance id')
+    .option('--config <file>', 'config file', 'iso.config.yaml')
+    .option('--json', 'print JSON on stdout')
+    .option('--debug', 'print stack traces')
+    .exitOverride()
+    .action(async (id: string, opts: Common & Record<string, unknown>) => {
+      await runCommand(opts, async (reporter, signal) => {
+        await deleteOurVm(String(opts.config), id, process.env, reporter, signal);
+        reporter.info(`deleted VM ${id}`);
+        return { id, deleted: true };
       });
     });
   vm.command('list')

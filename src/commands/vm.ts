@@ -1,5 +1,6 @@
 // `vultr-sid-iso vm create | vm list | iso list`.
 import { loadConfig } from '../config/load.js';
+import { UserInputError } from '../pipeline/errors.js';
 import { containerPrefix, formatPrefix, parseIPv6, parsePrefix } from '../net/ipv6.js';
 import type { Reporter } from '../pipeline/reporter.js';
 import { runSteps } from '../pipeline/runner.js';
@@ -44,4 +45,16 @@ export async function listOurVms(configPath: string, env: NodeJS.ProcessEnv, rep
   reporter.mask(env.VULTR_API_KEY ?? '');
   const vms = await vultrClientFor(env, signal).listInstances(config.vm.tags[0]);
   return vms.map((i) => ({ id: i.id, label: i.label, region: i.region, status: i.status, powerStatus: i.power_status, mainIp: i.main_ip, v6MainIp: instanceV6(i).mainIp ?? null }));
+}
+
+/** Deletes an instance, but only one carrying our tag: never someone else's VM. */
+export async function deleteOurVm(configPath: string, id: string, env: NodeJS.ProcessEnv, reporter: Reporter, signal: AbortSignal): Promise<void> {
+  const config = await loadConfig(configPath, env);
+  reporter.mask(env.VULTR_API_KEY ?? '');
+  const vultr = vultrClientFor(env, signal);
+  const instance = await vultr.getInstance(id);
+  if (!instance.tags?.includes(config.vm.tags[0]!)) {
+    throw new UserInputError(`instance ${id} does not carry the tag ${config.vm.tags[0]}, so it is not ours; delete it in the Vultr console if you mean it`);
+  }
+  await vultr.deleteInstance(id);
 }

@@ -1,0 +1,77 @@
+// Boots an ISO in QEMU (TCG unless VSI_QEMU_KVM=1 and /dev/kvm) with no network and no
+// keyboard input, and watches the serial console. Used by the tests and the nightly.
+import { execa } from 'execa';
+import { copyFile, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
+export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
+
+export interface BootOptions {
+  firmware: 'bios' | 'uefi';
+  workDir: string;
+  /** Raw disk image attached as a virtio disk. */
+  disk?: string;
+  /** Boot this kernel and initrd directly (the ISO stays attached as a CD). */
+  direct?: { kernel: string; initrd: string; append: string };
+  /** Stop when this appears in the serial log (or when QEMU exits, e.g. on power-off). */
+  until: RegExp;
+  timeoutMs: number;
+}
+
+export interface BootResult {
+  serial: string;
+  matched: boolean;
+  exited: boolean;
+  ms: number;
+}
+
+function kvmUsable(): boolean {
+  return process.env.VSI_QEMU_KVM === '1' && existsSync('/dev/kvm');
+}
+
+export async function bootIso(iso: string, options: BootOptions): Promise<BootResult> {
+  const serialPath = join(options.workDir, `serial-${options.firmware}.log`);
+  const args = [
+    '-machine', 'q35',
+    ...(kvmUsable() ? ['-enable-kvm', '-cpu', 'host'] : ['-accel', 'tcg,thread=multi', '-cpu', 'max']),
+    '-m', '1024', '-smp', '1',
+    '-display', 'none', '-monitor', 'none', '-serial', `file:${serialPath}`,
+    '-no-reboot', '-nic', 'none',
+    '-drive', `file=${iso},media=cdrom,if=ide,readonly=on`,
+    '-boot', 'order=dc',
+  ];
+  if (options.disk) args.push('-drive', `file=${options.disk},format=raw,if=virtio`);
+  if (options.direct) args.push('-kernel', options.direct.kernel, '-initrd', options.direct.initrd, '-append', options.direct.append);
+  if (options.firmware === 'uefi') {
+    const vars = join(options.workDir, 'OVMF_VARS.fd');
+    await copyFile(OVMF_VARS, vars);
+    args.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`, '-drive', `if=pflash,format=raw,unit=1,file=${vars}`);
+  }
+  const started = Date.now();
+  const qemu = execa('qemu-system-x86_64', args, { reject: false });
+  let exited = false;
+  void qemu.then(() => {
+    exited = true;
+  });
+  let serial = '';
+  let matched = false;
+  while (Date.now() - started < options.timeoutMs) {
+    await new Promise((r) => setTimeout(r, 1000));
+    serial = await readFile(serialPath, 'utf8').catch(() => '');
+    if (options.until.test(serial)) {
+      matched = true;
+      break;
+    }
+    if (exited) break;
+  }
+  const exitedOnItsOwn = exited;
+  const ms = Date.now() - started;
+  if (!exited) {
+    qemu.kill('SIGKILL');
+    await qemu;
+  }
+  serial = await readFile(serialPath, 'utf8').catch(() => serial);
+  return { serial, matched, exited: exitedOnItsOwn, ms };
+}
