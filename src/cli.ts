@@ -3,9 +3,6 @@
 // (0 ok, 2 bad input, 1 anything else, 130 cancelled). Errors are one sentence; stack traces
 // only with --debug.
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { build } from './commands/build.js';
-import { publish } from './commands/publish.js';
-import { createVm, deleteOurVm, listOurIsos, listOurVms } from './commands/vm.js';
 import { exitCodeOf, messageOf } from './pipeline/errors.js';
 import { ConsoleReporter, formatBytes, type Reporter } from './pipeline/reporter.js';
 import type { RunSummary } from './pipeline/actions-reporter.js';
@@ -144,6 +141,7 @@ export function createProgram(): Command {
     .exitOverride()
     .action(async (opts: Common & Record<string, string | boolean | undefined>) => {
       await runCommand(opts, async (reporter, signal) => {
+        const { build } = await import('./commands/build.js');
         const result = await build(
           {
             configPath: String(opts.config),
@@ -184,6 +182,8 @@ export function createProgram(): Command {
     .exitOverride()
     .action(async (opts: Common & Record<string, string | number | boolean | undefined>) => {
       await runCommand(opts, async (reporter, signal) => {
+        // Commands load their modules on demand: the AWS SDK costs a build nothing.
+        const { publish } = await import('./commands/publish.js');
         const result = await publish(
           {
             configPath: String(opts.config),
@@ -224,6 +224,7 @@ export function createProgram(): Command {
     .exitOverride()
     .action(async (opts: Common & Record<string, unknown>) => {
       await runCommand(opts, async (reporter, signal) => {
+        const { createVm } = await import('./commands/vm.js');
         const result = await createVm(
           {
             configPath: String(opts.config),
@@ -255,6 +256,7 @@ export function createProgram(): Command {
     .exitOverride()
     .action(async (id: string, opts: Common & Record<string, unknown>) => {
       await runCommand(opts, async (reporter, signal) => {
+        const { deleteOurVm } = await import('./commands/vm.js');
         await deleteOurVm(String(opts.config), id, process.env, reporter, signal);
         reporter.info(`deleted VM ${id}`);
         return { id, deleted: true };
@@ -268,6 +270,7 @@ export function createProgram(): Command {
     .exitOverride()
     .action(async (opts: Common & Record<string, unknown>) => {
       await runCommand(opts, async (reporter, signal) => {
+        const { listOurVms } = await import('./commands/vm.js');
         const vms = await listOurVms(String(opts.config), process.env, reporter, signal);
         if (!opts.json) for (const v of vms) process.stdout.write(`${v.id}  ${v.label}  ${v.region}  ${v.status}/${v.powerStatus}  ${v.mainIp}  ${v.v6MainIp ?? ''}\n`);
         return vms;
@@ -284,6 +287,7 @@ export function createProgram(): Command {
     .exitOverride()
     .action(async (opts: Common & Record<string, unknown>) => {
       await runCommand(opts, async (reporter, signal) => {
+        const { listOurIsos } = await import('./commands/vm.js');
         const isos = await listOurIsos(String(opts.config), process.env, reporter, signal);
         if (!opts.json) for (const i of isos) process.stdout.write(`${i.id}  ${i.filename}  ${i.status}  ${i.date_created}\n`);
         return isos;
