@@ -30,8 +30,15 @@ export class ToolMissingError extends OperationError {
 /** The run was cancelled (Ctrl-C / SIGTERM). */
 export class CancelledError extends OperationError {
   override readonly exitCode = 130;
-  constructor(signal = 'SIGINT') {
-    super(`cancelled by ${signal}; everything this run created was removed`);
+  constructor(
+    readonly signal = 'SIGINT',
+    cleanedUp = true,
+  ) {
+    super(
+      cleanedUp
+        ? `cancelled by ${signal}; everything this run created was removed`
+        : `cancelled by ${signal}; some of what this run created could not be removed (see the warnings above)`,
+    );
     this.name = 'CancelledError';
   }
 }

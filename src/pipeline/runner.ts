@@ -59,15 +59,18 @@ export async function runSteps<S>(steps: Step<S>[], state: S, options: RunOption
     failure = error;
   }
   const failed = failure !== undefined;
+  let cleanupFailures = 0;
   for (const step of started.reverse()) {
     if (!step.cleanup) continue;
     try {
       // Cleanup must finish even after Ctrl-C, so it gets a fresh signal.
       await step.cleanup(state, { reporter, signal: new AbortController().signal, failed });
     } catch (error) {
+      cleanupFailures++;
       reporter.warn(`cleanup of "${step.title}" failed: ${messageOf(error)}`);
     }
   }
+  if (failure instanceof CancelledError && cleanupFailures > 0) throw new CancelledError(failure.signal, false);
   if (failed) throw failure;
 }
 

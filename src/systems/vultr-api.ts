@@ -77,6 +77,11 @@ export class VultrClient {
     this.baseUrl = (options.baseUrl ?? DEFAULT_API_URL).replace(/\/+$/, '');
   }
 
+  /** The same client with another cancellation signal (cleanup must outlive a Ctrl-C). */
+  withSignal(signal: AbortSignal | undefined): VultrClient {
+    return new VultrClient({ ...this.options, signal });
+  }
+
   private async throttle(): Promise<void> {
     const now = Date.now();
     const wait = this.next - now;

@@ -8,7 +8,7 @@ import S3rver from 's3rver';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FakeVultr } from '../helpers/fake-vultr.js';
 import { standinIso } from '../helpers/fixtures.js';
-import { runCli, tempDir, type CliResult } from '../helpers/project.js';
+import { CLI, runCli, tempDir, type CliResult } from '../helpers/project.js';
 
 const API_KEY = 'TESTKEY7Q2W3E4R5T6Y7U8I9O0PASDFGHJKLZ';
 const outputs: string[] = [];
@@ -180,6 +180,24 @@ describe('publish-iso', { timeout: 120_000 }, () => {
     expect(r.stderr).toContain(`kept ${old[0]!.filename}: it is still attached to instance inst-1 (keepme)`);
     expect(result.pruned.sort()).toEqual([old[1]!.filename, old[2]!.filename].sort());
     expect(w.fake.violations).toEqual([]);
+    await w.s3.close();
+  });
+
+  it('Ctrl-C while Vultr downloads: the Vultr ISO and the object are removed', async () => {
+    const w = await world();
+    const { path } = await builtIso(w.dir);
+    w.fake.faults.stuckPending = true;
+    const child = execa(process.execPath, [CLI, 'publish', '--manifest', path, '--poll-interval', '0.2'], { reject: false, env: { ...process.env, ...w.env, NO_COLOR: '1' } });
+    child.stderr?.on('data', (c: Buffer) => {
+      if (c.toString().includes('Vultr is downloading it')) child.kill('SIGINT');
+    });
+    const r = await child;
+    outputs.push(String(r.stdout), String(r.stderr));
+    expect(r.exitCode).toBe(130);
+    expect(String(r.stderr)).toMatch(/deleted the unfinished ISO .* from the Vultr library/);
+    expect(String(r.stderr)).toMatch(/deleted s3:\/\/isos\/vultr-sid-iso\/vultr-sid-[0-9a-f]{12}\.iso/);
+    expect(w.fake.isos.size).toBe(0);
+    expect(await objects(w)).toEqual([]);
     await w.s3.close();
   });
 

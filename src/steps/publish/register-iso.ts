@@ -1,7 +1,7 @@
 // POST /v2/iso {url}, then wait until Vultr has downloaded it and compare its sha512 with
 // ours. The ISO id is recorded the moment it exists, so a failure or Ctrl-C deletes it.
 import { basename } from 'node:path';
-import { OperationError } from '../../pipeline/errors.js';
+import { messageOf, OperationError } from '../../pipeline/errors.js';
 import type { Step } from '../../pipeline/runner.js';
 import { VultrApiError, VultrUncertainError, type VultrIso } from '../../systems/vultr-api.js';
 import { waitFor } from '../../systems/wait-for.js';
@@ -57,13 +57,13 @@ export const registerIso: Step<PublishState> = {
     }
     return `${iso.id} complete, sha512 matches`;
   },
-  async cleanup(state, { failed, reporter }) {
+  async cleanup(state, { failed, reporter, signal }) {
     if (!failed || !state.createdIsoId) return;
     try {
-      await state.vultr!.deleteIso(state.createdIsoId);
+      await state.vultr!.withSignal(signal).deleteIso(state.createdIsoId);
       reporter.info(`deleted the unfinished ISO ${state.createdIsoId} from the Vultr library`);
     } catch (error) {
-      throw new OperationError(`could not delete ISO ${state.createdIsoId} from the Vultr library (${(error as Error).message}); delete it in the Vultr console`);
+      throw new OperationError(`could not delete ISO ${state.createdIsoId} from the Vultr library (${messageOf(error)}); delete it in the Vultr console`);
     }
   },
 };

@@ -2,7 +2,7 @@
 // plain URL ending in .iso) or presigned. With --url the ISO is already hosted: its size is
 // checked with HEAD. The object is deleted once Vultr has the ISO, and on failure.
 import { basename } from 'node:path';
-import { OperationError, UserInputError } from '../../pipeline/errors.js';
+import { messageOf, OperationError, UserInputError } from '../../pipeline/errors.js';
 import type { Step } from '../../pipeline/runner.js';
 import { deleteObject, presignedUrl, publicUrl, storageClient, uploadFile } from '../../systems/object-storage.js';
 import type { PublishState } from './publish-state.js';
@@ -60,7 +60,7 @@ export const uploadIso: Step<PublishState> = {
       await deleteObject(client, settings.bucket, key);
       reporter.info(`deleted s3://${settings.bucket}/${key}`);
     } catch (error) {
-      throw new OperationError(`could not delete s3://${settings.bucket}/${key} (${(error as Error).message}); delete it by hand`);
+      throw new OperationError(`could not delete s3://${settings.bucket}/${key} (${messageOf(error)}); delete it by hand`);
     }
   },
 };

@@ -3,7 +3,7 @@
 // start it → wait for it to run. A failure or Ctrl-C deletes the instance it created.
 import { readFile } from 'node:fs/promises';
 import { loadConfig } from '../../config/load.js';
-import { OperationError, UserInputError } from '../../pipeline/errors.js';
+import { messageOf, OperationError, UserInputError } from '../../pipeline/errors.js';
 import type { Step } from '../../pipeline/runner.js';
 import { VultrUncertainError, type VultrInstance, type VultrIso } from '../../systems/vultr-api.js';
 import { waitFor } from '../../systems/wait-for.js';
@@ -83,13 +83,13 @@ export const createInstance: Step<VmState> = {
     state.instance = instance;
     return `${instance.id} (${label}) in ${region}`;
   },
-  async cleanup(state, { failed, reporter }) {
+  async cleanup(state, { failed, reporter, signal }) {
     if (!failed || !state.instanceId) return;
     try {
-      await state.vultr!.deleteInstance(state.instanceId);
+      await state.vultr!.withSignal(signal).deleteInstance(state.instanceId);
       reporter.warn(`deleted the unfinished instance ${state.instanceId}`);
     } catch (error) {
-      throw new OperationError(`could not delete instance ${state.instanceId} (${(error as Error).message}); delete it in the Vultr console, it is billed while it exists`);
+      throw new OperationError(`could not delete instance ${state.instanceId} (${messageOf(error)}); delete it in the Vultr console, it is billed while it exists`);
     }
   },
 };
