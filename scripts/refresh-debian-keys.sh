@@ -17,3 +17,16 @@ trap 'rm -rf "$home"' EXIT
 gpg --homedir "$home" --no-default-keyring --keyring "$keyring" --export --export-options export-minimal --armor $fingerprints > keys/debian-cd-signing.asc.tmp
 mv keys/debian-cd-signing.asc.tmp keys/debian-cd-signing.asc
 echo "refresh-debian-keys: wrote keys/debian-cd-signing.asc from $(dpkg-query -W -f='debian-keyring ${Version}' debian-keyring 2>/dev/null || echo "$keyring")"
+
+# The archive's automatic signing keys (InRelease, for the mini.iso chain), from
+# debian-archive-keyring: 13/trixie, 12/bookworm, 11/bullseye. Add newer ones here.
+archive=/usr/share/keyrings/debian-archive-keyring.gpg
+if [ ! -f "$archive" ]; then
+  echo "refresh-debian-keys: $archive is missing; install it with: sudo apt-get install debian-archive-keyring" >&2
+  exit 1
+fi
+archive_fingerprints="04B54C3CDCA79751B16BC6B5225629DF75B188BD B8B80B5B623EAB6AD8775C45B7C5D7D6350947F8 1F89983E0081FDE018F3CC9673A4F27B8DD47936"
+# shellcheck disable=SC2086 # a list of fingerprints
+gpg --homedir "$home" --no-default-keyring --keyring "$archive" --export --export-options export-minimal --armor $archive_fingerprints > keys/debian-archive-signing.asc.tmp
+mv keys/debian-archive-signing.asc.tmp keys/debian-archive-signing.asc
+echo "refresh-debian-keys: wrote keys/debian-archive-signing.asc from $(dpkg-query -W -f='debian-archive-keyring ${Version}' debian-archive-keyring 2>/dev/null || echo "$archive")"

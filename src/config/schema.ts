@@ -70,6 +70,16 @@ export const configSchema = z
           .min(1)
           .optional()
           .describe('Armored keyring holding the accepted keys (default: the Debian keys shipped in keys/). Only keys whose fingerprint is listed above are trusted.'),
+        archiveFingerprints: z
+          .array(z.string().regex(/^[0-9A-F]{40}$/, 'is not a 40-digit upper-case hex OpenPGP fingerprint'))
+          .min(1, 'is empty; list at least one accepted archive key')
+          .default([
+            '04B54C3CDCA79751B16BC6B5225629DF75B188BD',
+            'B8B80B5B623EAB6AD8775C45B7C5D7D6350947F8',
+            '1F89983E0081FDE018F3CC9673A4F27B8DD47936',
+          ])
+          .describe('Accepted signers of the archive\'s InRelease (for a mini.iso from dists/<suite>/main/installer-amd64/...): the archive automatic signing keys.'),
+        archiveKeyring: z.string().min(1).optional().describe('Armored keyring holding the archive keys (default: keys/debian-archive-signing.asc).'),
       })
       .prefault({}),
     boot: z

@@ -9,7 +9,7 @@ import type { Config } from '../config/schema.js';
 import { OperationError, UserInputError } from '../pipeline/errors.js';
 import type { StepContext } from '../pipeline/runner.js';
 import { downloadResumable, fetchSmall } from '../systems/debian-mirror.js';
-import { loadPinnedKeys, SHIPPED_KEYRING, SignatureError, verifyDetached } from '../systems/debian-signing.js';
+import { loadPinnedKeys, SHIPPED_ARCHIVE_KEYRING, SHIPPED_KEYRING, SignatureError, verifyCleartext, verifyDetached } from '../systems/debian-signing.js';
 import type { BuildOptions } from './build-state.js';
 
 export interface VerifiedBase {
@@ -52,9 +52,25 @@ export function expectedHash(sums: string, fileName: string): { algorithm: 'sha5
   return undefined;
 }
 
-export async function fetchVerifiedBase(url: string, base: Config['base'], options: BuildOptions, ctx: StepContext): Promise<VerifiedBase> {
-  const { reporter, signal } = ctx;
-  const cacheDir = resolve(options.cacheDir);
+interface ChainContext {
+  url: string;
+  base: Config['base'];
+  options: BuildOptions;
+  ctx: StepContext;
+  cacheDir: string;
+  http: { signal: AbortSignal; idleTimeoutMs?: number; backoffMs?: number };
+}
+
+interface Expected {
+  algorithm: 'sha512' | 'sha256';
+  hex: string;
+  /** Where the hash came from, for messages. */
+  from: string;
+}
+
+/** netinst: SHA512SUMS signed by a Debian CD key (SHA512SUMS.sign beside the image). */
+async function cdChain({ url, base, options, ctx, cacheDir, http }: ChainContext): Promise<Expected> {
+  const { reporter } = ctx;
   const sumsUrl = new URL(base.checksums, url).href;
   const signUrl = new URL(base.signature, url).href;
   const fileName = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
@@ -62,18 +78,10 @@ export async function fetchVerifiedBase(url: string, base: Config['base'], optio
   if (keys.length === 0) {
     throw new UserInputError(`none of base.fingerprints is in the keyring ${base.keyring ?? SHIPPED_KEYRING}; list the fingerprint of a key the keyring holds`);
   }
-  for (const dir of ['checksums', 'images', 'downloads']) {
-    try {
-      await mkdir(join(cacheDir, dir), { recursive: true });
-    } catch (error) {
-      throw new UserInputError(`cache directory ${cacheDir} cannot be created (${(error as NodeJS.ErrnoException).code}); pass a writable --cache-dir`, { cause: error });
-    }
-  }
   const sumsPrefix = join(cacheDir, 'checksums', short(sumsUrl));
   const cached = await readCachedSums(sumsPrefix);
-  const http = { signal, idleTimeoutMs: options.httpIdleTimeoutMs, backoffMs: options.httpBackoffMs };
 
-  // 1. The checksum file and its signature: one conditional request when nothing changed.
+  // The checksum file and its signature: one conditional request when nothing changed.
   let sums: Buffer;
   let sign: Buffer;
   let fresh: CachedSums | undefined;
@@ -97,7 +105,7 @@ export async function fetchVerifiedBase(url: string, base: Config['base'], optio
     }
   }
 
-  // 2. Signature by a pinned key, fail closed.
+  // Signature by a pinned key, fail closed.
   let signer: string;
   try {
     signer = await verifyDetached(sums, sign, keys);
@@ -112,9 +120,96 @@ export async function fetchVerifiedBase(url: string, base: Config['base'], optio
     await writeFile(`${sumsPrefix}.json`, JSON.stringify(fresh.validators));
   }
   reporter.info(`checksums signed by ${signer}`);
-
   const expected = expectedHash(sums.toString('utf8'), fileName);
   if (!expected) throw new OperationError(`${sumsUrl} has no line for ${fileName}; check base.url and base.checksums`);
+  return { ...expected, from: sumsUrl };
+}
+
+/** A mini.iso from the archive (…/dists/<suite>/main/installer-<arch>/<version>/images/…). */
+const ARCHIVE_IMAGE = /^(.*)\/dists\/([^/]+)\/(main\/installer-[^/]+\/[^/]+\/images)\/(.+)$/;
+
+/** The archive's chain: InRelease (archive keys) → images/SHA256SUMS → the image. */
+async function archiveChain({ url, base, options, ctx, cacheDir, http }: ChainContext): Promise<Expected> {
+  const [, root, suite, imagesDir, relPath] = ARCHIVE_IMAGE.exec(url)!;
+  const inReleaseUrl = `${root}/dists/${suite}/InRelease`;
+  const sumsPath = `${imagesDir}/SHA256SUMS`;
+  const sumsUrl = `${root}/dists/${suite}/${sumsPath}`;
+  const keyring = base.archiveKeyring ?? SHIPPED_ARCHIVE_KEYRING;
+  const keys = await loadPinnedKeys(keyring, base.archiveFingerprints);
+  if (keys.length === 0) throw new UserInputError(`none of base.archiveFingerprints is in the keyring ${keyring}; list the fingerprint of a key the keyring holds`);
+  const prefix = join(cacheDir, 'checksums', short(inReleaseUrl));
+  let cached: { data: Buffer; validators: { url: string; etag?: string; lastModified?: string } } | undefined;
+  try {
+    cached = { data: await readFile(`${prefix}.inrelease`), validators: JSON.parse(await readFile(`${prefix}.json`, 'utf8')) };
+  } catch {
+    cached = undefined;
+  }
+  const forget = () => Promise.all(['.inrelease', '.json', '.sums'].map((e) => rm(`${prefix}${e}`, { force: true })));
+  let inRelease: Buffer;
+  let fresh = false;
+  let validators = cached?.validators;
+  if (options.offline) {
+    if (!cached) throw new UserInputError(`--offline: no cached ${inReleaseUrl}; run the build once without --offline`);
+    inRelease = cached.data;
+  } else {
+    const got = await fetchSmall(inReleaseUrl, 'InRelease', cached, http);
+    inRelease = got.data;
+    fresh = !got.notModified;
+    validators = got.validators;
+    if (got.notModified) ctx.reporter.info(`${inReleaseUrl} is unchanged (HTTP 304)`);
+  }
+  let signed: { signer: string; text: string };
+  try {
+    signed = await verifyCleartext(inRelease.toString('utf8'), keys);
+  } catch (error) {
+    await forget();
+    throw new OperationError(`the signature on ${inReleaseUrl} does not verify (${(error as Error).message}); the image is not used`, { cause: error });
+  }
+  ctx.reporter.info(`InRelease signed by ${signed.signer}`);
+  const section = signed.text.split(/^SHA256:\s*$/m)[1] ?? '';
+  const line = section.split('\n').map((l) => l.trim().split(/\s+/)).find((f) => f[2] === sumsPath);
+  if (!line) throw new OperationError(`${inReleaseUrl} lists no SHA256 for ${sumsPath}; check base.url`);
+  const sumsSha256 = line[0]!.toLowerCase();
+
+  let sums: Buffer | undefined = await readFile(`${prefix}.sums`).catch(() => undefined);
+  if (!sums || createHash('sha256').update(sums).digest('hex') !== sumsSha256) {
+    if (options.offline) throw new UserInputError(`--offline: no cached ${sumsUrl} matching ${inReleaseUrl}; run the build once without --offline`);
+    sums = (await fetchSmall(sumsUrl, 'checksum file', undefined, http)).data;
+    if (createHash('sha256').update(sums).digest('hex') !== sumsSha256) {
+      await forget();
+      throw new OperationError(`${sumsUrl} does not match the SHA256 that the signed ${inReleaseUrl} lists for it; the image is not used`);
+    }
+    fresh = true;
+  }
+  if (fresh) {
+    await writeFile(`${prefix}.inrelease`, inRelease);
+    await writeFile(`${prefix}.json`, JSON.stringify(validators));
+    await writeFile(`${prefix}.sums`, sums);
+  }
+  const entry = sums
+    .toString('utf8')
+    .split('\n')
+    .map((l) => /^([0-9a-f]{64})\s+\*?(?:\.\/)?(.+)$/i.exec(l.trim()))
+    .find((m) => m?.[2] === relPath);
+  if (!entry) throw new OperationError(`${sumsUrl} has no line for ${relPath}; check base.url`);
+  return { algorithm: 'sha256', hex: entry[1]!.toLowerCase(), from: sumsUrl };
+}
+
+export async function fetchVerifiedBase(url: string, base: Config['base'], options: BuildOptions, ctx: StepContext): Promise<VerifiedBase> {
+  const { reporter, signal } = ctx;
+  const cacheDir = resolve(options.cacheDir);
+  const fileName = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
+  for (const dir of ['checksums', 'images', 'downloads']) {
+    try {
+      await mkdir(join(cacheDir, dir), { recursive: true });
+    } catch (error) {
+      throw new UserInputError(`cache directory ${cacheDir} cannot be created (${(error as NodeJS.ErrnoException).code}); pass a writable --cache-dir`, { cause: error });
+    }
+  }
+  const http = { signal, idleTimeoutMs: options.httpIdleTimeoutMs, backoffMs: options.httpBackoffMs };
+  const chain: ChainContext = { url, base, options, ctx, cacheDir, http };
+  const expected = ARCHIVE_IMAGE.test(url) ? await archiveChain(chain) : await cdChain(chain);
+  const sumsUrl = expected.from;
 
   // 3. The image: from the cache if its hash still matches, otherwise downloaded (resumable).
   const imagePath = join(cacheDir, 'images', `${expected.algorithm}-${expected.hex}.iso`);

@@ -7,6 +7,7 @@ import * as openpgp from 'openpgp';
 import { PROJECT_ROOT } from '../paths.js';
 
 export const SHIPPED_KEYRING = join(PROJECT_ROOT, 'keys/debian-cd-signing.asc');
+export const SHIPPED_ARCHIVE_KEYRING = join(PROJECT_ROOT, 'keys/debian-archive-signing.asc');
 
 export class SignatureError extends Error {
   constructor(message: string) {
@@ -48,4 +49,29 @@ export async function verifyDetached(data: Uint8Array, signature: Uint8Array, ke
     if (/Could not find signing key/i.test(msg)) throw new SignatureError('it was made by a key that is not pinned');
     throw new SignatureError(msg.replace(/^Error verifying signed message: /, ''));
   }
+}
+
+/**
+ * Verifies a clearsigned file (the archive's InRelease, often signed by two keys) and returns
+ * the signed text; at least one signature must be by a pinned key.
+ */
+export async function verifyCleartext(text: string, keys: openpgp.PublicKey[]): Promise<{ signer: string; text: string }> {
+  if (keys.length === 0) throw new SignatureError('no pinned signing key is available');
+  let message: openpgp.CleartextMessage;
+  try {
+    message = await openpgp.readCleartextMessage({ cleartextMessage: text });
+  } catch (error) {
+    throw new SignatureError(`it is not a clearsigned OpenPGP message (${(error as Error).message})`);
+  }
+  const result = await openpgp.verify({ message, verificationKeys: keys });
+  for (const s of result.signatures) {
+    try {
+      await s.verified;
+      const signer = keys.find((k) => k.getKeys(s.keyID).length > 0);
+      return { signer: signer?.getFingerprint().toUpperCase() ?? s.keyID.toHex(), text: message.getText() };
+    } catch {
+      // an unknown key or a bad signature: try the next one
+    }
+  }
+  throw new SignatureError('no signature on it is a valid one by a pinned key');
 }

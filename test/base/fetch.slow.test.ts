@@ -213,3 +213,53 @@ describe('base image download and verification', { timeout: 180_000 }, () => {
     expect(CLI).toBeTruthy();
   });
 });
+
+describe('mini.iso from the archive: InRelease → SHA256SUMS → mini.iso', { timeout: 180_000 }, () => {
+  const IMAGES = '/debian/dists/sid/main/installer-amd64/current/images';
+
+  async function archive(options: { signer?: openpgp.PrivateKey; tamperSums?: boolean } = {}) {
+    const dir = await tempDir();
+    const server = await mirrorServer();
+    const mini = await readFile(await standinIso('mini'));
+    const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    const sums = Buffer.from(`${sha256(mini)}  ./netboot/mini.iso\n${'1'.repeat(64)}  ./netboot/gtk/mini.iso\n`);
+    const text = `Origin: Debian\nSuite: unstable\nCodename: sid\nSHA256:\n ${sha256(sums)} ${sums.length} main/installer-amd64/current/images/SHA256SUMS\n ${'2'.repeat(64)} 10 main/binary-amd64/Release\n`;
+    const inRelease = await openpgp.sign({ message: await openpgp.createCleartextMessage({ text }), signingKeys: options.signer ?? trusted.priv });
+    server.files.set('/debian/dists/sid/InRelease', { body: Buffer.from(inRelease) });
+    server.files.set(`${IMAGES}/SHA256SUMS`, { body: options.tamperSums ? Buffer.concat([sums, Buffer.from('\n')]) : sums });
+    server.files.set(`${IMAGES}/netboot/mini.iso`, { body: mini });
+    await writeFile(join(dir, 'archive.asc'), trusted.pub);
+    const config = join(dir, 'config.yaml');
+    await writeFile(config, `base:\n  archiveKeyring: ${join(dir, 'archive.asc')}\n  archiveFingerprints: [${trusted.fpr}]\n`);
+    const w: World = { dir, server, config, cache: join(dir, 'cache'), url: `${server.url}${IMAGES}/netboot/mini.iso` };
+    return w;
+  }
+
+  it('verifies the chain, and an unchanged archive costs one conditional request', async () => {
+    const w = await archive();
+    const r = await build(w);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).base).toMatchObject({ verified: true, layout: 'mini' });
+    expect(r.stderr).toContain(`InRelease signed by ${trusted.fpr}`);
+    w.server.requests.length = 0;
+    const again = await build(w);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(w.server.requests).toEqual([{ method: 'GET', path: '/debian/dists/sid/InRelease', range: undefined, status: 304 }]);
+  });
+
+  it('a SHA256SUMS that does not match InRelease: exit 1, nothing cached', async () => {
+    const w = await archive({ tamperSums: true });
+    const r = await build(w);
+    expect(r.exitCode).toBe(1);
+    expect(errorLine(r.stderr)).toMatch(/SHA256SUMS does not match the SHA256 that the signed .*InRelease lists for it; the image is not used/);
+    expect(await cacheEntries(w)).toEqual([]);
+  });
+
+  it('an InRelease signed by an unknown key: exit 1', async () => {
+    const w = await archive({ signer: stranger });
+    const r = await build(w);
+    expect(r.exitCode).toBe(1);
+    expect(errorLine(r.stderr)).toMatch(/the signature on .*InRelease does not verify \(no signature on it is a valid one by a pinned key\)/);
+    expect(await cacheEntries(w)).toEqual([]);
+  });
+});

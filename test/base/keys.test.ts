@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
-import { loadPinnedKeys, SHIPPED_KEYRING } from '../../src/systems/debian-signing.js';
+import { loadPinnedKeys, SHIPPED_ARCHIVE_KEYRING, SHIPPED_KEYRING } from '../../src/systems/debian-signing.js';
 import { expectedHash } from '../../src/steps/fetch-base.js';
 
 describe('shipped Debian CD signing keys', () => {
@@ -23,5 +23,13 @@ describe('checksum file lines', () => {
     expect(expectedHash(`${a}  debian-testing-amd64-netinst.iso\n`, 'debian-testing-amd64-netinst.iso')).toEqual({ algorithm: 'sha512', hex: a });
     expect(expectedHash(`${'b'.repeat(64)}  ./netboot/mini.iso\n`, 'mini.iso')).toEqual({ algorithm: 'sha256', hex: 'b'.repeat(64) });
     expect(expectedHash(`${a}  other.iso\n`, 'debian.iso')).toBeUndefined();
+  });
+});
+
+describe('shipped Debian archive keys', () => {
+  it('hold the pinned archive fingerprints', async () => {
+    const pinned = configSchema.parse({}).base.archiveFingerprints;
+    const keys = await loadPinnedKeys(SHIPPED_ARCHIVE_KEYRING, pinned);
+    expect(keys.map((k) => k.getFingerprint().toUpperCase()).sort()).toEqual([...pinned].sort());
   });
 });
