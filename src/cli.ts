@@ -118,8 +118,24 @@ const summarizeVm: Summarize = (r): RunSummary => {
   };
 };
 
+/** Commander's Command with the options every subcommand shares. */
+class Cli extends Command {
+  override createCommand(name?: string): Cli {
+    return new Cli(name);
+  }
+
+  configOption(): this {
+    return this.option('--config <file>', 'config file', 'iso.config.yaml');
+  }
+
+  /** --json (what it prints), --debug, and parse errors thrown (exit 2) instead of exit 1. */
+  common(json: string): this {
+    return this.option('--json', json).option('--debug', 'print stack traces').exitOverride();
+  }
+}
+
 export function createProgram(): Command {
-  const program = new Command('vultr-sid-iso')
+  const program = new Cli('vultr-sid-iso')
     .description('Build a self-installing Debian unstable ISO for Vultr VMs, publish it, and create VMs from it.')
     .version(TOOL_VERSION)
     .showHelpAfterError('(run with --help for usage)')
@@ -129,16 +145,14 @@ export function createProgram(): Command {
   program
     .command('build')
     .description('Render the config and repack the base ISO into iso/out/<name>.iso with its manifest <name>.json.')
-    .option('--config <file>', 'config file', 'iso.config.yaml')
+    .configOption()
     .option('--base-iso <path|url>', 'base image (default: base.url from the config)')
     .option('--out-dir <dir>', 'output directory', 'iso/out')
     .option('--cache-dir <dir>', 'download cache', 'iso/cache')
     .option('--render-only <dir>', 'only write the rendered files (preseed.cfg, user-data, meta-data, installer/, rootfs/) into DIR')
     .option('--offline', 'use only the cache; never download', false)
     .option('--require-verified', 'refuse a base image without a verified signature', false)
-    .option('--json', 'print the manifest as JSON on stdout (logs stay on stderr)')
-    .option('--debug', 'print stack traces')
-    .exitOverride()
+    .common('print the manifest as JSON on stdout (logs stay on stderr)')
     .action(async (opts: Common & Record<string, string | boolean | undefined>) => {
       await runCommand(opts, async (reporter, signal) => {
         const { build } = await import('./commands/build.js');
@@ -169,7 +183,7 @@ export function createProgram(): Command {
   program
     .command('publish')
     .description('Put the built ISO where Vultr can fetch it, register it in the account\'s ISO library, check its sha512, record it in the manifest and prune old ones.')
-    .option('--config <file>', 'config file', 'iso.config.yaml')
+    .configOption()
     .option('--manifest <file>', 'manifest of the ISO to publish (default: the newest in --out-dir)')
     .option('--out-dir <dir>', 'where to look for the newest manifest', 'iso/out')
     .option('--url <url>', 'the ISO is already hosted at URL: skip the upload')
@@ -177,9 +191,7 @@ export function createProgram(): Command {
     .option('--keep <n>', 'our ISOs to keep in the library (default: publish.keep)', positiveNumber('--keep'))
     .option('--poll-interval <seconds>', 'seconds between status checks', positiveNumber('--poll-interval'), 10)
     .option('--timeout <seconds>', 'seconds to wait for Vultr to download the ISO', positiveNumber('--timeout'), 3600)
-    .option('--json', 'print the result as JSON on stdout (logs stay on stderr)')
-    .option('--debug', 'print stack traces')
-    .exitOverride()
+    .common('print the result as JSON on stdout (logs stay on stderr)')
     .action(async (opts: Common & Record<string, string | number | boolean | undefined>) => {
       await runCommand(opts, async (reporter, signal) => {
         // Commands load their modules on demand: the AWS SDK costs a build nothing.
@@ -208,7 +220,7 @@ export function createProgram(): Command {
   const vm = program.command('vm').description('Vultr instances booted from our ISO.');
   vm.command('create')
     .description('Create a VM from the newest published ISO, wait for the unattended install, detach the ISO and boot it.')
-    .option('--config <file>', 'config file', 'iso.config.yaml')
+    .configOption()
     .option('--iso <latest|id|filename>', 'which ISO', 'latest')
     .option('--region <id>', 'Vultr region (default: vm.region)')
     .option('--plan <id>', 'Vultr plan (default: vm.plan)')
@@ -219,9 +231,7 @@ export function createProgram(): Command {
     .option('--no-wait', 'return right after creating the instance')
     .option('--poll-interval <seconds>', 'seconds between status checks', positiveNumber('--poll-interval'), 10)
     .option('--timeout <seconds>', 'seconds to wait for each phase', positiveNumber('--timeout'), 3600)
-    .option('--json', 'print { id, mainIp, v6MainIp, v6Network, v6NetworkSize, containerPrefix } on stdout')
-    .option('--debug', 'print stack traces')
-    .exitOverride()
+    .common('print { id, mainIp, v6MainIp, v6Network, v6NetworkSize, containerPrefix } on stdout')
     .action(async (opts: Common & Record<string, unknown>) => {
       await runCommand(opts, async (reporter, signal) => {
         const { createVm } = await import('./commands/vm.js');
@@ -250,10 +260,8 @@ export function createProgram(): Command {
   vm.command('delete')
     .description('Delete one of our VMs (e.g. a smoke-test VM); the ISO is detached first.')
     .argument('<id>', 'instance id')
-    .option('--config <file>', 'config file', 'iso.config.yaml')
-    .option('--json', 'print JSON on stdout')
-    .option('--debug', 'print stack traces')
-    .exitOverride()
+    .configOption()
+    .common('print JSON on stdout')
     .action(async (id: string, opts: Common & Record<string, unknown>) => {
       await runCommand(opts, async (reporter, signal) => {
         const { deleteOurVm } = await import('./commands/vm.js');
@@ -264,10 +272,8 @@ export function createProgram(): Command {
     });
   vm.command('list')
     .description('Our VMs (by the vm.tags tag).')
-    .option('--config <file>', 'config file', 'iso.config.yaml')
-    .option('--json', 'print JSON on stdout')
-    .option('--debug', 'print stack traces')
-    .exitOverride()
+    .configOption()
+    .common('print JSON on stdout')
     .action(async (opts: Common & Record<string, unknown>) => {
       await runCommand(opts, async (reporter, signal) => {
         const { listOurVms } = await import('./commands/vm.js');
@@ -281,10 +287,8 @@ export function createProgram(): Command {
     .description('Our ISOs in the Vultr library.')
     .command('list')
     .description('Our ISOs (file names starting with the config\'s name prefix), newest first.')
-    .option('--config <file>', 'config file', 'iso.config.yaml')
-    .option('--json', 'print JSON on stdout')
-    .option('--debug', 'print stack traces')
-    .exitOverride()
+    .configOption()
+    .common('print JSON on stdout')
     .action(async (opts: Common & Record<string, unknown>) => {
       await runCommand(opts, async (reporter, signal) => {
         const { listOurIsos } = await import('./commands/vm.js');
