@@ -8,7 +8,6 @@ import { PROJECT_ROOT } from '../../src/paths.js';
 
 export const ROOT = PROJECT_ROOT;
 export const CLI = join(ROOT, 'dist/src/cli.js');
-export const FIXTURE_CACHE = join(ROOT, 'iso/cache/fixtures');
 
 /** Runs `vultr-sid-iso ARGS`; never throws, so tests can assert on exit codes. */
 export interface CliResult {
