@@ -38,7 +38,11 @@ function printResult(result: unknown, json: boolean | undefined): void {
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }
 
-type Summarize = (result: unknown) => RunSummary;
+/** What a command puts in the Actions summary and outputs, from its result. */
+interface Summarize {
+  command: string;
+  describe(result: unknown): Pick<RunSummary, 'rows' | 'outputs'>;
+}
 
 async function makeReporter(): Promise<Reporter & { finish?: (s: RunSummary | undefined, e: Error | undefined) => Promise<void> }> {
   if (process.env.GITHUB_ACTIONS === 'true') {
@@ -65,57 +69,63 @@ async function runCommand(opts: Common, body: (reporter: Reporter, signal: Abort
     dispose();
   }
   if (reporter.finish) {
-    const summary = summarize ? (result === undefined ? { ...summarize(undefined), rows: [], outputs: {} } : summarize(result)) : undefined;
+    // A failed command has no result: its summary is the heading and the error.
+    const described = result === undefined ? { rows: [], outputs: {} } : summarize?.describe(result);
+    const summary = summarize && described ? { command: summarize.command, ...described } : undefined;
     await reporter.finish(summary, failure);
   }
 }
 
-const summarizeBuild: Summarize = (r): RunSummary => {
-  const m = r as (Manifest & { kind?: string; dir?: string }) | undefined;
-  if (!m || m.kind === 'render-only') return { command: 'build', rows: m?.dir ? [['Rendered into', m.dir]] : [], outputs: {} };
-  return {
-    command: 'build',
-    rows: [
-      ['ISO', m.name],
-      ['Size', formatBytes(m.iso.size)],
-      ['sha256', m.iso.sha256],
-      ['Base image', m.base.source],
-      ['Base verified', m.base.verified ? 'yes (signed checksum)' : 'no (local file)'],
-    ],
-    outputs: { 'iso-path': m.iso.path, 'iso-sha256': m.iso.sha256, 'manifest-path': m.iso.path.replace(/\.iso$/, '.json') },
-  };
+const summarizeBuild: Summarize = {
+  command: 'build',
+  describe(r): Pick<RunSummary, 'rows' | 'outputs'> {
+    const m = r as Manifest & { kind?: string; dir?: string };
+    if (m.kind === 'render-only') return { rows: [['Rendered into', m.dir!]], outputs: {} };
+    return {
+      rows: [
+        ['ISO', m.name],
+        ['Size', formatBytes(m.iso.size)],
+        ['sha256', m.iso.sha256],
+        ['Base image', m.base.source],
+        ['Base verified', m.base.verified ? 'yes (signed checksum)' : 'no (local file)'],
+      ],
+      outputs: { 'iso-path': m.iso.path, 'iso-sha256': m.iso.sha256, 'manifest-path': m.iso.path.replace(/\.iso$/, '.json') },
+    };
+  },
 };
 
-const summarizePublish: Summarize = (r): RunSummary => {
-  const p = r as PublishResult | undefined;
-  if (!p) return { command: 'publish', rows: [], outputs: {} };
-  return {
-    command: 'publish',
-    rows: [
-      ['ISO', p.filename],
-      ['Vultr ISO id', p.isoId],
-      ['Vultr status', `${p.status}${p.reused ? ' (already in the library: nothing uploaded)' : ''}`],
-      ['Pruned ISOs', p.pruned.join(', ') || 'none'],
-      ...(p.keptAttached.length ? ([['Kept (attached)', p.keptAttached.join(', ')]] as [string, string][]) : []),
-    ],
-    outputs: { 'vultr-iso-id': p.isoId },
-  };
+const summarizePublish: Summarize = {
+  command: 'publish',
+  describe(r): Pick<RunSummary, 'rows' | 'outputs'> {
+    const p = r as PublishResult;
+    return {
+      rows: [
+        ['ISO', p.filename],
+        ['Vultr ISO id', p.isoId],
+        ['Vultr status', `${p.status}${p.reused ? ' (already in the library: nothing uploaded)' : ''}`],
+        ['Pruned ISOs', p.pruned.join(', ') || 'none'],
+        ...(p.keptAttached.length ? ([['Kept (attached)', p.keptAttached.join(', ')]] as [string, string][]) : []),
+      ],
+      outputs: { 'vultr-iso-id': p.isoId },
+    };
+  },
 };
 
-const summarizeVm: Summarize = (r): RunSummary => {
-  const v = r as VmResult | undefined;
-  if (!v) return { command: 'vm create', rows: [], outputs: {} };
-  return {
-    command: 'vm create',
-    rows: [
-      ['Instance', v.id],
-      ['IPv4', v.mainIp],
-      ['IPv6', v.v6MainIp ?? ''],
-      ['IPv6 network', v.v6Network ? `${v.v6Network}/${v.v6NetworkSize}` : ''],
-      ['Container /80', v.containerPrefix ?? ''],
-    ],
-    outputs: { 'vm-id': v.id },
-  };
+const summarizeVm: Summarize = {
+  command: 'vm create',
+  describe(r): Pick<RunSummary, 'rows' | 'outputs'> {
+    const v = r as VmResult;
+    return {
+      rows: [
+        ['Instance', v.id],
+        ['IPv4', v.mainIp],
+        ['IPv6', v.v6MainIp ?? ''],
+        ['IPv6 network', v.v6Network ? `${v.v6Network}/${v.v6NetworkSize}` : ''],
+        ['Container /80', v.containerPrefix ?? ''],
+      ],
+      outputs: { 'vm-id': v.id },
+    };
+  },
 };
 
 /** Commander's Command with the options every subcommand shares. */
