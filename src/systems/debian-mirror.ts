@@ -5,6 +5,7 @@ import { createWriteStream } from 'node:fs';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { OperationError, UserInputError } from '../pipeline/errors.js';
 
 export interface HttpOptions {
@@ -22,15 +23,6 @@ interface Validators {
   lastModified?: string;
   total?: number;
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(t);
-      reject(signal.reason);
-    }, { once: true });
-  });
 
 function backoff(attempt: number, base: number): number {
   return base * 2 ** attempt * (0.5 + Math.random() / 2);
@@ -74,7 +66,7 @@ export async function fetchSmall(
   const retries = options.retries ?? 3;
   let lastError: unknown;
   for (let attempt = 0; attempt <= retries; attempt++) {
-    if (attempt > 0) await sleep(backoff(attempt - 1, options.backoffMs ?? 500), options.signal);
+    if (attempt > 0) await delay(backoff(attempt - 1, options.backoffMs ?? 500), undefined, { signal: options.signal });
     const headers: Record<string, string> = {};
     if (cached?.validators.url === url) {
       if (cached.validators.etag) headers['If-None-Match'] = cached.validators.etag;
@@ -138,7 +130,7 @@ export async function downloadResumable(url: string, partPath: string, what: str
   const idleMs = options.idleTimeoutMs ?? 60_000;
   let lastError: unknown;
   for (let attempt = 0; attempt <= retries; attempt++) {
-    if (attempt > 0) await sleep(backoff(attempt - 1, options.backoffMs ?? 1000), options.signal);
+    if (attempt > 0) await delay(backoff(attempt - 1, options.backoffMs ?? 1000), undefined, { signal: options.signal });
     const saved = await readSidecar(sidecar);
     let have = 0;
     try {

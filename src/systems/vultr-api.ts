@@ -3,6 +3,7 @@
 // errors with jittered backoff; POST retried only on 429 (the request was refused), because
 // after a 5xx or a timeout it may have done its work: callers look before they retry.
 // The API key is only ever placed in the Authorization header: never in a message or log.
+import { setTimeout as delay } from 'node:timers/promises';
 import { OperationError, UserInputError } from '../pipeline/errors.js';
 
 export const DEFAULT_API_URL = 'https://api.vultr.com/v2';
@@ -66,8 +67,6 @@ export interface VultrClientOptions {
   signal?: AbortSignal;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 export class VultrClient {
   private readonly baseUrl: string;
   private next = 0;
@@ -86,7 +85,7 @@ export class VultrClient {
     const now = Date.now();
     const wait = this.next - now;
     this.next = Math.max(now, this.next) + (this.options.minIntervalMs ?? 125);
-    if (wait > 0) await sleep(wait);
+    if (wait > 0) await delay(wait);
   }
 
   async request<T>(method: 'GET' | 'POST' | 'DELETE' | 'PATCH', path: string, body?: unknown): Promise<T> {
@@ -111,7 +110,7 @@ export class VultrClient {
         if (this.options.signal?.aborted) throw error;
         const why = (error as Error).name === 'TimeoutError' ? 'timed out' : ((error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message);
         if (idempotent && attempt < retries) {
-          await sleep(this.backoff(attempt++));
+          await delay(this.backoff(attempt++));
           continue;
         }
         if (!idempotent) throw new VultrUncertainError(method, path, why, { cause: error });
@@ -129,7 +128,7 @@ export class VultrClient {
       if (retryable && attempt < retries) {
         // Vultr sends 429 without Retry-After; honour it if it ever appears.
         const after = Number(res.headers.get('retry-after'));
-        await sleep(Number.isFinite(after) && after > 0 ? after * 1000 : this.backoff(attempt++));
+        await delay(Number.isFinite(after) && after > 0 ? after * 1000 : this.backoff(attempt++));
         continue;
       }
       if (!idempotent && res.status >= 500) throw new VultrUncertainError(method, path, `HTTP ${res.status}`);

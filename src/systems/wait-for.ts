@@ -1,5 +1,6 @@
 // One polling loop for everything that waits on Vultr: logs each change, names the resource
 // and what it waited for on timeout.
+import { setTimeout as delay } from 'node:timers/promises';
 import { OperationError } from '../pipeline/errors.js';
 import type { Reporter } from '../pipeline/reporter.js';
 
@@ -25,12 +26,6 @@ export async function waitFor<T>(what: string, check: () => Promise<{ done: T } 
     if (Date.now() + options.intervalMs > deadline) {
       throw new OperationError(`timed out after ${Math.round(options.timeoutMs / 1000)} s waiting for ${what} (last state: ${last || 'unknown'}); raise --timeout or check the Vultr console`);
     }
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(resolve, options.intervalMs);
-      options.signal.addEventListener('abort', () => {
-        clearTimeout(t);
-        reject(options.signal.reason);
-      }, { once: true });
-    });
+    await delay(options.intervalMs, undefined, { signal: options.signal });
   }
 }
