@@ -12,6 +12,7 @@ import { writeFileAtomic } from '../pipeline/fs-atomic.js';
 import { formatBytes } from '../pipeline/reporter.js';
 import type { Step } from '../pipeline/runner.js';
 import { TOOL_VERSION } from '../paths.js';
+import { readVolumeHeader } from '../iso/volume.js';
 import { replayToFile } from '../systems/xorriso.js';
 import type { BuildState, Manifest } from './build-state.js';
 import { HashWorker } from './hash-worker.js';
@@ -84,6 +85,11 @@ export const writeManifest: Step<BuildState> = {
   title: 'Write manifest',
   async run(state) {
     const hashes = state.isoHashes!;
+    // The hashes describe the bytes written; this checks those bytes are a whole ISO.
+    const header = await readVolumeHeader(state.tempIso!);
+    if (!header || header.declaredSize > hashes.size || header.fileSize !== hashes.size) {
+      throw new OperationError(`xorriso's output for ${state.name} is not a complete ISO 9660 image (${hashes.size} bytes written); run the build again`);
+    }
     const manifest: Manifest = {
       name: state.name!,
       toolVersion: TOOL_VERSION,

@@ -3,7 +3,7 @@
 // debian-iso.md §2.3). Arguments go as arrays; the ExecaError is kept as `cause`.
 import { execa, ExecaError } from 'execa';
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ToolMissingError, UserInputError, OperationError } from '../pipeline/errors.js';
@@ -134,6 +134,12 @@ export interface ReplayOptions {
  * the result a plain image. xorriso writes to its stdout, and the bytes are hashed on their
  * way to the file, so no second pass over the output is needed.
  */
+/** FileHandle.write may write less than asked; the rest must follow. */
+async function writeAll(file: FileHandle, chunk: Buffer): Promise<void> {
+  let done = 0;
+  while (done < chunk.length) done += (await file.write(chunk, done, chunk.length - done)).bytesWritten;
+}
+
 export async function replayToFile(
   inPath: string,
   outPath: string,
@@ -142,22 +148,26 @@ export async function replayToFile(
 ): Promise<{ size: number; sha256: string; sha512: string }> {
   const maps = replacements.flatMap((r) => ['-map', r.localPath, r.isoPath]);
   const args = ['-abort_on', 'FAILURE', '-indev', inPath, '-outdev', '-', '-compliance', 'no_emul_toc', ...maps, '-boot_image', 'any', 'replay'];
+  const sha256 = createHash('sha256');
+  // The file is opened before xorriso starts and the pipe is consumed from the same tick on:
+  // execa resumes an unconsumed stdout, so bytes that arrive while we await anything in
+  // between are lost (seen under load as an ISO missing its first blocks).
+  const file = await open(outPath, 'w');
+  const follower = options.followSha512(outPath);
   const sub = execa('xorriso', args, {
     cancelSignal: options.signal,
     env: { LC_ALL: 'C', SOURCE_DATE_EPOCH: String(options.sourceDateEpoch) },
     buffer: { stdout: false, stderr: true },
     encoding: 'buffer',
   });
-  const sha256 = createHash('sha256');
-  const file = await open(outPath, 'w');
-  const follower = options.followSha512(outPath);
+
   let size = 0;
   // Writes sequentially and tells the follower how far the file is complete.
   const sink = new Writable({
     highWaterMark: 1 << 20,
     write(chunk: Buffer, _enc, cb) {
       sha256.update(chunk);
-      file.write(chunk).then(() => {
+      writeAll(file, chunk).then(() => {
         size += chunk.length;
         follower.advance(size);
         options.onProgress?.(size);
