@@ -43,8 +43,10 @@ export interface BaseImage {
 export interface BuildState {
   options: BuildOptions;
   config?: Config;
-  /** Hashes on the second core (the base image, and the output's sha512). */
+  /** Hashes the base image on another thread while the ISO is written. */
   hasher?: HashWorker;
+  /** Hashes the output as xorriso writes it. */
+  outputHasher?: HashWorker;
   artifacts?: Artifacts;
   base?: BaseImage;
   report?: IsoReport;

@@ -1,5 +1,5 @@
 // One xorriso pass writes the new ISO to a temporary file in the output directory, hashed
-// as it streams by (xorriso writes to a pipe). Meanwhile the base image's hash finishes on
+// on another thread as the file grows. Meanwhile the base image's hash finishes on
 // another core, which names the output; if an identical ISO already exists the write is
 // stopped and the build is a no-op. The ISO is renamed into place only with its manifest;
 // on failure or Ctrl-C nothing partial is left.
@@ -40,17 +40,25 @@ export const writeIso: Step<BuildState> = {
       throw new OperationError(`output directory ${outDir} has ${formatBytes(free)} free but the ISO needs about ${formatBytes(needed)}; free some space or pass another --out-dir`);
     }
     state.tempIso = join(outDir, `.vultr-sid-iso-${randomBytes(4).toString('hex')}.iso.part`);
-    state.hasher ??= new HashWorker();
     const replay = () => {
       const stop = new AbortController();
+      // Its own worker: following the output keeps a worker busy, and the base image may
+      // still be hashing on the other one.
+      state.outputHasher ??= new HashWorker();
       const done = replayToFile(state.base!.path, state.tempIso!, state.replacements!, {
         signal: AbortSignal.any([signal, stop.signal]),
-        followSha512: (path) => state.hasher!.follow(path, ['sha512']),
         sourceDateEpoch: state.sourceDateEpoch!,
-        onProgress: (bytes) => reporter.progress('writing', bytes, baseSize),
+        hashOutput: (path) => state.outputHasher!.followGrowing(path, ['sha256', 'sha512'], (bytes) => reporter.progress('writing', bytes, baseSize)),
       });
       done.catch(() => undefined); // awaited below; this only avoids an unhandled rejection
-      return { done, stop: async () => { stop.abort(new Error('stopped')); await done.catch(() => undefined); } };
+      return {
+        done,
+        stop: async () => {
+          stop.abort(new Error('stopped'));
+          await done.catch(() => undefined);
+          await rm(state.tempIso!, { force: true });
+        },
+      };
     };
     let writing = replay();
     try {
@@ -73,6 +81,7 @@ export const writeIso: Step<BuildState> = {
     return `${state.name}, ${formatBytes(state.isoHashes.size)}`;
   },
   async cleanup(state, { failed }) {
+    state.outputHasher?.terminate();
     if (state.tempIso) await rm(state.tempIso, { force: true });
     if (failed && state.isoPlaced && state.manifest === undefined) {
       // The ISO was renamed into place but its manifest did not follow: it would be orphaned.
