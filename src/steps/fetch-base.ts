@@ -10,6 +10,7 @@ import { OperationError, UserInputError } from '../pipeline/errors.js';
 import type { StepContext } from '../pipeline/runner.js';
 import { downloadResumable, fetchSmall } from '../systems/debian-mirror.js';
 import { loadPinnedKeys, SHIPPED_ARCHIVE_KEYRING, SHIPPED_KEYRING, SignatureError, verifyCleartext, verifyDetached } from '../systems/debian-signing.js';
+import { DigestMemo } from '../pipeline/digest-memo.js';
 import type { BuildOptions } from './build-state.js';
 
 export interface VerifiedBase {
@@ -213,10 +214,18 @@ export async function fetchVerifiedBase(url: string, base: Config['base'], optio
 
   // 3. The image: from the cache if its hash still matches, otherwise downloaded (resumable).
   const imagePath = join(cacheDir, 'images', `${expected.algorithm}-${expected.hex}.iso`);
+  const memo = DigestMemo.inCacheDir(cacheDir);
   const check = async (path: string, label: string) => {
+    // A cached image was verified when it entered the cache; it is hashed again unless it is
+    // provably the same file since (restored caches, e.g. from actions/cache, never are).
+    const remembered = await memo.lookup(path);
+    if (remembered?.[expected.algorithm] === expected.hex) return { ok: true, sha512: remembered.sha512 };
+    const remember = await memo.begin(path);
     const total = (await stat(path)).size;
     const h = await hashFile(path, ['sha512', 'sha256'], (done) => reporter.progress(label, done, total), signal);
-    return { ok: h[expected.algorithm] === expected.hex, sha512: h.sha512 };
+    const ok = h[expected.algorithm] === expected.hex;
+    if (ok && path === imagePath) await remember(h);
+    return { ok, sha512: h.sha512 };
   };
   try {
     const hit = await check(imagePath, 'checking cached image');

@@ -3,6 +3,7 @@
 // verified against Debian's signed checksums (fetch-base.ts).
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { DigestMemo } from '../pipeline/digest-memo.js';
 import { UserInputError } from '../pipeline/errors.js';
 import type { Step } from '../pipeline/runner.js';
 import type { BuildState } from './build-state.js';
@@ -33,9 +34,19 @@ export const resolveBase: Step<BuildState> = {
       );
     }
     ctx.reporter.warn(`base ISO ${source} is a local file: its origin is not verified (manifest says verified: false)`);
+    const memo = DigestMemo.inCacheDir(state.options.cacheDir);
+    const remembered = await memo.lookup(path);
+    if (remembered) {
+      state.base = { path, source, sha512: Promise.resolve(remembered.sha512), verified: false };
+      return 'local file, not verified (unchanged since it was last hashed)';
+    }
     // Hashed on another core while the ISO is written (the name needs it only at the end).
+    const remember = await memo.begin(path);
     state.hasher = new HashWorker();
-    const sha512 = state.hasher.hashFile(path, ['sha512']).then((h) => h.sha512);
+    const sha512 = state.hasher.hashFile(path, ['sha512', 'sha256']).then(async (digests) => {
+      await remember(digests);
+      return digests.sha512;
+    });
     sha512.catch(() => undefined); // awaited later; a build that fails first must not crash on it
     state.base = { path, source, sha512, verified: false };
     return 'local file, not verified';

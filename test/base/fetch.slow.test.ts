@@ -2,7 +2,8 @@
 // happy path, resume, revalidation and every fault fail closed with no bad cache entry.
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
@@ -89,6 +90,26 @@ describe('base image download and verification', { timeout: 180_000 }, () => {
     expect(w.server.requests).toEqual([{ method: 'GET', path: '/iso-cd/SHA512SUMS', range: undefined, status: 304 }]);
     expect(w.server.bytesSent).toBe(0);
     expect(second.stderr).toContain('is up to date');
+  });
+
+  it('a cached image that changed on disk after it was verified is hashed again, removed and downloaded afresh', async () => {
+    const w = await world();
+    expect((await build(w)).exitCode).toBe(0);
+    await sleep(2100); // older than DigestMemo's settling time, so the next check is remembered
+    const second = await build(w);
+    expect(second.exitCode, second.stderr).toBe(0);
+    const [cached] = (await cacheEntries(w)).filter((e) => e.startsWith('images/'));
+    expect(Object.keys(JSON.parse(await readFile(join(w.cache, 'digests.json'), 'utf8')))).toEqual([join(w.cache, cached!)]);
+
+    const file = await open(join(w.cache, cached!), 'r+');
+    await file.write(Buffer.from('bit rot'), 0, 7, 40 << 20);
+    await file.close();
+    w.server.requests.length = 0;
+    const third = await build(w);
+    expect(third.exitCode, third.stderr).toBe(0);
+    expect(third.stderr).toMatch(/cached image .* does not match the signed checksum; removing it/);
+    expect(w.server.requests.filter((r) => r.path.endsWith(NAME)).map((r) => r.status)).toEqual([200]);
+    expect(JSON.parse(third.stdout).base.verified).toBe(true);
   });
 
   it('the connection drops mid-download: the run fails, and the next run resumes with a Range request', async () => {
