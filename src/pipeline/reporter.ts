@@ -40,7 +40,8 @@ export class ConsoleReporter implements Reporter {
   private readonly plainIntervalMs: number;
   private readonly now: () => number;
   private readonly secrets: string[] = [];
-  private lastPlain = 0;
+  private lastDrawn = 0;
+  private finishedShown = false;
   private barShown = false;
 
   constructor(options: ConsoleReporterOptions = {}) {
@@ -75,7 +76,8 @@ export class ConsoleReporter implements Reporter {
   }
 
   stepStart(title: string): void {
-    this.lastPlain = 0;
+    this.lastDrawn = 0;
+    this.finishedShown = false;
     this.write(`${this.paint('1', '▶')} ${title}`);
   }
 
@@ -96,6 +98,14 @@ export class ConsoleReporter implements Reporter {
   }
 
   progress(label: string, done: number, total: number): void {
+    // Callers report every chunk; a redraw at most every 100 ms (live) or few seconds (plain),
+    // and the 100% line once (an output may outgrow the size it was estimated at).
+    const finished = total > 0 && done >= total;
+    if (finished && this.finishedShown) return;
+    const t = this.now();
+    if (!finished && t - this.lastDrawn < (this.live ? 100 : this.plainIntervalMs)) return;
+    this.lastDrawn = t;
+    this.finishedShown = finished;
     const pct = total > 0 ? Math.min(100, Math.floor((done / total) * 100)) : undefined;
     const amount = total > 0 ? `${formatBytes(done)} / ${formatBytes(total)}` : formatBytes(done);
     if (this.live) {
@@ -106,10 +116,6 @@ export class ConsoleReporter implements Reporter {
       this.barShown = true;
       return;
     }
-    const t = this.now();
-    const finished = total > 0 && done >= total;
-    if (!finished && t - this.lastPlain < this.plainIntervalMs) return;
-    this.lastPlain = t;
     this.write(`  ${label}: ${amount}${pct === undefined ? '' : ` (${pct}%)`}`);
   }
 }
