@@ -39,13 +39,15 @@ describe('HashWorker.followGrowing', () => {
 
   it('fails when the writer went back and changed bytes it had already written', async () => {
     const path = join(await tempDir(), 'out.iso');
-    await writeFile(path, randomBytes(3 << 20));
-    const follow = worker().followGrowing(path, ['sha512']);
-    await sleep(200); // the worker has hashed the head by now
+    await writeFile(path, randomBytes(16 << 20));
+    let headHashed!: () => void;
+    const progressed = new Promise<void>((resolve) => (headHashed = resolve));
+    const follow = worker().followGrowing(path, ['sha512'], () => headHashed());
+    await progressed; // the first progress report comes after 8 MiB, so the head is hashed
     const file = await open(path, 'r+');
     await file.write(Buffer.from('rewritten'), 0, 9, 100);
     await file.close();
-    await expect(follow.finish(3 << 20)).rejects.toMatchObject({ code: 'EREWRITTEN' });
+    await expect(follow.finish(16 << 20)).rejects.toMatchObject({ code: 'EREWRITTEN' });
   });
 
   it('fails when the file is shorter than the writer said', async () => {
