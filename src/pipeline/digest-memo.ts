@@ -26,6 +26,11 @@ async function identityOf(path: string): Promise<{ real: string; identity: strin
   return { real, identity: [s.dev, s.ino, s.size, s.mtimeNs, s.ctimeNs].join(':'), ctimeNs: s.ctimeNs };
 }
 
+/** Changes whenever the file's bytes, times or inode change (see above). */
+export async function fileIdentity(path: string): Promise<string> {
+  return (await identityOf(path)).identity;
+}
+
 export class DigestMemo {
   constructor(
     private readonly file: string,

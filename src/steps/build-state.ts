@@ -38,6 +38,8 @@ export interface BaseImage {
   /** Known after verification (URL), or computed on another core while the ISO is written (local file). */
   sha512: Promise<string>;
   verified: boolean;
+  /** fileIdentity(path) when it was chosen: the write checks the file did not change under it. */
+  identity: string;
 }
 
 export interface BuildState {

@@ -3,7 +3,7 @@
 // verified against Debian's signed checksums (fetch-base.ts).
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { DigestMemo } from '../pipeline/digest-memo.js';
+import { DigestMemo, fileIdentity } from '../pipeline/digest-memo.js';
 import { UserInputError } from '../pipeline/errors.js';
 import type { Step } from '../pipeline/runner.js';
 import type { BuildState } from './build-state.js';
@@ -19,7 +19,7 @@ export const resolveBase: Step<BuildState> = {
       // openpgp.js is loaded only when a download has to be verified.
       const { fetchVerifiedBase } = await import('./fetch-base.js');
       const base = await fetchVerifiedBase(source, state.config!.base, state.options, ctx);
-      state.base = { ...base, sha512: Promise.resolve(base.sha512) };
+      state.base = { ...base, sha512: Promise.resolve(base.sha512), identity: await fileIdentity(base.path) };
       return `verified ${base.sha512.slice(0, 16)}…`;
     }
     const path = resolve(source);
@@ -33,11 +33,12 @@ export const resolveBase: Step<BuildState> = {
         `base ISO ${source} is a local file without a signed checksum and --require-verified is set; pass its URL (with SHA512SUMS and SHA512SUMS.sign beside it) instead`,
       );
     }
+    const identity = await fileIdentity(path);
     ctx.reporter.warn(`base ISO ${source} is a local file: its origin is not verified (manifest says verified: false)`);
     const memo = DigestMemo.inCacheDir(state.options.cacheDir);
     const remembered = await memo.lookup(path);
     if (remembered) {
-      state.base = { path, source, sha512: Promise.resolve(remembered.sha512), verified: false };
+      state.base = { path, source, sha512: Promise.resolve(remembered.sha512), verified: false, identity };
       return 'local file, not verified (unchanged since it was last hashed)';
     }
     // Hashed on another core while the ISO is written (the name needs it only at the end).
@@ -48,7 +49,7 @@ export const resolveBase: Step<BuildState> = {
       return digests.sha512;
     });
     sha512.catch(() => undefined); // awaited later; a build that fails first must not crash on it
-    state.base = { path, source, sha512, verified: false };
+    state.base = { path, source, sha512, verified: false, identity };
     return 'local file, not verified';
   },
   async cleanup(state) {

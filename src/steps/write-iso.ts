@@ -9,6 +9,7 @@ import { access, mkdir, rename, rm, stat, statfs } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { OperationError, UserInputError } from '../pipeline/errors.js';
 import { writeFileAtomic } from '../pipeline/fs-atomic.js';
+import { fileIdentity } from '../pipeline/digest-memo.js';
 import { formatBytes } from '../pipeline/reporter.js';
 import type { Step } from '../pipeline/runner.js';
 import { TOOL_VERSION } from '../paths.js';
@@ -70,6 +71,10 @@ export const writeIso: Step<BuildState> = {
         writing = replay();
       }
       state.isoHashes = await writing.done;
+      // The name and the manifest describe the base as it was hashed; xorriso must have read that.
+      if ((await fileIdentity(state.base!.path).catch(() => 'gone')) !== state.base!.identity) {
+        throw new OperationError(`base ISO ${state.base!.source} changed while the build was reading it; run the build again once it is complete`);
+      }
     } catch (error) {
       await writing.stop();
       if (signal.aborted || error instanceof UserInputError || error instanceof OperationError) throw error;

@@ -1,7 +1,7 @@
 // Bad input fails cleanly: the right exit code, one clear sentence, nothing partial left.
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { standinIso } from '../helpers/fixtures.js';
@@ -105,6 +105,24 @@ describe('bad input', () => {
     expect(interrupted).toBe(true);
     expect(r.exitCode).toBe(130);
     expect(String(r.stderr)).toContain('cancelled by SIGINT');
+    await expectNothingLeft(dir);
+  });
+  it('the base ISO changes while it is being read: exit 1, nothing left', { timeout: 120_000 }, async () => {
+    const { dir, env } = await setup();
+    const base = join(dir, 'base.iso'); // a copy: other tests read the shared fixture
+    await copyFile(await standinIso('netinst', 400), base);
+    const child = execa(process.execPath, [CLI, 'build', '--base-iso', base, '--out-dir', join(dir, 'out')], { reject: false, env: { ...env, NO_COLOR: '1' } });
+    let touched = false;
+    child.stderr?.on('data', (chunk: Buffer) => {
+      if (!touched && chunk.toString().includes('▶ Write ISO')) {
+        touched = true;
+        void utimes(base, new Date(), new Date());
+      }
+    });
+    const r = await child;
+    expect(touched).toBe(true);
+    expect(r.exitCode).toBe(1);
+    expect(oneLine(String(r.stderr))).toMatch(/base ISO .*base\.iso changed while the build was reading it; run the build again once it is complete/);
     await expectNothingLeft(dir);
   });
 });
