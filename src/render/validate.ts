@@ -17,6 +17,12 @@ export const CLOUD_CONFIG_KEYS = new Set([
   'users', 'write_files', 'final_message', 'power_state', 'prefer_fqdn_over_hostname',
 ]);
 
+/** Keys of cloud-init's system configuration (cloud.cfg.d) that are not cloud-config modules. */
+export const SYSTEM_CONFIG_KEYS = new Set(['datasource_list', 'network', 'system_info', 'vendor_data']);
+
+/** The path of our cloud.cfg.d drop-in among the artifacts. */
+export const CLOUD_SYSTEM_CONFIG = 'rootfs/etc/cloud/cloud.cfg.d/90-vultr-sid-iso.cfg';
+
 export function checkPreseed(text: string): void {
   text.split('\n').forEach((line, i) => {
     if (line.trim() === '' || line.startsWith('#')) return;
@@ -28,12 +34,26 @@ export function checkPreseed(text: string): void {
   });
 }
 
+function yamlMapping(name: string, text: string): Record<string, unknown> {
+  const data = yaml.load(text);
+  if (!data || typeof data !== 'object' || Array.isArray(data)) throw new RenderError(`${name} is not a YAML mapping`);
+  return data as Record<string, unknown>;
+}
+
+function checkKeys(name: string, data: Record<string, unknown>, allowed: (key: string) => boolean): void {
+  const unknown = Object.keys(data).filter((k) => !allowed(k));
+  if (unknown.length) throw new RenderError(`${name} has unknown top-level keys: ${unknown.join(', ')}`);
+}
+
 export function checkCloudConfig(text: string): void {
   if (!text.startsWith('#cloud-config\n')) throw new RenderError('user-data does not start with "#cloud-config"');
-  const data = yaml.load(text);
-  if (!data || typeof data !== 'object' || Array.isArray(data)) throw new RenderError('user-data is not a YAML mapping');
-  const unknown = Object.keys(data).filter((k) => !CLOUD_CONFIG_KEYS.has(k));
-  if (unknown.length) throw new RenderError(`user-data has unknown top-level keys: ${unknown.join(', ')}`);
+  checkKeys('user-data', yamlMapping('user-data', text), (k) => CLOUD_CONFIG_KEYS.has(k));
+}
+
+/** Our cloud.cfg.d drop-in: cloud-config module keys plus the system-only ones. */
+export function checkCloudSystemConfig(text: string): void {
+  const name = CLOUD_SYSTEM_CONFIG.replace(/^rootfs/, '');
+  checkKeys(name, yamlMapping(name, text), (k) => CLOUD_CONFIG_KEYS.has(k) || SYSTEM_CONFIG_KEYS.has(k));
 }
 
 export function validateArtifacts(artifacts: Artifacts): void {
@@ -44,6 +64,7 @@ export function validateArtifacts(artifacts: Artifacts): void {
   };
   checkPreseed(text('preseed.cfg'));
   checkCloudConfig(text('user-data'));
+  checkCloudSystemConfig(text(CLOUD_SYSTEM_CONFIG));
   const meta = yaml.load(text('meta-data')) as Record<string, unknown> | null;
   if (!meta || typeof meta['instance-id'] !== 'string') throw new RenderError('meta-data has no instance-id');
   for (const [path, a] of artifacts) {

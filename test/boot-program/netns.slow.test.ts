@@ -11,7 +11,7 @@ import { Lab } from '../helpers/netns.js';
 import { ROOT, tempDir } from '../helpers/project.js';
 
 const PROGRAM = join(ROOT, 'templates/rootfs/usr/local/sbin/vultr-sid-ipv6');
-const SERVER = join(ROOT, 'test/boot-program/metadata-server.py');
+const SERVER = join(ROOT, 'test/helpers/metadata-server.py');
 const MAC = '56:00:00:20:22:95';
 const METADATA_URL = 'http://169.254.169.254/v1.json';
 

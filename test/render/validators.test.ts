@@ -1,12 +1,12 @@
 // The committed config's rendered artifacts pass Debian's own validators.
 import { execa } from 'execa';
-import { cp, mkdir, readdir, readFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkCloudConfig, CLOUD_CONFIG_KEYS } from '../../src/render/validate.js';
+import { checkCloudConfig, checkCloudSystemConfig, CLOUD_CONFIG_KEYS, CLOUD_SYSTEM_CONFIG } from '../../src/render/validate.js';
 import { runCli, tempDir } from '../helpers/project.js';
 
 let top: string;
@@ -36,6 +36,18 @@ describe('rendered artifacts of the committed config', () => {
     checkCloudConfig(await readFile(join(dir, 'user-data'), 'utf8'));
     const meta = yaml.load(await readFile(join(dir, 'meta-data'), 'utf8')) as Record<string, string>;
     expect(meta['instance-id']).toMatch(/^iid-vultr-sid-iso-/);
+  });
+
+  it("cloud-init's system config drop-in passes cloud-init schema and our key check", async () => {
+    const text = await readFile(join(dir, CLOUD_SYSTEM_CONFIG), 'utf8');
+    checkCloudSystemConfig(text);
+    // cloud-init schema reads only files that say they are cloud-config; the module keys
+    // (users, ssh_pwauth, disable_root, ...) are the same in system config.
+    const copy = join(top, 'system-config.yaml');
+    await writeFile(copy, `#cloud-config\n${text}`);
+    const { stdout } = await execa('cloud-init', ['schema', '--config-file', copy]);
+    expect(stdout).toContain('Valid cloud-config');
+    expect(() => checkCloudSystemConfig('datasource_lists: [ None ]\n')).toThrow(/unknown top-level keys: datasource_lists/);
   });
 
   it('our key check catches a top-level typo that Debian 12 cloud-init accepts', () => {

@@ -57,27 +57,15 @@ export const createInstance: Step<VmState> = {
         throw new UserInputError(`--user-data ${options.userDataFile} cannot be read (${(error as NodeJS.ErrnoException).code}); pass a readable cloud-config file`, { cause: error });
       }
     }
-    // The installed system takes its cloud-init config from the ISO's NoCloud seed (so Vultr's
-    // vendor-data, which turns on root password login, never applies); these reach the VM only
-    // through Vultr's metadata, which it does not read. Say so rather than let them look applied.
-    const unread = [
-      options.sshKeys.length > 0 && '--ssh-key',
-      options.userDataFile && '--user-data',
-      options.hostname !== undefined && options.hostname !== config!.installer.hostname && '--hostname',
-    ].filter(Boolean);
-    if (unread.length) {
-      reporter.warn(
-        `${unread.join(', ')}: Vultr serves these through its metadata service, which the installed system does not read (its cloud-init config comes from the ISO); ` +
-          'for SSH keys and the hostname set admin.sshAuthorizedKeys and installer.hostname in the config and rebuild the ISO',
-      );
-    }
     state.request = {
       region,
       plan,
       iso_id: state.iso!.id,
       enable_ipv6: true,
       label,
-      hostname: options.hostname ?? config!.installer.hostname,
+      // Vultr serves this to cloud-init on the VM, which sets the hostname from it (an FQDN
+      // also sets the domain), as the installer did from the config.
+      hostname: options.hostname ?? [config!.installer.hostname, config!.installer.domain].filter(Boolean).join('.'),
       tags: config!.vm.tags,
       ...(options.sshKeys.length ? { sshkey_id: options.sshKeys } : {}),
       ...(userData ? { user_data: userData } : {}),

@@ -1,0 +1,54 @@
+// Which datasources cloud-init's ds-identify enables at boot, from the installed system's
+// files. ds-identify reads DMI, /proc and /etc through PATH_ROOT; systemd-detect-virt and
+// blkid stand in for the VM (a KVM guest with no CIDATA volume), because this test machine
+// may itself be a container, where ds-identify ignores DMI.
+import { execa } from 'execa';
+import { chmod, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLOUD_SYSTEM_CONFIG } from '../../src/render/validate.js';
+import { runCli, tempDir } from '../helpers/project.js';
+
+const DS_IDENTIFY = '/usr/lib/cloud-init/ds-identify';
+
+let top: string;
+let rendered: string;
+beforeAll(async () => {
+  top = await mkdtemp(join(tmpdir(), 'vsi-ds-identify-'));
+  rendered = join(top, 'rendered');
+  const r = await runCli(['build', '--render-only', rendered]);
+  expect(r.exitCode, r.stderr).toBe(0);
+});
+afterAll(() => rm(top, { recursive: true, force: true }));
+
+async function identify(sysVendor: string): Promise<string> {
+  const root = await tempDir();
+  const file = (p: string) => join(root, p);
+  await mkdir(file('etc/cloud/cloud.cfg.d'), { recursive: true });
+  await mkdir(file('var/lib/cloud/seed/nocloud'), { recursive: true });
+  await mkdir(file('sys/class/dmi/id'), { recursive: true });
+  await mkdir(file('proc'), { recursive: true });
+  await mkdir(file('stubs'));
+  await cp(join(rendered, CLOUD_SYSTEM_CONFIG), file(CLOUD_SYSTEM_CONFIG.replace(/^rootfs\//, '')));
+  await cp(join(rendered, 'user-data'), file('var/lib/cloud/seed/nocloud/user-data'));
+  await cp(join(rendered, 'meta-data'), file('var/lib/cloud/seed/nocloud/meta-data'));
+  await writeFile(file('sys/class/dmi/id/sys_vendor'), `${sysVendor}\n`);
+  await writeFile(file('proc/cmdline'), 'BOOT_IMAGE=/vmlinuz root=/dev/vda1 ro console=tty0 console=ttyS0,115200n8\n');
+  await writeFile(file('stubs/systemd-detect-virt'), '#!/bin/sh\necho kvm\n');
+  await writeFile(file('stubs/blkid'), '#!/bin/sh\nexit 0\n');
+  await chmod(file('stubs/systemd-detect-virt'), 0o755);
+  await chmod(file('stubs/blkid'), 0o755);
+  await execa(DS_IDENTIFY, ['--force'], { env: { PATH_ROOT: root, PATH: `${file('stubs')}:${process.env.PATH}` } });
+  return readFile(file('run/cloud-init/cloud.cfg'), 'utf8');
+}
+
+describe('ds-identify on the installed system', () => {
+  it('on a Vultr VM, Vultr comes before the NoCloud seed', async () => {
+    expect(await identify('Vultr')).toMatch(/^datasource_list: \[ Vultr, NoCloud, None \]$/m);
+  });
+
+  it('on any other machine, the NoCloud seed alone', async () => {
+    expect(await identify('QEMU')).toMatch(/^datasource_list: \[ NoCloud, None \]$/m);
+  });
+});
