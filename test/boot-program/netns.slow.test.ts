@@ -11,7 +11,6 @@ import { Lab } from '../helpers/netns.js';
 import { ROOT, tempDir } from '../helpers/project.js';
 
 const PROGRAM = join(ROOT, 'templates/rootfs/usr/local/sbin/vultr-sid-ipv6');
-const SERVER = join(ROOT, 'test/helpers/metadata-server.py');
 const MAC = '56:00:00:20:22:95';
 const METADATA_URL = 'http://169.254.169.254/v1.json';
 
@@ -57,19 +56,6 @@ async function network(host: string): Promise<Lab> {
   await l.exec(l.vm, ['ip', '-6', 'route', 'add', 'default', 'via', 'fe80::1', 'dev', 'enp1s0']);
   await l.sysctl(l.vm, 'net.ipv6.conf.all.forwarding', '1');
   return l;
-}
-
-async function serveMetadata(l: Lab, dir: string, metadata: object): Promise<void> {
-  const file = join(dir, 'v1.json');
-  await writeFile(file, JSON.stringify(metadata));
-  await l.exec(l.vm, ['ip', 'addr', 'add', '169.254.169.254/32', 'dev', 'lo']);
-  l.spawn(l.vm, ['python3', SERVER, '169.254.169.254', '80', file]);
-  for (let i = 0; i < 50; i++) {
-    const r = await l.exec(l.vm, ['python3', '-c', `import urllib.request;urllib.request.urlopen('${METADATA_URL}',timeout=1)`], { reject: false });
-    if (r.exitCode === 0) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('metadata server did not start');
 }
 
 async function runProgram(l: Lab, root: string, extra: string[] = []): Promise<Outcome> {
@@ -122,7 +108,7 @@ describe('vultr-sid-ipv6 in network namespaces', () => {
     lab = await network('2001:db8:5:56c2:5400:ff:fe20:2295');
     const dir = await tempDir();
     const root = join(dir, 'root');
-    await serveMetadata(lab, dir, vultrMetadata('2001:db8:5:56c2::', '2001:db8:5:56c2:5400:ff:fe20:2295'));
+    await lab.serveMetadata(lab.vm, join(dir, 'v1.json'), vultrMetadata('2001:db8:5:56c2::', '2001:db8:5:56c2:5400:ff:fe20:2295'));
     const out = await runProgram(lab, root);
     expect(out).toMatchObject({ uplink: 'enp1s0', source: 'metadata', network: '2001:db8:5:56c2::/64', containerPrefix: '2001:db8:5:56c2::/80' });
     expect(out.changed.sort()).toEqual(['/etc/docker/daemon.json', '/etc/ndppd.conf', '/etc/sysctl.d/60-vultr-sid-ipv6.conf']);
@@ -181,7 +167,7 @@ describe('vultr-sid-ipv6 in network namespaces', () => {
     // daemon.json keys we do not own survive the merge.
     await mkdir(join(root, 'etc/docker'), { recursive: true });
     await writeFile(join(root, 'etc/docker/daemon.json'), JSON.stringify({ 'log-driver': 'journald', ipv6: false }));
-    await serveMetadata(lab, dir, vultrMetadata(network64, host));
+    await lab.serveMetadata(lab.vm, join(dir, 'v1.json'), vultrMetadata(network64, host));
     const out = await runProgram(lab, root);
     expect(out.containerPrefix).toBe(expected);
     // The TypeScript arithmetic (used by `vm create` to report the /80) agrees.

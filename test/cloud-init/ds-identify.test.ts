@@ -3,24 +3,15 @@
 // blkid stand in for the VM (a KVM guest with no CIDATA volume), because this test machine
 // may itself be a container, where ds-identify ignores DMI.
 import { execa } from 'execa';
-import { chmod, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CLOUD_SYSTEM_CONFIG } from '../../src/render/validate.js';
-import { runCli, tempDir } from '../helpers/project.js';
+import { tempDir, useRenderedConfig } from '../helpers/project.js';
 
 const DS_IDENTIFY = '/usr/lib/cloud-init/ds-identify';
 
-let top: string;
-let rendered: string;
-beforeAll(async () => {
-  top = await mkdtemp(join(tmpdir(), 'vsi-ds-identify-'));
-  rendered = join(top, 'rendered');
-  const r = await runCli(['build', '--render-only', rendered]);
-  expect(r.exitCode, r.stderr).toBe(0);
-});
-afterAll(() => rm(top, { recursive: true, force: true }));
+const rendered = useRenderedConfig();
 
 async function identify(sysVendor: string): Promise<string> {
   const root = await tempDir();
@@ -30,9 +21,9 @@ async function identify(sysVendor: string): Promise<string> {
   await mkdir(file('sys/class/dmi/id'), { recursive: true });
   await mkdir(file('proc'), { recursive: true });
   await mkdir(file('stubs'));
-  await cp(join(rendered, CLOUD_SYSTEM_CONFIG), file(CLOUD_SYSTEM_CONFIG.replace(/^rootfs\//, '')));
-  await cp(join(rendered, 'user-data'), file('var/lib/cloud/seed/nocloud/user-data'));
-  await cp(join(rendered, 'meta-data'), file('var/lib/cloud/seed/nocloud/meta-data'));
+  await cp(join(rendered.dir, CLOUD_SYSTEM_CONFIG), file(CLOUD_SYSTEM_CONFIG.replace(/^rootfs\//, '')));
+  await cp(join(rendered.dir, 'user-data'), file('var/lib/cloud/seed/nocloud/user-data'));
+  await cp(join(rendered.dir, 'meta-data'), file('var/lib/cloud/seed/nocloud/meta-data'));
   await writeFile(file('sys/class/dmi/id/sys_vendor'), `${sysVendor}\n`);
   await writeFile(file('proc/cmdline'), 'BOOT_IMAGE=/vmlinuz root=/dev/vda1 ro console=tty0 console=ttyS0,115200n8\n');
   await writeFile(file('stubs/systemd-detect-virt'), '#!/bin/sh\necho kvm\n');

@@ -4,16 +4,14 @@
 // config merge) in a network namespace that serves Vultr's metadata at 169.254.169.254, and
 // stops before any module changes this machine.
 import { execa } from 'execa';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { CLOUD_SYSTEM_CONFIG } from '../../src/render/validate.js';
 import { Lab } from '../helpers/netns.js';
-import { ROOT, runCli, tempDir } from '../helpers/project.js';
+import { ROOT, tempDir, useRenderedConfig } from '../helpers/project.js';
 
 const HARNESS = join(ROOT, 'test/cloud-init/first-boot.py');
-const SERVER = join(ROOT, 'test/helpers/metadata-server.py');
 const MAC = '56:00:00:20:22:95';
 const VULTR_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFromVultrSshKeyId vultr-ssh-key';
 
@@ -56,15 +54,7 @@ const vultrMetadata = {
   ],
 };
 
-let rendered: string;
-let top: string;
-beforeAll(async () => {
-  top = await mkdtemp(join(tmpdir(), 'vsi-cloud-init-'));
-  rendered = join(top, 'rendered');
-  const r = await runCli(['build', '--render-only', rendered]);
-  expect(r.exitCode, r.stderr).toBe(0);
-});
-afterAll(() => rm(top, { recursive: true, force: true }));
+const rendered = useRenderedConfig();
 
 let lab: Lab | undefined;
 afterEach(async () => {
@@ -84,9 +74,9 @@ async function installedTree(edit: (systemConfig: string) => string = (s) => s):
   await mkdir(confd, { recursive: true });
   await mkdir(seed, { recursive: true });
   await cp('/etc/cloud/cloud.cfg', join(target, 'etc/cloud/cloud.cfg'));
-  await writeFile(join(target, CLOUD_SYSTEM_CONFIG.replace(/^rootfs\//, '')), edit(await readFile(join(rendered, CLOUD_SYSTEM_CONFIG), 'utf8')));
-  await cp(join(rendered, 'user-data'), join(seed, 'user-data'));
-  await cp(join(rendered, 'meta-data'), join(seed, 'meta-data'));
+  await writeFile(join(target, CLOUD_SYSTEM_CONFIG.replace(/^rootfs\//, '')), edit(await readFile(join(rendered.dir, CLOUD_SYSTEM_CONFIG), 'utf8')));
+  await cp(join(rendered.dir, 'user-data'), join(seed, 'user-data'));
+  await cp(join(rendered.dir, 'meta-data'), join(seed, 'meta-data'));
   await writeFile(
     join(confd, '99-test-state.cfg'),
     `system_info:\n  paths:\n    cloud_dir: ${target}/var/lib/cloud\n    run_dir: ${target}/run/cloud-init\ndef_log_file: ${target}/var/log/cloud-init.log\n`,
@@ -101,17 +91,9 @@ async function vm(metadata?: object): Promise<Lab> {
   await l.ns(l.rtr);
   await l.link(l.vm, 'enp1s0', l.rtr, 'rtr0', MAC);
   if (metadata) {
-    const file = join(await tempDir(), 'v1.json');
-    await writeFile(file, JSON.stringify(metadata));
-    await l.exec(l.vm, ['ip', 'addr', 'add', '169.254.169.254/32', 'dev', 'lo']);
+    await l.serveMetadata(l.vm, join(await tempDir(), 'v1.json'), metadata);
+    // cloud-init's Vultr datasource only reads the metadata over a route to its address.
     await l.exec(l.vm, ['ip', 'route', 'add', '169.254.169.254', 'dev', 'enp1s0']);
-    l.spawn(l.vm, ['python3', SERVER, '169.254.169.254', '80', file]);
-    for (let i = 0; ; i++) {
-      const r = await l.exec(l.vm, ['python3', '-c', "import urllib.request;urllib.request.urlopen('http://169.254.169.254/v1.json',timeout=1)"], { reject: false });
-      if (r.exitCode === 0) break;
-      if (i > 50) throw new Error('metadata server did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
   }
   return l;
 }

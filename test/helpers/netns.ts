@@ -2,6 +2,11 @@
 // uplink enp1s0) and containers on a bridge in the VM. Traffic stays inside namespaces the
 // test created; everything is deleted afterwards.
 import { execa, type ResultPromise } from 'execa';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ROOT } from './project.js';
+
+const METADATA_SERVER = join(ROOT, 'test/helpers/metadata-server.py');
 
 export class Lab {
   readonly rtr: string;
@@ -47,6 +52,19 @@ export class Lab {
 
   async sysctl(ns: string, key: string, value: string): Promise<void> {
     await this.exec(ns, ['sysctl', '-q', '-w', `${key}=${value}`]);
+  }
+
+  /** Vultr's metadata service inside `ns` at 169.254.169.254:80, serving `metadata` (written to `file`) as /v1.json. */
+  async serveMetadata(ns: string, file: string, metadata: object): Promise<void> {
+    await writeFile(file, JSON.stringify(metadata));
+    await this.exec(ns, ['ip', 'addr', 'add', '169.254.169.254/32', 'dev', 'lo']);
+    this.spawn(ns, ['python3', METADATA_SERVER, '169.254.169.254', '80', file]);
+    const probe = "import urllib.request;urllib.request.urlopen('http://169.254.169.254/v1.json',timeout=1)";
+    for (let i = 0; i < 50; i++) {
+      if ((await this.exec(ns, ['python3', '-c', probe], { reject: false })).exitCode === 0) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('metadata server did not start');
   }
 
   async destroy(): Promise<void> {

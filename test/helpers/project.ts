@@ -3,7 +3,7 @@ import { execa, type Options } from 'execa';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { onTestFinished } from 'vitest';
+import { afterAll, beforeAll, expect, onTestFinished } from 'vitest';
 import { PROJECT_ROOT } from '../../src/paths.js';
 
 export const ROOT = PROJECT_ROOT;
@@ -26,4 +26,20 @@ export async function tempDir(prefix = 'vsi-test-'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   onTestFinished(() => rm(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/**
+ * The committed config rendered with `build --render-only` once for the calling test file:
+ * `dir` holds the artifacts, `top` (its parent) is scratch space; both go after the file.
+ */
+export function useRenderedConfig(): { readonly dir: string; readonly top: string } {
+  const paths = { dir: '', top: '' };
+  beforeAll(async () => {
+    paths.top = await mkdtemp(join(tmpdir(), 'vsi-render-'));
+    paths.dir = join(paths.top, 'rendered');
+    const r = await runCli(['build', '--render-only', paths.dir]);
+    expect(r.exitCode, r.stderr).toBe(0);
+  });
+  afterAll(() => rm(paths.top, { recursive: true, force: true }));
+  return paths;
 }

@@ -3,47 +3,36 @@ import { execa } from 'execa';
 import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkCloudConfig, checkCloudSystemConfig, CLOUD_CONFIG_KEYS, CLOUD_SYSTEM_CONFIG } from '../../src/render/validate.js';
-import { runCli, tempDir } from '../helpers/project.js';
+import { tempDir, useRenderedConfig } from '../helpers/project.js';
 
-let top: string;
-let dir: string;
-
-beforeAll(async () => {
-  top = await mkdtemp(join(tmpdir(), 'vsi-render-'));
-  dir = join(top, 'r');
-  const r = await runCli(['build', '--render-only', dir]);
-  expect(r.exitCode, r.stderr).toBe(0);
-});
-afterAll(() => rm(top, { recursive: true, force: true }));
+const rendered = useRenderedConfig();
 
 describe('rendered artifacts of the committed config', () => {
   it('contain exactly the contract files', async () => {
-    const top = (await readdir(dir)).sort();
-    expect(top).toEqual(['installer', 'meta-data', 'preseed.cfg', 'rootfs', 'user-data']);
+    const entries = (await readdir(rendered.dir)).sort();
+    expect(entries).toEqual(['installer', 'meta-data', 'preseed.cfg', 'rootfs', 'user-data']);
   });
 
   it('preseed passes debconf-set-selections --checkonly', async () => {
-    await execa('debconf-set-selections', ['--checkonly', join(dir, 'preseed.cfg')]);
+    await execa('debconf-set-selections', ['--checkonly', join(rendered.dir, 'preseed.cfg')]);
   });
 
   it('user-data passes cloud-init schema and our top-level key check', async () => {
-    const { stdout } = await execa('cloud-init', ['schema', '--config-file', join(dir, 'user-data')]);
+    const { stdout } = await execa('cloud-init', ['schema', '--config-file', join(rendered.dir, 'user-data')]);
     expect(stdout).toContain('Valid cloud-config');
-    checkCloudConfig(await readFile(join(dir, 'user-data'), 'utf8'));
-    const meta = yaml.load(await readFile(join(dir, 'meta-data'), 'utf8')) as Record<string, string>;
+    checkCloudConfig(await readFile(join(rendered.dir, 'user-data'), 'utf8'));
+    const meta = yaml.load(await readFile(join(rendered.dir, 'meta-data'), 'utf8')) as Record<string, string>;
     expect(meta['instance-id']).toMatch(/^iid-vultr-sid-iso-/);
   });
 
   it("cloud-init's system config drop-in passes cloud-init schema and our key check", async () => {
-    const text = await readFile(join(dir, CLOUD_SYSTEM_CONFIG), 'utf8');
+    const text = await readFile(join(rendered.dir, CLOUD_SYSTEM_CONFIG), 'utf8');
     checkCloudSystemConfig(text);
     // cloud-init schema reads only files that say they are cloud-config; the module keys
     // (users, ssh_pwauth, disable_root, ...) are the same in system config.
-    const copy = join(top, 'system-config.yaml');
+    const copy = join(rendered.top, 'system-config.yaml');
     await writeFile(copy, `#cloud-config\n${text}`);
     const { stdout } = await execa('cloud-init', ['schema', '--config-file', copy]);
     expect(stdout).toContain('Valid cloud-config');
@@ -56,11 +45,11 @@ describe('rendered artifacts of the committed config', () => {
   });
 
   it('shell scripts pass shellcheck and the boot program compiles', async () => {
-    const scripts = (await readdir(join(dir, 'installer'))).map((f) => join(dir, 'installer', f));
+    const scripts = (await readdir(join(rendered.dir, 'installer'))).map((f) => join(rendered.dir, 'installer', f));
     await execa('shellcheck', ['-s', 'sh', ...scripts]);
     await execa('shellcheck', ['-s', 'sh', 'scripts/ensure-setup.sh', 'scripts/fixtures/fetch-debs.sh']);
     await execa('shellcheck', ['-s', 'bash', 'scripts/fixtures/build-standin-iso.sh']);
-    await execa('python3', ['-m', 'py_compile', join(dir, 'rootfs/usr/local/sbin/vultr-sid-ipv6')]);
+    await execa('python3', ['-m', 'py_compile', join(rendered.dir, 'rootfs/usr/local/sbin/vultr-sid-ipv6')]);
   });
 
   it('systemd units pass systemd-analyze verify', { timeout: 60_000 }, async () => {
@@ -68,7 +57,7 @@ describe('rendered artifacts of the committed config', () => {
     const root = await tempDir();
     await mkdir(join(root, 'usr/lib/systemd'), { recursive: true });
     await cp('/lib/systemd/system', join(root, 'usr/lib/systemd/system'), { recursive: true });
-    await cp(join(dir, 'rootfs'), root, { recursive: true });
+    await cp(join(rendered.dir, 'rootfs'), root, { recursive: true });
     await mkdir(join(root, 'usr/sbin'), { recursive: true });
     await cp('/usr/sbin/ndppd', join(root, 'usr/sbin/ndppd'));
     const units = ['vultr-sid-ipv6.service', 'ndppd.service'].map((u) => join(root, 'etc/systemd/system', u));
@@ -78,14 +67,14 @@ describe('rendered artifacts of the committed config', () => {
   });
 
   it('JSON files parse', async () => {
-    const json = JSON.parse(await readFile(join(dir, 'rootfs/etc/vultr-sid-iso/ipv6.json'), 'utf8'));
+    const json = JSON.parse(await readFile(join(rendered.dir, 'rootfs/etc/vultr-sid-iso/ipv6.json'), 'utf8'));
     expect(json).toEqual({ docker: { ipv6: true, subnet: 'auto', ip6tables: false }, ndppd: { enabled: true, method: 'auto' }, uplink: 'auto' });
   });
 
   it('a sudoers file that visudo would accept and a key-only sshd drop-in', async () => {
-    const sudoers = await readFile(join(dir, 'rootfs/etc/sudoers.d/90-vultr-sid-iso'), 'utf8');
+    const sudoers = await readFile(join(rendered.dir, 'rootfs/etc/sudoers.d/90-vultr-sid-iso'), 'utf8');
     expect(sudoers).toContain('debian ALL=(ALL:ALL) NOPASSWD: ALL');
-    const sshd = await readFile(join(dir, 'rootfs/etc/ssh/sshd_config.d/60-vultr-sid-iso.conf'), 'utf8');
+    const sshd = await readFile(join(rendered.dir, 'rootfs/etc/ssh/sshd_config.d/60-vultr-sid-iso.conf'), 'utf8');
     expect(sshd).toContain('PasswordAuthentication no');
   });
 });
