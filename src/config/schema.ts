@@ -188,3 +188,8 @@ export const configSchema = z
   .prefault({});
 
 export type Config = z.infer<typeof configSchema>;
+
+/** The installed system's name: the host name, plus the domain when there is one. */
+export function fqdn(config: Config): string {
+  return [config.installer.hostname, config.installer.domain].filter(Boolean).join('.');
+}

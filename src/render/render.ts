@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import type { Config } from '../config/schema.js';
+import { fqdn, type Config } from '../config/schema.js';
 import { TEMPLATES_DIR } from '../paths.js';
 import { compile, createEnvironment } from './handlebars-env.js';
 import { validateArtifacts } from './validate.js';
@@ -29,11 +29,10 @@ async function* walk(dir: string): AsyncGenerator<string> {
 }
 
 function templateContext(config: Config) {
-  const userData = [config.installer.hostname, config.installer.domain].filter(Boolean).join('.');
   const instanceId = `iid-vultr-sid-iso-${createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 12)}`;
   return {
     ...config,
-    fqdn: userData,
+    fqdn: fqdn(config),
     instanceId,
     passwordLogin: config.admin.passwordHash !== '!',
     packages: [...new Set([...TARGET_PACKAGES, ...config.installer.packages])],

@@ -3,6 +3,7 @@
 // start it → wait for it to run. A failure or Ctrl-C deletes the instance it created.
 import { readFile } from 'node:fs/promises';
 import { loadConfig } from '../../config/load.js';
+import { fqdn } from '../../config/schema.js';
 import { messageOf, OperationError, UserInputError } from '../../pipeline/errors.js';
 import type { Step } from '../../pipeline/runner.js';
 import { VultrUncertainError, type VultrInstance, type VultrIso } from '../../systems/vultr-api.js';
@@ -65,7 +66,7 @@ export const createInstance: Step<VmState> = {
       label,
       // Vultr serves this to cloud-init on the VM, which sets the hostname from it (an FQDN
       // also sets the domain), as the installer did from the config.
-      hostname: options.hostname ?? [config!.installer.hostname, config!.installer.domain].filter(Boolean).join('.'),
+      hostname: options.hostname ?? fqdn(config!),
       tags: config!.vm.tags,
       ...(options.sshKeys.length ? { sshkey_id: options.sshKeys } : {}),
       ...(userData ? { user_data: userData } : {}),
