@@ -20,8 +20,9 @@ export const CLOUD_CONFIG_KEYS = new Set([
 /** Keys of cloud-init's system configuration (cloud.cfg.d) that are not cloud-config modules. */
 export const SYSTEM_CONFIG_KEYS = new Set(['datasource_list', 'network', 'system_info', 'vendor_data']);
 
-/** The path of our cloud.cfg.d drop-in among the artifacts. */
-export const CLOUD_SYSTEM_CONFIG = 'rootfs/etc/cloud/cloud.cfg.d/90-vultr-sid-iso.cfg';
+/** Our cloud.cfg.d drop-in on the installed system, and its path among the artifacts. */
+export const CLOUD_SYSTEM_CONFIG_TARGET = '/etc/cloud/cloud.cfg.d/90-vultr-sid-iso.cfg';
+export const CLOUD_SYSTEM_CONFIG = `rootfs${CLOUD_SYSTEM_CONFIG_TARGET}`;
 
 export function checkPreseed(text: string): void {
   text.split('\n').forEach((line, i) => {
@@ -52,7 +53,7 @@ export function checkCloudConfig(text: string): void {
 
 /** Our cloud.cfg.d drop-in: cloud-config module keys plus the system-only ones. */
 export function checkCloudSystemConfig(text: string): void {
-  const name = CLOUD_SYSTEM_CONFIG.replace(/^rootfs/, '');
+  const name = CLOUD_SYSTEM_CONFIG_TARGET;
   checkKeys(name, yamlMapping(name, text), (k) => CLOUD_CONFIG_KEYS.has(k) || SYSTEM_CONFIG_KEYS.has(k));
 }
 

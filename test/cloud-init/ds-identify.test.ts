@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { chmod, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLOUD_SYSTEM_CONFIG } from '../../src/render/validate.js';
+import { CLOUD_SYSTEM_CONFIG, CLOUD_SYSTEM_CONFIG_TARGET } from '../../src/render/validate.js';
 import { tempDir, useRenderedConfig } from '../helpers/project.js';
 
 const DS_IDENTIFY = '/usr/lib/cloud-init/ds-identify';
@@ -21,7 +21,7 @@ async function identify(sysVendor: string): Promise<string> {
   await mkdir(file('sys/class/dmi/id'), { recursive: true });
   await mkdir(file('proc'), { recursive: true });
   await mkdir(file('stubs'));
-  await cp(join(rendered.dir, CLOUD_SYSTEM_CONFIG), file(CLOUD_SYSTEM_CONFIG.replace(/^rootfs\//, '')));
+  await cp(join(rendered.dir, CLOUD_SYSTEM_CONFIG), file(CLOUD_SYSTEM_CONFIG_TARGET));
   await cp(join(rendered.dir, 'user-data'), file('var/lib/cloud/seed/nocloud/user-data'));
   await cp(join(rendered.dir, 'meta-data'), file('var/lib/cloud/seed/nocloud/meta-data'));
   await writeFile(file('sys/class/dmi/id/sys_vendor'), `${sysVendor}\n`);

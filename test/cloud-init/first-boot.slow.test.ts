@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLOUD_SYSTEM_CONFIG } from '../../src/render/validate.js';
+import { CLOUD_SYSTEM_CONFIG, CLOUD_SYSTEM_CONFIG_TARGET } from '../../src/render/validate.js';
 import { Lab } from '../helpers/netns.js';
 import { ROOT, tempDir, useRenderedConfig } from '../helpers/project.js';
 
@@ -74,7 +74,7 @@ async function installedTree(edit: (systemConfig: string) => string = (s) => s):
   await mkdir(confd, { recursive: true });
   await mkdir(seed, { recursive: true });
   await cp('/etc/cloud/cloud.cfg', join(target, 'etc/cloud/cloud.cfg'));
-  await writeFile(join(target, CLOUD_SYSTEM_CONFIG.replace(/^rootfs\//, '')), edit(await readFile(join(rendered.dir, CLOUD_SYSTEM_CONFIG), 'utf8')));
+  await writeFile(join(target, CLOUD_SYSTEM_CONFIG_TARGET), edit(await readFile(join(rendered.dir, CLOUD_SYSTEM_CONFIG), 'utf8')));
   await cp(join(rendered.dir, 'user-data'), join(seed, 'user-data'));
   await cp(join(rendered.dir, 'meta-data'), join(seed, 'meta-data'));
   await writeFile(
@@ -134,7 +134,7 @@ describe('cloud-init on the installed system', () => {
     lab = await vm(vultrMetadata);
     const withVendorData = (s: string) => s.replace(/^vendor_data:\n {2}enabled: false\n/m, '');
     const target = await installedTree(withVendorData);
-    expect(await readFile(join(target, CLOUD_SYSTEM_CONFIG.replace(/^rootfs\//, '')), 'utf8')).not.toMatch(/vendor_data/);
+    expect(await readFile(join(target, CLOUD_SYSTEM_CONFIG_TARGET), 'utf8')).not.toMatch(/vendor_data/);
     const out = await firstBoot(lab, target, 'BOOT_IMAGE=/vmlinuz vultr');
     expect(out.datasource).toBe('Vultr');
     expect({ disableRoot: out.disableRoot, sshPwauth: out.sshPwauth, vendor: out.vendorConfigStored }).toEqual({ disableRoot: 0, sshPwauth: 1, vendor: true });
