@@ -10,21 +10,23 @@ import { BOOT_LIMIT_MS, buildFrom, MARKER } from '../helpers/boot-check.js';
 import { bootIso } from '../helpers/qemu.js';
 
 const REFUSAL = /vultr-sid-iso: refusing to overwrite the existing installation on \/dev\/vda/;
-const ACCEPTED = /vultr-sid-iso: installing on \/dev\/vda \(no partition table found\)/;
-const WIPE_OK = /vultr-sid-iso: \/dev\/vda holds a partition table; erasing it as the boot line asks/;
+const ACCEPTED = /vultr-sid-iso: installing on \/dev\/vda \(no partition table or other data found\)/;
+const WIPE_OK = /vultr-sid-iso: \/dev\/vda holds a partition table or other data; erasing it as the boot line asks/;
 const sha256 = async (f: string) => createHash('sha256').update(await readFile(f)).digest('hex');
 
-async function diskWithPartitionTable(dir: string): Promise<string> {
+async function diskWithPartitionTable(dir: string, label: 'dos' | 'gpt'): Promise<string> {
   const disk = join(dir, 'disk.img');
   await writeFile(disk, Buffer.alloc(64 << 20));
-  await execa('sfdisk', ['--quiet', disk], { input: 'label: gpt\n,,L\n' });
+  await execa('sfdisk', ['--quiet', disk], { input: `label: ${label}\n,,L\n` });
   return disk;
 }
 
 describe('data-loss guard', () => {
+  // An MBR label: what d-i writes on a BIOS VM, so what a reboot with the ISO attached meets.
+  // (disk-probe.test.ts covers GPT, filesystems and swap with the same tools, without a boot.)
   it('refuses a disk with a partition table, powers off, and writes nothing', { timeout: BOOT_LIMIT_MS + 120_000 }, async () => {
     const { iso, dir } = await buildFrom('netinst');
-    const disk = await diskWithPartitionTable(dir);
+    const disk = await diskWithPartitionTable(dir, 'dos');
     const before = await sha256(disk);
     const boot = await bootIso(iso, { firmware: 'bios', workDir: dir, disk, until: /(?!)/, timeoutMs: BOOT_LIMIT_MS });
     expect(boot.serial, boot.serial.slice(-1500)).toContain(MARKER);
@@ -44,7 +46,7 @@ describe('data-loss guard', () => {
 
   it('lets vultr-sid-iso/wipe=true (the ERASING entry) through', { timeout: BOOT_LIMIT_MS + 120_000 }, async () => {
     const { iso, dir } = await buildFrom('netinst');
-    const disk = await diskWithPartitionTable(dir);
+    const disk = await diskWithPartitionTable(dir, 'gpt');
     await execa('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract_l', '/', join(dir, 'x'), '/install.amd/vmlinuz', '/install.amd/initrd.gz', '--']);
     const manifest = JSON.parse(await readFile(iso.replace(/\.iso$/, '.json'), 'utf8'));
     const wipe = manifest.bootEntries.find((e: { id: string }) => e.id === 'vultr-wipe');

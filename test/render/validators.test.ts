@@ -46,7 +46,7 @@ describe('rendered artifacts of the committed config', () => {
 
   it('shell scripts pass shellcheck and the boot program compiles', async () => {
     const scripts = (await readdir(join(rendered.dir, 'installer'))).map((f) => join(rendered.dir, 'installer', f));
-    await execa('shellcheck', ['-s', 'sh', ...scripts]);
+    await execa('shellcheck', ['-x', '-s', 'sh', ...scripts]);
     await execa('shellcheck', ['-s', 'sh', 'scripts/ensure-setup.sh', 'scripts/fixtures/fetch-debs.sh']);
     await execa('shellcheck', ['-s', 'bash', 'scripts/fixtures/build-standin-iso.sh']);
     await execa('python3', ['-m', 'py_compile', join(rendered.dir, 'rootfs/usr/local/sbin/vultr-sid-ipv6')]);

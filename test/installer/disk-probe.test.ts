@@ -1,0 +1,89 @@
+// The guard's disk probe, run by the real installer's own tools: the d-i initrd (from the
+// pinned debian-installer package the fixtures use) unpacked and entered with chroot, so the
+// probe runs under its busybox sh, dd and printf and util-linux's blkid, exactly as in d-i.
+// (The guard once compared bytes with od, which d-i's busybox lacks: MBR disks, what d-i
+// writes under BIOS, looked blank and would have been wiped.)
+import { execa } from 'execa';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, useRenderedConfig } from '../helpers/project.js';
+
+const INITRD = join(ROOT, 'iso/cache/debs/root/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/initrd.gz');
+const WITH_BLKID = '/sbin:/bin:/usr/sbin:/usr/bin';
+const WITHOUT_BLKID = '/bin:/usr/bin';
+const MB = 1 << 20;
+
+const rendered = useRenderedConfig();
+let root = '';
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'vsi-d-i-'));
+  await execa('sh', ['-c', 'zcat "$1" | cpio -id --quiet 2>/dev/null', 'sh', INITRD], { cwd: root });
+  await copyFile(join(rendered.dir, 'installer/disk-probe.sh'), join(root, 'disk-probe.sh'));
+  await mkdir(join(root, 'disks'));
+});
+afterAll(() => rm(root, { recursive: true, force: true }));
+
+/** A disk image inside the chroot: `size` zero bytes, then `prepare` on the host. */
+async function disk(name: string, prepare?: (file: string) => Promise<unknown>, size = 16 * MB): Promise<string> {
+  const file = join(root, 'disks', name);
+  await writeFile(file, Buffer.alloc(size));
+  await prepare?.(file);
+  return `/disks/${name}`;
+}
+
+async function holdsData(image: string, path: string): Promise<boolean> {
+  const r = await inInstaller('. /disk-probe.sh; disk_holds_data "$1"', path, image);
+  expect(r.exitCode, r.stderr).toBeLessThanOrEqual(1);
+  return r.exitCode === 0;
+}
+
+/** The installer's /bin/sh runs `script` with only `path` to find commands. */
+function inInstaller(script: string, path: string, ...args: string[]) {
+  return execa('chroot', [root, '/bin/sh', '-c', `PATH="$0"; ${script}`, path, ...args], { reject: false, env: { LC_ALL: 'C' } });
+}
+
+const sfdisk = (script: string) => (file: string) => execa('sfdisk', ['--quiet', file], { input: script });
+
+describe("the guard's disk probe, under the installer's own busybox and blkid", () => {
+  it('runs the tools the installer has: busybox without od, util-linux blkid', async () => {
+    expect((await inInstaller('command -v od', WITH_BLKID)).exitCode).not.toBe(0);
+    expect((await inInstaller('blkid -V', WITH_BLKID)).stdout).toMatch(/util-linux/);
+    expect((await inInstaller('command -v blkid', WITHOUT_BLKID)).exitCode).not.toBe(0);
+  });
+
+  it('finds an MBR partition table (what d-i writes under BIOS), with blkid and with dd alone', async () => {
+    const image = await disk('dos.img', sfdisk('label: dos\n,,L\n'));
+    expect(await holdsData(image, WITH_BLKID)).toBe(true);
+    expect(await holdsData(image, WITHOUT_BLKID)).toBe(true);
+  });
+
+  it('finds a GPT partition table, with blkid and with dd alone', async () => {
+    const image = await disk('gpt.img', sfdisk('label: gpt\n,,L\n'));
+    expect(await holdsData(image, WITH_BLKID)).toBe(true);
+    expect(await holdsData(image, WITHOUT_BLKID)).toBe(true);
+  });
+
+  it('finds a GPT header of a 4096-byte-sector disk that has no protective MBR', async () => {
+    const image = await disk('gpt4k.img', async (file) => {
+      const header = Buffer.alloc(4096 + 8);
+      header.write('EFI PART', 4096, 'latin1');
+      await writeFile(file, header, { flag: 'r+' });
+    });
+    expect(await holdsData(image, WITHOUT_BLKID)).toBe(true);
+    expect(await holdsData(image, WITH_BLKID)).toBe(true);
+  });
+
+  it('finds a filesystem or swap written over the whole disk (no partition table)', async () => {
+    expect(await holdsData(await disk('ext4.img', (f) => execa('mkfs.ext4', ['-q', '-F', f])), WITH_BLKID)).toBe(true);
+    expect(await holdsData(await disk('swap.img', (f) => execa('mkswap', [f])), WITH_BLKID)).toBe(true);
+  });
+
+  it('calls a blank disk blank, so a new VM installs', async () => {
+    const image = await disk('blank.img');
+    expect(await holdsData(image, WITH_BLKID)).toBe(false);
+    expect(await holdsData(image, WITHOUT_BLKID)).toBe(false);
+  });
+});
