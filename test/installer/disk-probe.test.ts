@@ -1,30 +1,27 @@
-// The guard's disk probe, run by the real installer's own tools: the d-i initrd (from the
-// pinned debian-installer package the fixtures use) unpacked and entered with chroot, so the
-// probe runs under its busybox sh, dd and printf and util-linux's blkid, exactly as in d-i.
+// The guard's disk probe, run by the real installer's own tools (helpers/installer-root.ts):
+// its busybox sh, dd and printf and util-linux's blkid, exactly as in d-i.
 // (The guard once compared bytes with od, which d-i's busybox lacks: MBR disks, what d-i
 // writes under BIOS, looked blank and would have been wiped.)
 import { execa } from 'execa';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, useRenderedConfig } from '../helpers/project.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { inInstaller as run, INSTALLER_PATH, useInstallerRoot } from '../helpers/installer-root.js';
+import { useRenderedConfig } from '../helpers/project.js';
 
-const INITRD = join(ROOT, 'iso/cache/debs/root/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/initrd.gz');
-const WITH_BLKID = '/sbin:/bin:/usr/sbin:/usr/bin';
+const WITH_BLKID = INSTALLER_PATH;
 const WITHOUT_BLKID = '/bin:/usr/bin';
 const MB = 1 << 20;
 
 const rendered = useRenderedConfig();
+const installer = useInstallerRoot();
 let root = '';
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'vsi-d-i-'));
-  await execa('sh', ['-c', 'zcat "$1" | cpio -id --quiet 2>/dev/null', 'sh', INITRD], { cwd: root });
+  root = installer.dir;
   await copyFile(join(rendered.dir, 'installer/disk-probe.sh'), join(root, 'disk-probe.sh'));
   await mkdir(join(root, 'disks'));
 });
-afterAll(() => rm(root, { recursive: true, force: true }));
 
 /** A disk image inside the chroot: `size` zero bytes, then `prepare` on the host. */
 async function disk(name: string, prepare?: (file: string) => Promise<unknown>, size = 16 * MB): Promise<string> {
@@ -40,10 +37,7 @@ async function holdsData(image: string, path: string): Promise<boolean> {
   return r.exitCode === 0;
 }
 
-/** The installer's /bin/sh runs `script` with only `path` to find commands. */
-function inInstaller(script: string, path: string, ...args: string[]) {
-  return execa('chroot', [root, '/bin/sh', '-c', `PATH="$0"; ${script}`, path, ...args], { reject: false, env: { LC_ALL: 'C' } });
-}
+const inInstaller = (script: string, path: string, ...args: string[]) => run(root, script, path, ...args);
 
 const sfdisk = (script: string) => (file: string) => execa('sfdisk', ['--quiet', file], { input: script });
 
