@@ -2,6 +2,7 @@
 // xorriso's boot report, and refuses anything else with a sentence saying what was found.
 import { UserInputError } from '../pipeline/errors.js';
 import type { IsoReport } from '../systems/xorriso.js';
+import { CHECKSUM_LISTS, type ChecksumAlgorithm } from './checksum-list.js';
 
 export type LayoutKind = 'netinst' | 'mini';
 
@@ -14,12 +15,13 @@ export interface IsoLayout {
   /** Directory of the ISOLINUX files (where the stock menu.cfg sits). */
   biosDir: string;
   uefiMenu: string;
-  md5sums?: string;
+  /** The checksum lists the image carries (md5sum.txt, sha256sum.txt). */
+  checksumLists: { path: string; algorithm: ChecksumAlgorithm }[];
   biosImage: string;
   efiImage: string;
 }
 
-const LAYOUTS: Record<LayoutKind, Omit<IsoLayout, 'md5sums' | 'efiImage'>> = {
+const LAYOUTS: Record<LayoutKind, Omit<IsoLayout, 'checksumLists' | 'efiImage'>> = {
   netinst: {
     kind: 'netinst',
     kernel: '/install.amd/vmlinuz',
@@ -45,7 +47,7 @@ const EFI_IMAGE = '/boot/grub/efi.img';
 /** Every ISO path the detection looks at (passed to xorriso -lsdl). */
 export const PROBE_PATHS = [
   ...new Set(
-    Object.values(LAYOUTS).flatMap((l) => [l.kernel, l.initrd, l.biosMenu, l.uefiMenu, l.biosImage]).concat([EFI_IMAGE, '/md5sum.txt', '/.disk/id', '/.disk/info']),
+    Object.values(LAYOUTS).flatMap((l) => [l.kernel, l.initrd, l.biosMenu, l.uefiMenu, l.biosImage]).concat([EFI_IMAGE, ...CHECKSUM_LISTS.map((c) => c.path), '/.disk/id', '/.disk/info']),
   ),
 ];
 
@@ -71,6 +73,6 @@ export function detectLayout(report: IsoReport, source: string): IsoLayout {
   return {
     ...candidate,
     efiImage: efi,
-    md5sums: report.files.has('/md5sum.txt') ? '/md5sum.txt' : undefined,
+    checksumLists: CHECKSUM_LISTS.filter((c) => report.files.has(c.path)),
   };
 }

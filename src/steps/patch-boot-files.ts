@@ -1,24 +1,26 @@
-// Extract the few files we change (initrd, boot menus, md5sum.txt) and write their new
+// Extract the few files we change (initrd, boot menus, checksum lists) and write their new
 // versions into a scratch directory that is always removed afterwards.
+import { createHash } from 'node:crypto';
 import { appendFile, chmod, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { grubConfig, isolinuxConfig } from '../iso/boot-menus.js';
 import { overlayMember } from '../iso/initrd-overlay.js';
-import { md5Hex, patchMd5sums } from '../iso/md5sum.js';
+import { patchChecksumList } from '../iso/checksum-list.js';
 import type { Step } from '../pipeline/runner.js';
 import { extractFiles } from '../systems/xorriso.js';
 import type { BuildState } from './build-state.js';
 import { hashFile } from './hash-file.js';
 
 export const patchBootFiles: Step<BuildState> = {
-  title: 'Patch initrd, boot menus and md5sum.txt',
+  title: 'Patch initrd, boot menus and checksum lists',
   async run(state, { signal }) {
     const layout = state.layout!;
     const config = state.config!;
     const work = await mkdtemp(join(tmpdir(), 'vultr-sid-iso-'));
     state.workDir = work;
-    const wanted = [layout.initrd, layout.biosMenu, layout.uefiMenu, ...(layout.md5sums ? [layout.md5sums] : [])];
+    const lists = layout.checksumLists;
+    const wanted = [layout.initrd, layout.biosMenu, layout.uefiMenu, ...lists.map((l) => l.path)];
     await extractFiles(state.base!.path, wanted, work, { signal });
     const local = (isoPath: string) => join(work, isoPath);
     for (const p of wanted) await chmod(local(p), 0o644); // xorriso extracts read-only
@@ -30,13 +32,19 @@ export const patchBootFiles: Step<BuildState> = {
     await writeFile(local(layout.uefiMenu), grubConfig(layout, config.boot, originalGrub));
 
     const changed = [layout.initrd, layout.biosMenu, layout.uefiMenu];
-    if (layout.md5sums) {
-      const sums = new Map<string, string>();
-      sums.set(layout.initrd, (await hashFile(local(layout.initrd), ['md5'])).md5);
-      for (const p of [layout.biosMenu, layout.uefiMenu]) sums.set(p, md5Hex(await readFile(local(p))));
-      const original = await readFile(local(layout.md5sums), 'utf8');
-      await writeFile(local(layout.md5sums), patchMd5sums(original, sums));
-      changed.push(layout.md5sums);
+    if (lists.length > 0) {
+      const algorithms = lists.map((l) => l.algorithm);
+      const digests = new Map<string, Record<string, string>>();
+      digests.set(layout.initrd, await hashFile(local(layout.initrd), algorithms));
+      for (const p of [layout.biosMenu, layout.uefiMenu]) {
+        const data = await readFile(local(p));
+        digests.set(p, Object.fromEntries(algorithms.map((a) => [a, createHash(a).update(data).digest('hex')])));
+      }
+      for (const list of lists) {
+        const sums = new Map([...digests].map(([p, d]) => [p, d[list.algorithm]!]));
+        await writeFile(local(list.path), patchChecksumList(await readFile(local(list.path), 'utf8'), sums));
+        changed.push(list.path);
+      }
     }
     // File dates come from the base ISO so the output does not depend on the clock.
     for (const p of changed) await utimes(local(p), state.sourceDateEpoch!, state.sourceDateEpoch!);

@@ -1,6 +1,7 @@
 // Builds real ISOs from the stand-ins with the real xorriso and reads them back.
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { execa } from 'execa';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readNewc } from '../../src/iso/cpio.js';
@@ -99,6 +100,41 @@ describe.each(Object.keys(LAYOUTS) as (keyof typeof LAYOUTS)[])('build from a %s
       }
       const unchanged = (await readFile(join(dir, 'a', 'md5sum.txt'), 'utf8')).split('\n').filter((l) => !changed.some((c) => l.endsWith(` .${c}`)));
       for (const line of unchanged) expect(sums).toContain(line);
+    }
+  });
+});
+
+// debian-cd 3.2.1 (bookworm) writes md5sum.txt only; an image that also carries sha256sum.txt
+// gets both lists patched, or the installer's media check would fail on the changed files.
+describe('an image with sha256sum.txt beside md5sum.txt', () => {
+  it('has both checksum lists patched for the changed files', { timeout: 300_000 }, async () => {
+    const standin = await standinIso('netinst');
+    const dir = await tempDir();
+    await extractAll(standin, join(dir, 'a'));
+    const md5List = await readFile(join(dir, 'a', 'md5sum.txt'), 'utf8');
+    const sha256Of = async (p: string) => createHash('sha256').update(await readFile(join(dir, p))).digest('hex');
+    const shaLines = [];
+    for (const line of md5List.trimEnd().split('\n')) {
+      const path = line.slice(34);
+      shaLines.push(`${await sha256Of(join('a', path))}  ${path}`);
+    }
+    await writeFile(join(dir, 'sha256sum.txt'), `${shaLines.join('\n')}\n`);
+    const base = join(dir, 'with-sha256sum.iso');
+    await execa('xorriso', ['-indev', standin, '-outdev', base, '-map', join(dir, 'sha256sum.txt'), '/sha256sum.txt', '-boot_image', 'any', 'replay', '-compliance', 'no_emul_toc']);
+
+    const result = await runCli(['build', '--base-iso', base, '--out-dir', join(dir, 'out'), '--json']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    await extractAll(JSON.parse(result.stdout).iso.path, join(dir, 'b'));
+    const changed = ['/install.amd/initrd.gz', '/isolinux/isolinux.cfg', '/boot/grub/grub.cfg'];
+    for (const [list, algorithm] of [['md5sum.txt', 'md5'], ['sha256sum.txt', 'sha256']] as const) {
+      const patched = await readFile(join(dir, 'b', list), 'utf8');
+      for (const p of changed) {
+        const digest = createHash(algorithm).update(await readFile(join(dir, 'b', p))).digest('hex');
+        expect(patched, `${list} ${p}`).toContain(`${digest}  .${p}\n`);
+      }
+      const original = list === 'md5sum.txt' ? md5List : `${shaLines.join('\n')}\n`;
+      expect(patched.split('\n').length).toBe(original.split('\n').length);
+      for (const line of original.split('\n').filter((l) => !changed.some((c) => l.endsWith(` .${c}`)))) expect(patched).toContain(line);
     }
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readNewc, writeNewc } from '../../src/iso/cpio.js';
 import { gzipDeterministic, gzipMembers } from '../../src/iso/gzip-members.js';
-import { patchMd5sums } from '../../src/iso/md5sum.js';
+import { patchChecksumList } from '../../src/iso/checksum-list.js';
 import { tempDir } from '../helpers/project.js';
 
 describe('newc cpio writer', () => {
@@ -56,10 +56,10 @@ describe('gzip member walker', () => {
   });
 });
 
-describe('md5sum.txt patching', () => {
+describe('checksum list patching', () => {
   it('rewrites only the changed lines and keeps the rest as it was', () => {
     const original = `${'a'.repeat(32)}  ./boot/grub/grub.cfg\n${'b'.repeat(32)}  ./install.amd/initrd.gz\n${'c'.repeat(32)}  ./pool/x.deb\n`;
-    const out = patchMd5sums(original, new Map([['/install.amd/initrd.gz', 'd'.repeat(32)]]));
+    const out = patchChecksumList(original, new Map([['/install.amd/initrd.gz', 'd'.repeat(32)]]));
     expect(out).toBe(`${'a'.repeat(32)}  ./boot/grub/grub.cfg\n${'d'.repeat(32)}  ./install.amd/initrd.gz\n${'c'.repeat(32)}  ./pool/x.deb\n`);
   });
 });
