@@ -1,6 +1,6 @@
 #!/bin/sh
-# Sourced by guard.sh: does a disk hold anything an install would destroy? A partition table
-# (MBR or GPT), or a filesystem, LVM, RAID or swap signature on the whole disk.
+# Sourced by guard.sh: is a disk the installer image itself, and does a disk hold anything an
+# install would destroy (a partition table, or a filesystem, LVM, RAID or swap signature)?
 # Only what the installer's initrd has: busybox (which has no od or hexdump) and util-linux's
 # blkid. test/installer/disk-probe.test.ts runs this file with the real initrd's tools.
 
@@ -18,4 +18,10 @@ disk_holds_data() {
     [ "$(dd if="$1" bs=1 skip="$offset" count=8 2>/dev/null)" = "EFI PART" ] && return 0
   done
   return 1
+}
+
+# A hybrid ISO seen as a disk: a USB stick, or a VM manager that attaches images as disks.
+# Before the installer mounts it, only its ISO 9660 signature tells it from the target.
+is_installer_image() {
+  [ "$(blkid -p -s TYPE -o value "$1" 2>/dev/null)" = iso9660 ]
 }

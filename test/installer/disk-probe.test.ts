@@ -7,6 +7,7 @@ import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { inInstaller as run, INSTALLER_PATH, useInstallerRoot } from '../helpers/installer-root.js';
+import { standinIso } from '../helpers/fixtures.js';
 import { useRenderedConfig } from '../helpers/project.js';
 
 const WITH_BLKID = INSTALLER_PATH;
@@ -73,6 +74,19 @@ describe("the guard's disk probe, under the installer's own busybox and blkid", 
   it('finds a filesystem or swap written over the whole disk (no partition table)', async () => {
     expect(await holdsData(await disk('ext4.img', (f) => execa('mkfs.ext4', ['-q', '-F', f])), WITH_BLKID)).toBe(true);
     expect(await holdsData(await disk('swap.img', (f) => execa('mkswap', [f])), WITH_BLKID)).toBe(true);
+  });
+
+  // In QEMU with the ISO as a virtio disk, d-i's netboot initrd happens to leave the image's
+  // FAT partition mounted on /media, which the guard's mount check also catches; nothing
+  // promises that, so the guard checks the signature too.
+  it('tells the installer image attached as a disk (a USB stick) from a target disk', async () => {
+    const isImage = async (image: string) => (await inInstaller('. /disk-probe.sh; is_installer_image "$1"', WITH_BLKID, image)).exitCode === 0;
+    for (const kind of ['netinst', 'mini'] as const) {
+      await copyFile(await standinIso(kind), join(root, 'disks', `${kind}.iso`));
+      expect(await isImage(`/disks/${kind}.iso`), kind).toBe(true);
+    }
+    expect(await isImage(await disk('target.img', sfdisk('label: dos\n,,L\n')))).toBe(false);
+    expect(await isImage(await disk('empty.img'))).toBe(false);
   });
 
   it('calls a blank disk blank, so a new VM installs', async () => {
