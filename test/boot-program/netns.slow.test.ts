@@ -41,7 +41,7 @@ async function settle(l: Lab, ns: string) {
  * rtr ⇄ vm with the /64 on-link at the router, as at Vultr: the router's global address sits
  * in the last /80 of the /64 and the vm's default route points at its link-local address.
  */
-async function network(host: string): Promise<Lab> {
+async function network(host: string, { defaultRoute = true } = {}): Promise<Lab> {
   const l = new Lab();
   const net64 = parsePrefix(`${host}/64`)!;
   const routerAddress = formatIPv6(net64.network | (0xffffn << 48n) | 1n);
@@ -53,10 +53,12 @@ async function network(host: string): Promise<Lab> {
   await l.exec(l.vm, ['ip', '-6', 'addr', 'add', `${host}/64`, 'dev', 'enp1s0']);
   await settle(l, l.vm);
   await settle(l, l.rtr);
-  await l.exec(l.vm, ['ip', '-6', 'route', 'add', 'default', 'via', 'fe80::1', 'dev', 'enp1s0']);
+  if (defaultRoute) await addDefaultRoute(l);
   await l.sysctl(l.vm, 'net.ipv6.conf.all.forwarding', '1');
   return l;
 }
+
+const addDefaultRoute = (l: Lab) => l.exec(l.vm, ['ip', '-6', 'route', 'add', 'default', 'via', 'fe80::1', 'dev', 'enp1s0']);
 
 async function runProgram(l: Lab, root: string, extra: string[] = []): Promise<Outcome> {
   const r = await l.exec(l.vm, ['python3', PROGRAM, '--root', root, '--metadata-url', METADATA_URL, '--metadata-timeout', '1', '--wait', '3', ...extra], { reject: false });
@@ -175,6 +177,18 @@ describe('vultr-sid-ipv6 in network namespaces', () => {
     expect(formatPrefix(ts)).toBe(expected);
     const daemon = JSON.parse(await readFile(join(root, 'etc/docker/daemon.json'), 'utf8'));
     expect(daemon).toEqual({ 'log-driver': 'journald', ipv6: true, 'fixed-cidr-v6': expected, ip6tables: false });
+  });
+
+  it('waits for the default route (DHCP still running at boot), and fails in one line without one', { timeout: 60_000 }, async () => {
+    lab = await network('2001:db8:6:6:5400:ff:fe20:2295', { defaultRoute: false });
+    const l = lab;
+    const root = join(await tempDir(), 'root');
+    const never = await l.exec(l.vm, ['python3', PROGRAM, '--root', root, '--metadata-timeout', '1', '--wait', '1'], { reject: false });
+    expect(never.exitCode).toBe(1);
+    expect(String(never.stderr).trim()).toBe('vultr-sid-ipv6: no default route, so no uplink; pass --uplink IFACE or set uplink in ipv6.json');
+    setTimeout(() => void addDefaultRoute(l), 2000);
+    const out = await runProgram(l, root, ['--wait', '10']);
+    expect(out).toMatchObject({ uplink: 'enp1s0', source: 'slaac', containerPrefix: '2001:db8:6:6::/80' });
   });
 
   it('--dry-run writes nothing, and Debian ndppd accepts the produced config', { timeout: 60_000 }, async () => {
