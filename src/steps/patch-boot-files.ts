@@ -1,6 +1,5 @@
 // Extract the few files we change (initrd, boot menus, checksum lists) and write their new
 // versions into a scratch directory that is always removed afterwards.
-import { createHash } from 'node:crypto';
 import { appendFile, chmod, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,19 +31,13 @@ export const patchBootFiles: Step<BuildState> = {
     await writeFile(local(layout.uefiMenu), grubConfig(layout, config.boot, originalGrub));
 
     const changed = [layout.initrd, layout.biosMenu, layout.uefiMenu];
-    if (lists.length > 0) {
-      const algorithms = lists.map((l) => l.algorithm);
-      const digests = new Map<string, Record<string, string>>();
-      digests.set(layout.initrd, await hashFile(local(layout.initrd), algorithms));
-      for (const p of [layout.biosMenu, layout.uefiMenu]) {
-        const data = await readFile(local(p));
-        digests.set(p, Object.fromEntries(algorithms.map((a) => [a, createHash(a).update(data).digest('hex')])));
-      }
-      for (const list of lists) {
-        const sums = new Map([...digests].map(([p, d]) => [p, d[list.algorithm]!]));
-        await writeFile(local(list.path), patchChecksumList(await readFile(local(list.path), 'utf8'), sums));
-        changed.push(list.path);
-      }
+    // One read per changed file serves every list's algorithm.
+    const digests = new Map<string, Record<string, string>>();
+    if (lists.length > 0) for (const p of changed) digests.set(p, await hashFile(local(p), lists.map((l) => l.algorithm)));
+    for (const list of lists) {
+      const sums = new Map([...digests].map(([p, d]) => [p, d[list.algorithm]!]));
+      await writeFile(local(list.path), patchChecksumList(await readFile(local(list.path), 'utf8'), sums));
+      changed.push(list.path);
     }
     // File dates come from the base ISO so the output does not depend on the clock.
     for (const p of changed) await utimes(local(p), state.sourceDateEpoch!, state.sourceDateEpoch!);
