@@ -7,11 +7,10 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { containerPrefix, formatIPv6, formatPrefix, parseIPv6, parsePrefix } from '../../src/net/ipv6.js';
-import { Lab } from '../helpers/netns.js';
+import { Lab, VM_MAC } from '../helpers/netns.js';
 import { ROOT, tempDir } from '../helpers/project.js';
 
 const PROGRAM = join(ROOT, 'templates/rootfs/usr/local/sbin/vultr-sid-ipv6');
-const MAC = '56:00:00:20:22:95';
 const METADATA_URL = 'http://169.254.169.254/v1.json';
 
 interface Outcome {
@@ -42,12 +41,9 @@ async function settle(l: Lab, ns: string) {
  * in the last /80 of the /64 and the vm's default route points at its link-local address.
  */
 async function network(host: string, { defaultRoute = true } = {}): Promise<Lab> {
-  const l = new Lab();
+  const l = await Lab.withUplink();
   const net64 = parsePrefix(`${host}/64`)!;
   const routerAddress = formatIPv6(net64.network | (0xffffn << 48n) | 1n);
-  await l.ns(l.rtr);
-  await l.ns(l.vm);
-  await l.link(l.vm, 'enp1s0', l.rtr, 'rtr0', MAC);
   await l.exec(l.rtr, ['ip', '-6', 'addr', 'add', `${routerAddress}/64`, 'dev', 'rtr0']);
   await l.exec(l.rtr, ['ip', '-6', 'addr', 'add', 'fe80::1/64', 'dev', 'rtr0']);
   await l.exec(l.vm, ['ip', '-6', 'addr', 'add', `${host}/64`, 'dev', 'enp1s0']);
@@ -72,7 +68,7 @@ function vultrMetadata(network: string, address: string) {
     'instance-v2-id': '7a1b2c3d-0000-4000-8000-000000000000',
     interfaces: [
       { mac: '5a:00:00:00:00:01', 'network-type': 'private', ipv6: {} },
-      { mac: MAC, 'network-type': 'public', ipv6: { address, network, prefix: '64', additional: [] } },
+      { mac: VM_MAC, 'network-type': 'public', ipv6: { address, network, prefix: '64', additional: [] } },
     ],
   };
 }
@@ -138,7 +134,7 @@ describe('vultr-sid-ipv6 in network namespaces', () => {
     await lab.exec(lab.rtr, ['ip', '-6', 'neigh', 'flush', 'dev', 'rtr0']);
     expect(await routerPings(lab, addr)).toBe(true);
     const { stdout: neigh } = await lab.exec(lab.rtr, ['ip', '-6', 'neigh', 'show', addr, 'dev', 'rtr0']);
-    expect(neigh).toContain(`lladdr ${MAC}`);
+    expect(neigh).toContain(`lladdr ${VM_MAC}`);
     ndppd.kill();
 
     // A second run changes nothing (so it restarts nothing).

@@ -8,11 +8,10 @@ import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLOUD_SYSTEM_CONFIG, CLOUD_SYSTEM_CONFIG_TARGET } from '../../src/render/validate.js';
-import { Lab } from '../helpers/netns.js';
+import { Lab, VM_MAC } from '../helpers/netns.js';
 import { ROOT, tempDir, useRenderedConfig } from '../helpers/project.js';
 
 const HARNESS = join(ROOT, 'test/cloud-init/first-boot.py');
-const MAC = '56:00:00:20:22:95';
 const VULTR_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFromVultrSshKeyId vultr-ssh-key';
 
 interface FirstBoot {
@@ -46,7 +45,7 @@ const vultrMetadata = {
   ],
   interfaces: [
     {
-      mac: MAC,
+      mac: VM_MAC,
       'network-type': 'public',
       ipv4: { address: '203.0.113.10', netmask: '255.255.254.0', gateway: '203.0.113.1', additional: [] },
       ipv6: { address: '2001:db8:5:56c2:5400:ff:fe20:2295', network: '2001:db8:5:56c2::', prefix: '64', additional: [] },
@@ -84,12 +83,9 @@ async function installedTree(edit: (systemConfig: string) => string = (s) => s):
   return target;
 }
 
-/** A namespace for the VM: its NIC (the MAC Vultr's metadata names) and, optionally, the metadata service. */
+/** A namespace for the VM: its uplink (Lab.withUplink) and, optionally, the metadata service. */
 async function vm(metadata?: object): Promise<Lab> {
-  const l = new Lab();
-  await l.ns(l.vm);
-  await l.ns(l.rtr);
-  await l.link(l.vm, 'enp1s0', l.rtr, 'rtr0', MAC);
+  const l = await Lab.withUplink();
   if (metadata) {
     await l.serveMetadata(l.vm, join(await tempDir(), 'v1.json'), metadata);
     // cloud-init's Vultr datasource only reads the metadata over a route to its address.

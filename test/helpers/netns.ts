@@ -8,6 +8,9 @@ import { ROOT } from './project.js';
 
 const METADATA_SERVER = join(ROOT, 'test/helpers/metadata-server.py');
 
+/** The MAC of the vm's uplink: what Vultr's metadata names the interface by. */
+export const VM_MAC = '56:00:00:20:22:95';
+
 export class Lab {
   readonly rtr: string;
   readonly vm: string;
@@ -18,6 +21,15 @@ export class Lab {
   constructor(readonly id = `${process.pid}${Math.floor(Math.random() * 1000)}`) {
     this.rtr = `vsi-rtr-${id}`;
     this.vm = `vsi-vm-${id}`;
+  }
+
+  /** A lab with "rtr" and "vm" joined by the vm's uplink enp1s0 (VM_MAC) and the router's rtr0. */
+  static async withUplink(): Promise<Lab> {
+    const l = new Lab();
+    await l.ns(l.rtr);
+    await l.ns(l.vm);
+    await l.link(l.vm, 'enp1s0', l.rtr, 'rtr0', VM_MAC);
+    return l;
   }
 
   async ns(name: string): Promise<void> {
