@@ -11,11 +11,12 @@ import { runCli, tempDir } from '../helpers/project.js';
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl test@example';
 const installer = useInstallerRoot();
 
-// Each stub appends its command line to /calls.log; `chroot /target id -nG USER` answers
-// that USER is in group sudo, as the installer leaves the first user without a root password.
-const RECORDER = `#!/bin/sh
+// Each stub appends its command line to /calls.log, then runs `then` (shell); `chroot /target
+// id -nG USER` answers that USER is in group sudo, as the installer leaves the first user
+// without a root password.
+const recorder = (then = '') => `#!/bin/sh
 echo "$(basename "$0") $*" >> /calls.log
-[ "$2" = id ] && echo "$4 sudo"
+${then}[ "$2" = id ] && echo "$4 sudo"
 exit 0
 `;
 
@@ -25,7 +26,7 @@ interface LateRun {
   target: (path: string) => string;
 }
 
-async function runLate(configYaml: string): Promise<LateRun> {
+async function runLate(configYaml: string, inTarget = recorder()): Promise<LateRun> {
   const root = installer.dir;
   const work = await tempDir();
   const config = join(work, 'iso.config.yaml');
@@ -41,7 +42,8 @@ async function runLate(configYaml: string): Promise<LateRun> {
   await writeFile(join(root, 'target/etc/apt/sources.list.d/debian.sources'), 'Types: deb\nSuites: trixie\n');
   await mkdir(join(root, 'target/etc/sudoers.d'), { recursive: true, mode: 0o750 });
   await mkdir(join(root, 'stub'));
-  for (const name of ['in-target', 'chroot']) await writeFile(join(root, 'stub', name), RECORDER, { mode: 0o755 });
+  await writeFile(join(root, 'stub/in-target'), inTarget, { mode: 0o755 });
+  await writeFile(join(root, 'stub/chroot'), recorder(), { mode: 0o755 });
 
   const run = await inInstaller(root, 'sh /vultr-sid-iso/installer/late.sh', `/stub:${INSTALLER_PATH}`);
   expect(run.stderr).toBe('');
@@ -87,12 +89,8 @@ describe("the late command, under the installer's busybox", () => {
   });
 
   it('stops at the first command that fails (set -e), so a broken install never powers off as done', async () => {
-    const root = installer.dir;
-    await runLate('name: vultr-sid\n'); // sets up /vultr-sid-iso and /target; then apt-get fails
-    await writeFile(join(root, 'stub/in-target'), `#!/bin/sh\necho "in-target $*" >> /calls.log\n[ "$1" = apt-get ] && exit 100\nexit 0\n`, { mode: 0o755 });
-    await rm(join(root, 'calls.log'));
-    const run = await inInstaller(root, 'sh /vultr-sid-iso/installer/late.sh', `/stub:${INSTALLER_PATH}`);
-    expect(run.exitCode).toBe(100);
-    expect((await readFile(join(root, 'calls.log'), 'utf8')).trimEnd().split('\n')).toEqual(['in-target apt-get update']);
+    const late = await runLate('name: vultr-sid\n', recorder('[ "$1" = apt-get ] && exit 100\n'));
+    expect(late.exitCode).toBe(100);
+    expect(late.calls).toEqual(['in-target apt-get update']);
   });
 });
