@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 # command:package pairs this mode needs.
 run_tools="xorriso:xorriso"
-test_tools="xorriso:xorriso qemu-system-x86_64:qemu-system-x86 ndppd:ndppd cloud-init:cloud-init shellcheck:shellcheck mkfs.msdos:dosfstools mcopy:mtools ip:iproute2 ping:iputils-ping systemd-analyze:systemd debconf-set-selections:debconf dpkg-deb:dpkg openssl:openssl curl:curl python3:python3 gpg:gpg cpio:cpio depmod:kmod /usr/bin/time:time strace:strace sfdisk:fdisk mkfs.ext4:e2fsprogs"
+test_tools="xorriso:xorriso qemu-system-x86_64:qemu-system-x86 ndppd:ndppd cloud-init:cloud-init shellcheck:shellcheck mkfs.msdos:dosfstools mcopy:mtools ip:iproute2 ping:iputils-ping systemd-analyze:systemd debconf-set-selections:debconf dpkg-deb:dpkg openssl:openssl curl:curl python3:python3 gpg:gpg cpio:cpio depmod:kmod /usr/bin/time:time strace:strace sfdisk:fdisk mkfs.ext4:e2fsprogs radvd:radvd"
 test_files="/usr/share/OVMF/OVMF_CODE_4M.fd:ovmf"
 
 tools=$run_tools

@@ -202,3 +202,97 @@ describe('vultr-sid-ipv6 in network namespaces', () => {
     ndppd.kill();
   });
 });
+
+/**
+ * The live path, as at boot (no --root): the program runs inside the "vm" namespace, whose
+ * /proc/sys/net is its own, with an overlay over /etc in a private mount namespace (writes
+ * land in `etc`, the machine's /etc is never touched) and a systemctl that only records.
+ */
+async function runLive(l: Lab, dir: string): Promise<{ out: Outcome; systemctl: string[] }> {
+  const calls = join(dir, 'systemctl.log');
+  await writeFile(calls, '');
+  const script = [
+    'set -e',
+    `mount -t overlay overlay -o lowerdir=/etc,upperdir=${dir}/etc,workdir=${dir}/work /etc`,
+    `exec env PATH=${dir}/bin:$PATH python3 ${PROGRAM} --metadata-url ${METADATA_URL} --metadata-timeout 1 --wait 15`,
+  ].join('\n');
+  const r = await l.exec(l.vm, ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script], { reject: false, timeout: 40_000 });
+  expect(r.exitCode, String(r.stderr)).toBe(0);
+  const systemctl = (await readFile(calls, 'utf8')).split('\n').filter(Boolean);
+  return { out: JSON.parse(String(r.stdout)) as Outcome, systemctl };
+}
+
+async function defaultRouteFromRa(l: Lab): Promise<string> {
+  return (await l.exec(l.vm, ['ip', '-6', 'route', 'show', 'default', 'proto', 'ra'])).stdout.trim();
+}
+
+async function waitForRaRoute(l: Lab): Promise<string> {
+  for (let i = 0; i < 100; i++) {
+    const route = await defaultRouteFromRa(l);
+    if (route) return route;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return '';
+}
+
+describe('vultr-sid-ipv6 as it runs at boot (no --root)', () => {
+  it('sets accept_ra=2 before forwarding so the RA-learned default route survives, and restarts only what changed, without blocking', { timeout: 120_000 }, async () => {
+    lab = await Lab.withUplink();
+    const l = lab;
+    const dir = await tempDir();
+    for (const sub of ['etc', 'work', 'bin']) await mkdir(join(dir, sub));
+    await writeFile(join(dir, 'bin/systemctl'), `#!/bin/sh\necho "$*" >> ${dir}/systemctl.log\n`, { mode: 0o755 });
+    const hostFiles = ['/etc/docker/daemon.json', '/etc/ndppd.conf', '/etc/sysctl.d/60-vultr-sid-ipv6.conf'];
+    const snapshot = () => Promise.all(hostFiles.map((f) => readFile(f, 'utf8').catch(() => null)));
+    const hostBefore = await snapshot();
+
+    // Vultr's router advertises the on-link /64; the VM is a plain host (no forwarding yet,
+    // accept_ra=1) and learns its SLAAC address and default route from it, as on a real VM.
+    await l.sysctl(l.rtr, 'net.ipv6.conf.all.forwarding', '1');
+    await writeFile(join(dir, 'radvd.conf'), [
+      'interface rtr0 {',
+      '  AdvSendAdvert on; MinRtrAdvInterval 3; MaxRtrAdvInterval 4; AdvDefaultLifetime 1800;',
+      '  prefix 2001:db8:a:1::/64 { AdvOnLink on; AdvAutonomous on; };',
+      '};',
+      '',
+    ].join('\n'));
+    await l.sysctl(l.vm, 'net.ipv6.conf.enp1s0.accept_ra', '1');
+    l.spawn(l.rtr, ['radvd', '--nodaemon', '--logmethod', 'stderr', '--config', join(dir, 'radvd.conf'), '--pidfile', join(dir, 'radvd.pid')]);
+    expect(await waitForRaRoute(l), 'the vm never learned a default route from the router advertisement').toMatch(/^default via fe80::/);
+
+    const first = await runLive(l, dir);
+    expect(first.out).toMatchObject({ uplink: 'enp1s0', source: 'slaac', host: '2001:db8:a:1:5400:ff:fe20:2295', containerPrefix: '2001:db8:a:1::/80' });
+    expect(first.out.changed.sort()).toEqual(hostFiles);
+    const sysctl = async (key: string) => (await l.exec(l.vm, ['sysctl', '-n', key])).stdout.trim();
+    expect(await sysctl('net.ipv6.conf.enp1s0.accept_ra')).toBe('2');
+    expect(await sysctl('net.ipv6.conf.all.forwarding')).toBe('1');
+    expect(await defaultRouteFromRa(l), 'forwarding on dropped the RA-learned default route').toMatch(/^default via fe80::/);
+    // Both units are ordered after this one: a blocking restart would wait for it forever.
+    expect(first.systemctl).toEqual(['--no-block try-restart docker.service', '--no-block try-restart ndppd.service']);
+    expect(JSON.parse(await readFile(join(dir, 'etc/docker/daemon.json'), 'utf8'))).toEqual({ ipv6: true, 'fixed-cidr-v6': '2001:db8:a:1::/80', ip6tables: false });
+    expect(await snapshot(), "the machine's own /etc changed").toEqual(hostBefore);
+
+    // The next boot: nothing changed, so nothing is restarted.
+    const second = await runLive(l, dir);
+    expect(second.out.changed).toEqual([]);
+    expect(second.systemctl).toEqual([]);
+
+    // Another /80 in the settings: daemon.json and ndppd.conf change, the sysctl file does not.
+    await mkdir(join(dir, 'etc/vultr-sid-iso'), { recursive: true });
+    await writeFile(join(dir, 'etc/vultr-sid-iso/ipv6.json'), JSON.stringify({ docker: { subnet: 7 } }));
+    const third = await runLive(l, dir);
+    expect(third.out.containerPrefix).toBe('2001:db8:a:1:7::/80');
+    expect(third.out.changed.sort()).toEqual(['/etc/docker/daemon.json', '/etc/ndppd.conf']);
+    expect(third.systemctl).toEqual(['--no-block try-restart docker.service', '--no-block try-restart ndppd.service']);
+
+    // The control: the same host with accept_ra=1 loses that route the moment forwarding
+    // goes on, which is what the order above prevents. (The kernel purges only after an RA
+    // added a router route since the last purge, hence the fresh route.)
+    await l.sysctl(l.vm, 'net.ipv6.conf.enp1s0.accept_ra', '1');
+    await l.sysctl(l.vm, 'net.ipv6.conf.all.forwarding', '0');
+    await l.exec(l.vm, ['ip', '-6', 'route', 'flush', 'default', 'proto', 'ra']);
+    expect(await waitForRaRoute(l)).toMatch(/^default via fe80::/);
+    await l.sysctl(l.vm, 'net.ipv6.conf.all.forwarding', '1');
+    expect(await defaultRouteFromRa(l)).toBe('');
+  });
+});
