@@ -52,6 +52,8 @@ export interface BuildState {
   artifacts?: Artifacts;
   base?: BaseImage;
   report?: IsoReport;
+  /** Part of the inputs hash: another xorriso may lay out the same inputs differently. */
+  xorrisoVersion?: string;
   layout?: IsoLayout;
   bootEntries?: BootEntry[];
   baseSha512?: string;

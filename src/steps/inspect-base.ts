@@ -13,7 +13,7 @@ export const inspectBase: Step<BuildState> = {
   title: 'Inspect base ISO',
   async run(state, { signal }) {
     const base = state.base!;
-    await xorrisoVersion();
+    state.xorrisoVersion = await xorrisoVersion();
     const header = await readVolumeHeader(base.path);
     if (!header) {
       throw new UserInputError(`base ISO ${base.source} is not an ISO 9660 image; pass a Debian amd64 netinst or mini.iso with --base-iso`);

@@ -1,6 +1,6 @@
-// Name the output after every input (tool version, base image, rendered files, boot
-// options), so unchanged inputs give the same name; if that ISO is already there and intact,
-// the build is a no-op that says so.
+// Name the output after every input (tool, xorriso and zlib versions, base image, rendered
+// files, boot options), so unchanged inputs give the same name; if that ISO is already there
+// and intact, the build is a no-op that says so.
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -15,6 +15,9 @@ export function inputsHash(state: BuildState): string {
     .update(
       JSON.stringify({
         tool: TOOL_VERSION,
+        // The programs that produce the bytes: xorriso writes the image, zlib the initrd member.
+        xorriso: state.xorrisoVersion,
+        zlib: process.versions.zlib,
         base: state.baseSha512,
         artifacts: artifactsDigest(state.artifacts!),
         boot: state.config!.boot,
