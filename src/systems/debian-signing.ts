@@ -23,6 +23,24 @@ export async function loadPinnedKeys(keyringPath: string, fingerprints: string[]
   return keys.filter((k) => wanted.has(k.getFingerprint().toLowerCase()));
 }
 
+type Verification = Awaited<ReturnType<typeof openpgp.verify>>['signatures'][number];
+
+/** The first signature that verifies by a pinned key (a file may carry several, e.g. in a key rollover). */
+async function pinnedSigner(signatures: Verification[], keys: openpgp.PublicKey[]): Promise<string> {
+  let firstProblem = 'no signature found';
+  for (const [i, s] of signatures.entries()) {
+    try {
+      await s.verified;
+      const signer = keys.find((k) => k.getKeys(s.keyID).length > 0);
+      return signer?.getFingerprint().toUpperCase() ?? s.keyID.toHex();
+    } catch (error) {
+      const msg = (error as Error).message;
+      if (i === 0) firstProblem = /Could not find signing key/i.test(msg) ? 'it was made by a key that is not pinned' : msg.replace(/^Error verifying signed message: /, '');
+    }
+  }
+  throw new SignatureError(signatures.length > 1 ? `no signature on it is a valid one by a pinned key (the first: ${firstProblem})` : firstProblem);
+}
+
 /** Returns the fingerprint of the key that made the signature; throws SignatureError otherwise. */
 export async function verifyDetached(data: Uint8Array, signature: Uint8Array, keys: openpgp.PublicKey[]): Promise<string> {
   if (keys.length === 0) throw new SignatureError('no pinned signing key is available');
@@ -36,19 +54,15 @@ export async function verifyDetached(data: Uint8Array, signature: Uint8Array, ke
     throw new SignatureError(`the signature file is not an OpenPGP signature (${(error as Error).message})`);
   }
   const message = await openpgp.createMessage({ binary: data });
+  let result: Awaited<ReturnType<typeof openpgp.verify>>;
   try {
-    const result = await openpgp.verify({ message, signature: sig, verificationKeys: keys, expectSigned: true });
-    const first = result.signatures[0];
-    if (!first) throw new SignatureError('no signature found');
-    await first.verified;
-    const keyId = first.keyID.toHex();
-    const signer = keys.find((k) => k.getKeys(first.keyID).length > 0);
-    return signer?.getFingerprint().toUpperCase() ?? keyId;
+    result = await openpgp.verify({ message, signature: sig, verificationKeys: keys, expectSigned: true });
   } catch (error) {
     const msg = (error as Error).message;
     if (/Could not find signing key/i.test(msg)) throw new SignatureError('it was made by a key that is not pinned');
     throw new SignatureError(msg.replace(/^Error verifying signed message: /, ''));
   }
+  return pinnedSigner(result.signatures, keys);
 }
 
 /**
@@ -64,14 +78,5 @@ export async function verifyCleartext(text: string, keys: openpgp.PublicKey[]): 
     throw new SignatureError(`it is not a clearsigned OpenPGP message (${(error as Error).message})`);
   }
   const result = await openpgp.verify({ message, verificationKeys: keys });
-  for (const s of result.signatures) {
-    try {
-      await s.verified;
-      const signer = keys.find((k) => k.getKeys(s.keyID).length > 0);
-      return { signer: signer?.getFingerprint().toUpperCase() ?? s.keyID.toHex(), text: message.getText() };
-    } catch {
-      // an unknown key or a bad signature: try the next one
-    }
-  }
-  throw new SignatureError('no signature on it is a valid one by a pinned key');
+  return { signer: await pinnedSigner(result.signatures, keys), text: message.getText() };
 }
