@@ -3,14 +3,16 @@
 // image's hash. The cache (iso/cache) is keyed by that signed hash and never holds anything
 // unverified: a cached image is re-hashed before use, and every failure removes its entry.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { OperationError, UserInputError } from '../pipeline/errors.js';
 import type { StepContext } from '../pipeline/runner.js';
-import { downloadResumable, fetchSmall } from '../systems/debian-mirror.js';
+import { downloadResumable, fetchSmall, type Validators } from '../systems/debian-mirror.js';
 import { loadPinnedKeys, SHIPPED_ARCHIVE_KEYRING, SHIPPED_KEYRING, SignatureError, verifyCleartext, verifyDetached } from '../systems/debian-signing.js';
 import { DigestMemo } from '../pipeline/digest-memo.js';
+import { hashFile } from './hash-file.js';
+import { writeFileAtomic } from '../pipeline/fs-atomic.js';
 import type { BuildOptions } from './build-state.js';
 
 export interface VerifiedBase {
@@ -19,27 +21,33 @@ export interface VerifiedBase {
   sha512: string;
   verified: true;
 }
-import { hashFile } from './hash-file.js';
 
 const short = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 16);
 
-interface CachedSums {
-  data: Buffer;
-  sign: Buffer;
-  validators: { url: string; etag?: string; lastModified?: string };
+/**
+ * The small signed files of one chain (a checksum file and its signature, or InRelease and
+ * SHA256SUMS) with the HTTP validators of the first: one JSON record, written atomically
+ * after they verified, so a Ctrl-C can never leave half a pair that would fail the next run.
+ */
+interface CacheRecord {
+  validators: Validators;
+  files: Record<string, Buffer>;
 }
 
-async function readCachedSums(prefix: string): Promise<CachedSums | undefined> {
+/** The record at path if it holds at least the `required` files. */
+async function readRecord(path: string, required: string[]): Promise<CacheRecord | undefined> {
   try {
-    const [data, sign, meta] = await Promise.all([readFile(`${prefix}.sums`), readFile(`${prefix}.sign`), readFile(`${prefix}.json`, 'utf8')]);
-    return { data, sign, validators: JSON.parse(meta) };
+    const raw = JSON.parse(await readFile(path, 'utf8')) as { validators: Validators; files: Record<string, string> };
+    if (!required.every((n) => typeof raw.files?.[n] === 'string')) return undefined;
+    return { validators: raw.validators, files: Object.fromEntries(Object.entries(raw.files).map(([n, b64]) => [n, Buffer.from(b64, 'base64')])) };
   } catch {
     return undefined;
   }
 }
 
-async function removeCachedSums(prefix: string): Promise<void> {
-  await Promise.all(['.sums', '.sign', '.json'].map((ext) => rm(`${prefix}${ext}`, { force: true })));
+async function writeRecord(path: string, record: CacheRecord): Promise<void> {
+  const files = Object.fromEntries(Object.entries(record.files).map(([n, b]) => [n, b.toString('base64')]));
+  await writeFileAtomic(path, JSON.stringify({ validators: record.validators, files }));
 }
 
 /** The image's line in a SHA512SUMS/SHA256SUMS file: "<hex>  [./]name" (or "<hex> *name"). */
@@ -70,7 +78,8 @@ interface Expected {
 }
 
 /** netinst: SHA512SUMS signed by a Debian CD key (SHA512SUMS.sign beside the image). */
-async function cdChain({ url, base, options, ctx, cacheDir, http }: ChainContext): Promise<Expected> {
+async function cdChain(chain: ChainContext): Promise<Expected> {
+  const { url, base, options, ctx, cacheDir, http } = chain;
   const { reporter } = ctx;
   const sumsUrl = new URL(base.checksums, url).href;
   const signUrl = new URL(base.signature, url).href;
@@ -79,30 +88,33 @@ async function cdChain({ url, base, options, ctx, cacheDir, http }: ChainContext
   if (keys.length === 0) {
     throw new UserInputError(`none of base.fingerprints is in the keyring ${base.keyring ?? SHIPPED_KEYRING}; list the fingerprint of a key the keyring holds`);
   }
-  const sumsPrefix = join(cacheDir, 'checksums', short(sumsUrl));
-  const cached = await readCachedSums(sumsPrefix);
+  const recordPath = join(cacheDir, 'checksums', `${short(sumsUrl)}.json`);
+  const cached = await readRecord(recordPath, ['sums', 'sign']);
+  const forget = () => rm(recordPath, { force: true });
 
   // The checksum file and its signature: one conditional request when nothing changed.
   let sums: Buffer;
   let sign: Buffer;
-  let fresh: CachedSums | undefined;
+  let fresh: CacheRecord | undefined;
+  let fromCache = false;
   if (options.offline) {
     if (!cached) throw new UserInputError(`--offline: no cached checksums for ${sumsUrl}; run the build once without --offline`);
-    ({ data: sums, sign } = cached);
+    ({ sums, sign } = cached.files as { sums: Buffer; sign: Buffer });
   } else {
-    const got = await fetchSmall(sumsUrl, 'checksum file', cached && { data: cached.data, validators: cached.validators }, http);
+    const got = await fetchSmall(sumsUrl, 'checksum file', cached && { data: cached.files.sums!, validators: cached.validators }, http);
     sums = got.data;
     if (got.notModified && cached) {
-      sign = cached.sign;
+      sign = cached.files.sign!;
+      fromCache = true;
       reporter.info(`${sumsUrl} is unchanged (HTTP 304)`);
     } else {
       try {
         sign = (await fetchSmall(signUrl, 'signature', undefined, http)).data;
       } catch (error) {
-        await removeCachedSums(sumsPrefix);
+        await forget();
         throw new OperationError(`the signature ${signUrl} could not be fetched (${(error as Error).message}); an unsigned image is never used`, { cause: error });
       }
-      fresh = { data: sums, sign, validators: got.validators };
+      fresh = { validators: got.validators, files: { sums, sign } };
     }
   }
 
@@ -111,15 +123,15 @@ async function cdChain({ url, base, options, ctx, cacheDir, http }: ChainContext
   try {
     signer = await verifyDetached(sums, sign, keys);
   } catch (error) {
-    await removeCachedSums(sumsPrefix);
+    await forget();
+    if (fromCache) {
+      reporter.warn(`the cached copy of ${sumsUrl} no longer verifies; fetching it again`);
+      return cdChain(chain); // the record is gone, so this fetches afresh, once
+    }
     const why = error instanceof SignatureError ? error.message : String(error);
     throw new OperationError(`the signature on ${sumsUrl} does not verify (${why}); the image is not used`, { cause: error });
   }
-  if (fresh) {
-    await writeFile(`${sumsPrefix}.sums`, fresh.data);
-    await writeFile(`${sumsPrefix}.sign`, fresh.sign);
-    await writeFile(`${sumsPrefix}.json`, JSON.stringify(fresh.validators));
-  }
+  if (fresh) await writeRecord(recordPath, fresh);
   reporter.info(`checksums signed by ${signer}`);
   const expected = expectedHash(sums.toString('utf8'), fileName);
   if (!expected) throw new OperationError(`${sumsUrl} has no line for ${fileName}; check base.url and base.checksums`);
@@ -130,7 +142,8 @@ async function cdChain({ url, base, options, ctx, cacheDir, http }: ChainContext
 const ARCHIVE_IMAGE = /^(.*)\/dists\/([^/]+)\/(main\/installer-[^/]+\/[^/]+\/images)\/(.+)$/;
 
 /** The archive's chain: InRelease (archive keys) → images/SHA256SUMS → the image. */
-async function archiveChain({ url, base, options, ctx, cacheDir, http }: ChainContext): Promise<Expected> {
+async function archiveChain(chain: ChainContext): Promise<Expected> {
+  const { url, base, options, ctx, cacheDir, http } = chain;
   const [, root, suite, imagesDir, relPath] = ARCHIVE_IMAGE.exec(url)!;
   const inReleaseUrl = `${root}/dists/${suite}/InRelease`;
   const sumsPath = `${imagesDir}/SHA256SUMS`;
@@ -138,14 +151,11 @@ async function archiveChain({ url, base, options, ctx, cacheDir, http }: ChainCo
   const keyring = base.archiveKeyring ?? SHIPPED_ARCHIVE_KEYRING;
   const keys = await loadPinnedKeys(keyring, base.archiveFingerprints);
   if (keys.length === 0) throw new UserInputError(`none of base.archiveFingerprints is in the keyring ${keyring}; list the fingerprint of a key the keyring holds`);
-  const prefix = join(cacheDir, 'checksums', short(inReleaseUrl));
-  let cached: { data: Buffer; validators: { url: string; etag?: string; lastModified?: string } } | undefined;
-  try {
-    cached = { data: await readFile(`${prefix}.inrelease`), validators: JSON.parse(await readFile(`${prefix}.json`, 'utf8')) };
-  } catch {
-    cached = undefined;
-  }
-  const forget = () => Promise.all(['.inrelease', '.json', '.sums'].map((e) => rm(`${prefix}${e}`, { force: true })));
+  const recordPath = join(cacheDir, 'checksums', `${short(inReleaseUrl)}.json`);
+  // SHA256SUMS is optional in the record: it is checked against InRelease before use.
+  const record = await readRecord(recordPath, ['inrelease']);
+  const cached = record && { data: record.files.inrelease!, validators: record.validators };
+  const forget = () => rm(recordPath, { force: true });
   let inRelease: Buffer;
   let fresh = false;
   let validators = cached?.validators;
@@ -164,6 +174,10 @@ async function archiveChain({ url, base, options, ctx, cacheDir, http }: ChainCo
     signed = await verifyCleartext(inRelease.toString('utf8'), keys);
   } catch (error) {
     await forget();
+    if (cached && !fresh && !options.offline) {
+      ctx.reporter.warn(`the cached copy of ${inReleaseUrl} no longer verifies; fetching it again`);
+      return archiveChain(chain); // the record is gone, so this fetches afresh, once
+    }
     throw new OperationError(`the signature on ${inReleaseUrl} does not verify (${(error as Error).message}); the image is not used`, { cause: error });
   }
   ctx.reporter.info(`InRelease signed by ${signed.signer}`);
@@ -172,7 +186,7 @@ async function archiveChain({ url, base, options, ctx, cacheDir, http }: ChainCo
   if (!line) throw new OperationError(`${inReleaseUrl} lists no SHA256 for ${sumsPath}; check base.url`);
   const sumsSha256 = line[0]!.toLowerCase();
 
-  let sums: Buffer | undefined = await readFile(`${prefix}.sums`).catch(() => undefined);
+  let sums: Buffer | undefined = record?.files.sums;
   if (!sums || createHash('sha256').update(sums).digest('hex') !== sumsSha256) {
     if (options.offline) throw new UserInputError(`--offline: no cached ${sumsUrl} matching ${inReleaseUrl}; run the build once without --offline`);
     sums = (await fetchSmall(sumsUrl, 'checksum file', undefined, http)).data;
@@ -182,11 +196,7 @@ async function archiveChain({ url, base, options, ctx, cacheDir, http }: ChainCo
     }
     fresh = true;
   }
-  if (fresh) {
-    await writeFile(`${prefix}.inrelease`, inRelease);
-    await writeFile(`${prefix}.json`, JSON.stringify(validators));
-    await writeFile(`${prefix}.sums`, sums);
-  }
+  if (fresh) await writeRecord(recordPath, { validators: validators!, files: { inrelease: inRelease, sums } });
   const entry = sums
     .toString('utf8')
     .split('\n')

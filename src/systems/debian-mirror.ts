@@ -17,7 +17,7 @@ export interface HttpOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-interface Validators {
+export interface Validators {
   url: string;
   etag?: string;
   lastModified?: string;

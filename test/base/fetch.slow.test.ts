@@ -188,6 +188,30 @@ describe('base image download and verification', { timeout: 180_000 }, () => {
     expect(r.stderr).toContain(`checksums signed by ${trusted.fpr}`);
   });
 
+  it('cached checksums that rotted or were cut short are fetched again, and the build still verifies', async () => {
+    const w = await world();
+    expect((await build(w)).exitCode).toBe(0);
+    const [record] = (await cacheEntries(w)).filter((e) => e.startsWith('checksums/'));
+    const path = join(w.cache, record!);
+    const saved = JSON.parse(await readFile(path, 'utf8')) as { files: { sums: string } };
+    const sums = Buffer.from(saved.files.sums, 'base64');
+    sums[0] = sums[0] === 0x61 ? 0x62 : 0x61; // one flipped hex digit: the signature no longer holds
+    saved.files.sums = sums.toString('base64');
+    await writeFile(path, JSON.stringify(saved));
+    const rotted = await build(w);
+    expect(rotted.exitCode, rotted.stderr).toBe(0);
+    expect(rotted.stderr).toMatch(/the cached copy of .*SHA512SUMS no longer verifies; fetching it again/);
+    expect(JSON.parse(rotted.stdout).base.verified).toBe(true);
+
+    const whole = await readFile(path, 'utf8');
+    await writeFile(path, whole.slice(0, whole.length >> 1));
+    w.server.requests.length = 0;
+    const cut = await build(w);
+    expect(cut.exitCode, cut.stderr).toBe(0);
+    // Unreadable means absent: an unconditional fetch of both files, the image from the cache.
+    expect(w.server.requests.map((r) => `${r.path} ${r.status}`)).toEqual(['/iso-cd/SHA512SUMS 200', '/iso-cd/SHA512SUMS.sign 200']);
+  });
+
   it('a missing .sign: exit 1, fail closed', async () => {
     const w = await world({ noSign: true });
     const r = await build(w);
