@@ -2,6 +2,7 @@
 // short timeout; a separately labelled entry allows wiping an existing system; Debian's own
 // menu stays one entry away. The kernel console goes to screen and serial, and the same
 // console= arguments follow "---" so the installed system keeps them.
+import { AUTO_INITRD } from './initrd-overlay.js';
 import type { IsoLayout } from './layout.js';
 
 export interface BootEntry {
@@ -33,7 +34,7 @@ export function bootEntries(layout: IsoLayout, options: BootMenuOptions): BootEn
       id: 'vultr-auto',
       label: 'Automated install: Debian unstable for Vultr (vultr-sid-iso)',
       kernel: layout.kernel,
-      initrd: layout.initrd,
+      initrd: AUTO_INITRD,
       cmdline: `${base} --- ${c}`,
       default: true,
     },
@@ -41,7 +42,7 @@ export function bootEntries(layout: IsoLayout, options: BootMenuOptions): BootEn
       id: 'vultr-wipe',
       label: 'Automated install, ERASING any system already on the disk',
       kernel: layout.kernel,
-      initrd: layout.initrd,
+      initrd: AUTO_INITRD,
       cmdline: `${base} ${WIPE_PARAMETER} --- ${c}`,
       default: false,
     },

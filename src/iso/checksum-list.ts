@@ -1,7 +1,7 @@
 // The checksum lists at the root of a Debian image ("<hex>  ./path", sorted by path;
 // debian-cd tools/make_disc_trees.pl): md5sum.txt, and sha256sum.txt where an image carries
 // one. The installer's optional media check reads them. Only the lines of files we changed
-// are rewritten: re-hashing a 700 MB image for them would be wasted work.
+// or added are written: re-hashing a 700 MB image for them would be wasted work.
 export type ChecksumAlgorithm = 'md5' | 'sha256';
 
 export const CHECKSUM_LISTS: { path: string; algorithm: ChecksumAlgorithm }[] = [
@@ -9,7 +9,7 @@ export const CHECKSUM_LISTS: { path: string; algorithm: ChecksumAlgorithm }[] = 
   { path: '/sha256sum.txt', algorithm: 'sha256' },
 ];
 
-/** `changed` maps ISO paths ("/install.amd/initrd.gz") to their new hex digests. */
+/** `changed` maps ISO paths ("/install.amd/initrd.gz") to their new hex digests; a path the list lacks is added in path order. */
 export function patchChecksumList(original: string, changed: Map<string, string>): string {
   const pending = new Map([...changed].map(([isoPath, digest]) => [`./${isoPath.replace(/^\/+/, '')}`, digest]));
   const lines = original.split('\n');
@@ -22,6 +22,9 @@ export function patchChecksumList(original: string, changed: Map<string, string>
     pending.delete(path);
     return `${digest}  ${path}`;
   });
-  for (const [path, digest] of pending) out.push(`${digest}  ${path}`);
+  for (const [path, digest] of pending) {
+    const at = out.findIndex((line) => (/^[0-9a-f]+ {2}(.*)$/.exec(line)?.[1] ?? '') > path);
+    out.splice(at < 0 ? out.length : at, 0, `${digest}  ${path}`);
+  }
   return out.join('\n') + (trailingNewline || out.length ? '\n' : '');
 }

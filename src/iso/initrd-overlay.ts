@@ -1,9 +1,17 @@
 // The preseed and our files go into the installer's initrd as one extra gzip'd newc member
-// appended to the original initrd.gz: the kernel unpacks each member in turn and the
+// appended to a copy of Debian's initrd.gz: the kernel unpacks each member in turn and the
 // original is never decompressed or recompressed (research debian-iso.md §1.3).
 import type { Artifacts } from '../render/render.js';
 import { writeNewc, type CpioEntry } from './cpio.js';
 import { gzipDeterministic } from './gzip-members.js';
+
+/**
+ * The initrd our boot entries use: Debian's, plus the overlay member. Debian's own stays
+ * untouched for its menu entries, because d-i loads /preseed.cfg from any initrd that has
+ * one: a shared initrd would turn "manual install" into ours and make "rescue" meet the
+ * data-loss guard, which powers off. 8.3 names, so even a reader without Rock Ridge finds it.
+ */
+export const AUTO_INITRD = '/vultr/initrd.gz';
 
 /** Where the artifacts sit inside the installer's root filesystem. */
 export const OVERLAY_DIR = 'vultr-sid-iso';

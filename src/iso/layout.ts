@@ -3,6 +3,7 @@
 import { UserInputError } from '../pipeline/errors.js';
 import type { IsoReport } from '../systems/xorriso.js';
 import { CHECKSUM_LISTS, type ChecksumAlgorithm } from './checksum-list.js';
+import { AUTO_INITRD } from './initrd-overlay.js';
 
 export type LayoutKind = 'netinst' | 'mini';
 
@@ -47,7 +48,7 @@ const EFI_IMAGE = '/boot/grub/efi.img';
 /** Every ISO path the detection looks at (passed to xorriso -lsdl). */
 export const PROBE_PATHS = [
   ...new Set(
-    Object.values(LAYOUTS).flatMap((l) => [l.kernel, l.initrd, l.biosMenu, l.uefiMenu, l.biosImage]).concat([EFI_IMAGE, ...CHECKSUM_LISTS.map((c) => c.path), '/.disk/id', '/.disk/info']),
+    Object.values(LAYOUTS).flatMap((l) => [l.kernel, l.initrd, l.biosMenu, l.uefiMenu, l.biosImage]).concat([EFI_IMAGE, AUTO_INITRD, ...CHECKSUM_LISTS.map((c) => c.path), '/.disk/id', '/.disk/info']),
   ),
 ];
 
@@ -65,6 +66,9 @@ export function detectLayout(report: IsoReport, source: string): IsoLayout {
       `base ISO ${source} is not a Debian amd64 netinst or mini.iso (${what}); pass an official Debian installer image with --base-iso`,
     );
   if (!bios && !efi) throw refuse('it has no El Torito boot images');
+  if (report.files.has(AUTO_INITRD)) {
+    throw new UserInputError(`base ISO ${source} was made by vultr-sid-iso already (it has ${AUTO_INITRD}); pass Debian's original image with --base-iso`);
+  }
   const candidate = Object.values(LAYOUTS).find((l) => l.biosImage === bios);
   if (!candidate) throw refuse(found);
   if (efi !== EFI_IMAGE) throw refuse(`${found}, expected ${EFI_IMAGE}`);

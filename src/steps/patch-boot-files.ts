@@ -1,10 +1,11 @@
-// Extract the few files we change (initrd, boot menus, checksum lists) and write their new
-// versions into a scratch directory that is always removed afterwards.
-import { appendFile, chmod, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+// Extract the few files we read or change (Debian's initrd, the boot menus, the checksum
+// lists), write our initrd and the new versions into a scratch directory that is always
+// removed afterwards.
+import { appendFile, chmod, copyFile, mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { grubConfig, isolinuxConfig } from '../iso/boot-menus.js';
-import { overlayMember } from '../iso/initrd-overlay.js';
+import { AUTO_INITRD, overlayMember } from '../iso/initrd-overlay.js';
 import { patchChecksumList } from '../iso/checksum-list.js';
 import type { Step } from '../pipeline/runner.js';
 import { extractFiles } from '../systems/xorriso.js';
@@ -24,13 +25,16 @@ export const patchBootFiles: Step<BuildState> = {
     const local = (isoPath: string) => join(work, isoPath);
     for (const p of wanted) await chmod(local(p), 0o644); // xorriso extracts read-only
 
-    // Append, never recompress: the original initrd bytes stay as they are.
-    await appendFile(local(layout.initrd), overlayMember(state.artifacts!, state.sourceDateEpoch!));
+    // A copy with our member appended, never recompressed; Debian's initrd keeps serving its
+    // own menu entries (see AUTO_INITRD).
+    await mkdir(dirname(local(AUTO_INITRD)), { recursive: true });
+    await copyFile(local(layout.initrd), local(AUTO_INITRD));
+    await appendFile(local(AUTO_INITRD), overlayMember(state.artifacts!, state.sourceDateEpoch!));
     await writeFile(local(layout.biosMenu), isolinuxConfig(layout, config.boot));
     const originalGrub = await readFile(local(layout.uefiMenu), 'utf8');
     await writeFile(local(layout.uefiMenu), grubConfig(layout, config.boot, originalGrub));
 
-    const changed = [layout.initrd, layout.biosMenu, layout.uefiMenu];
+    const changed = [AUTO_INITRD, layout.biosMenu, layout.uefiMenu];
     // One read per changed file serves every list's algorithm.
     const digests = new Map<string, Record<string, string>>();
     if (lists.length > 0) for (const p of changed) digests.set(p, await hashFile(local(p), lists.map((l) => l.algorithm)));
@@ -39,9 +43,11 @@ export const patchBootFiles: Step<BuildState> = {
       await writeFile(local(list.path), patchChecksumList(await readFile(local(list.path), 'utf8'), sums));
       changed.push(list.path);
     }
-    // File dates come from the base ISO so the output does not depend on the clock.
-    for (const p of changed) await utimes(local(p), state.sourceDateEpoch!, state.sourceDateEpoch!);
-    state.replacements = changed.map((isoPath) => ({ localPath: local(isoPath), isoPath }));
+    // Dates come from the base ISO so the output does not depend on the clock; our initrd's
+    // directory is mapped as a whole, or xorriso would date it itself.
+    const ourDir = dirname(AUTO_INITRD);
+    for (const p of [...changed, ourDir]) await utimes(local(p), state.sourceDateEpoch!, state.sourceDateEpoch!);
+    state.replacements = [ourDir, ...changed.filter((p) => dirname(p) !== ourDir)].map((isoPath) => ({ localPath: local(isoPath), isoPath }));
     return `${changed.length} files`;
   },
   async cleanup(state) {

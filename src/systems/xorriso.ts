@@ -127,7 +127,11 @@ export interface ReplayOptions {
 /** The one xorriso command line that writes the ISO (exported so a test can trace it). */
 export function replayArgs(inPath: string, outPath: string, replacements: { localPath: string; isoPath: string }[]): string[] {
   const maps = replacements.flatMap((r) => ['-map', r.localPath, r.isoPath]);
-  return ['-abort_on', 'FAILURE', '-indev', inPath, '-outdev', `stdio:${outPath}`, '-compliance', 'no_emul_toc', ...maps, '-boot_image', 'any', 'replay'];
+  // Owned by root, as Debian's own files are (mkisofs -r), whoever builds: -map would record
+  // the builder's uid, and the same inputs must give the same bytes for every user.
+  const paths = replacements.map((r) => r.isoPath);
+  const owners = ['-chown_r', '0', ...paths, '--', '-chgrp_r', '0', ...paths, '--'];
+  return ['-abort_on', 'FAILURE', '-indev', inPath, '-outdev', `stdio:${outPath}`, '-compliance', 'no_emul_toc', ...maps, ...owners, '-boot_image', 'any', 'replay'];
 }
 
 /**

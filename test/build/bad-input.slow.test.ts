@@ -47,6 +47,17 @@ describe('bad input', () => {
     await expectNothingLeft(dir);
   });
 
+  it('an ISO vultr-sid-iso made already: exit 2 (repacking it again would stack preseeds and menus)', { timeout: 120_000 }, async () => {
+    const { dir, env } = await setup();
+    const first = await runCli(['build', '--base-iso', await standinIso('mini'), '--out-dir', join(dir, 'first'), '--json'], { env });
+    expect(first.exitCode, first.stderr).toBe(0);
+    const ours = JSON.parse(first.stdout).iso.path as string;
+    const r = await runCli(['build', '--base-iso', ours, '--out-dir', join(dir, 'out')], { env });
+    expect(r.exitCode).toBe(2);
+    expect(oneLine(r.stderr)).toMatch(/base ISO .* was made by vultr-sid-iso already \(it has \/vultr\/initrd\.gz\); pass Debian's original image with --base-iso/);
+    await expectNothingLeft(dir);
+  });
+
   it('a truncated ISO: exit 2', async () => {
     const { dir, env } = await setup();
     const whole = await readFile(await standinIso('netinst'));

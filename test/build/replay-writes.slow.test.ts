@@ -2,7 +2,7 @@
 // only if xorriso writes the file strictly front to back. This holds the real xorriso to
 // that: every write to the output, traced with strace, starts where the previous one ended.
 import { execa } from 'execa';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { replayArgs } from '../../src/systems/xorriso.js';
@@ -68,5 +68,20 @@ describe('xorriso replay', () => {
     expect(trace!.outOfOrder).toEqual([]);
     expect(trace!.writes).toBeGreaterThan(100);
     expect(trace!.end).toBe((await stat(out)).size);
+  });
+
+  it('records every file it adds as owned by root, whoever builds (same inputs, same bytes)', { timeout: 120_000 }, async () => {
+    const base = await standinIso('mini');
+    const dir = await tempDir();
+    const out = join(dir, 'out.iso');
+    // What a build by uid 1000 leaves in its scratch directory: a replaced file and a new tree.
+    await writeFile(join(dir, 'isolinux.cfg'), 'default vesamenu.c32\n');
+    await mkdir(join(dir, 'vultr'));
+    await writeFile(join(dir, 'vultr/initrd.gz'), 'x');
+    for (const p of ['isolinux.cfg', 'vultr', 'vultr/initrd.gz']) await chown(join(dir, p), 1000, 1000);
+    await execa('xorriso', replayArgs(base, out, [{ localPath: join(dir, 'isolinux.cfg'), isoPath: '/isolinux.cfg' }, { localPath: join(dir, 'vultr'), isoPath: '/vultr' }]), { env: { LC_ALL: 'C' } });
+    const { stdout } = await execa('xorriso', ['-indev', out, '-lsdl', '/isolinux.cfg', '/vultr', '/vultr/initrd.gz', '--'], { env: { LC_ALL: 'C' } });
+    const owners = stdout.split('\n').filter((l) => /^[-d]/.test(l)).map((l) => l.split(/\s+/).slice(2, 4).join(':'));
+    expect(owners).toEqual(['0:0', '0:0', '0:0']);
   });
 });

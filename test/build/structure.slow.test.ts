@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readNewc } from '../../src/iso/cpio.js';
 import { gzipMembers } from '../../src/iso/gzip-members.js';
+import { AUTO_INITRD } from '../../src/iso/initrd-overlay.js';
 import { standinIso } from '../helpers/fixtures.js';
 import { extractAll, report, treeDigest } from '../helpers/iso-tree.js';
 import { runCli, tempDir } from '../helpers/project.js';
@@ -16,7 +17,7 @@ const LAYOUTS = {
 } as const;
 
 describe.each(Object.keys(LAYOUTS) as (keyof typeof LAYOUTS)[])('build from a %s stand-in', (kind) => {
-  it('keeps the boot equipment and changes only the initrd, the menus and md5sum.txt', { timeout: 300_000 }, async () => {
+  it("keeps the boot equipment and Debian's files, changes only the menus and md5sum.txt, and adds our initrd", { timeout: 300_000 }, async () => {
     const base = await standinIso(kind);
     const dir = await tempDir();
     const render = join(dir, 'render');
@@ -40,13 +41,16 @@ describe.each(Object.keys(LAYOUTS) as (keyof typeof LAYOUTS)[])('build from a %s
     expect(plain).toMatch(/^GPT\s+:/m);
     if (kind === 'mini') expect(after.join('\n')).toMatch(/-append_partition 3 0x1/);
 
-    // Every file but the changed ones is byte-identical; /.disk/id and /debian -> . survive.
+    // Every file but the changed ones is byte-identical, Debian's initrd included (its own menu
+    // entries must not load our preseed); /.disk/id and /debian -> . survive.
     await extractAll(base, join(dir, 'a'));
     await extractAll(out, join(dir, 'b'));
     const a = await treeDigest(join(dir, 'a'));
     const b = await treeDigest(join(dir, 'b'));
-    const changed = [LAYOUTS[kind].initrd, ...LAYOUTS[kind].menus];
-    expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
+    const changed = [...LAYOUTS[kind].menus];
+    expect([...b.keys()].sort()).toEqual([...a.keys(), AUTO_INITRD].sort());
+    expect(b.get(LAYOUTS[kind].initrd)).toBe(a.get(LAYOUTS[kind].initrd));
+    expect(manifest.bootEntries.map((e: { initrd: string }) => e.initrd)).toEqual([AUTO_INITRD, AUTO_INITRD]);
     // xorriso rewrites the boot catalog and the boot info table (bytes 8-63) of isolinux.bin
     // for the new block addresses; nothing else of the boot image may change.
     const { bios, catalog } = LAYOUTS[kind];
@@ -64,9 +68,9 @@ describe.each(Object.keys(LAYOUTS) as (keyof typeof LAYOUTS)[])('build from a %s
       expect(b.get('/debian')).toBe('-> .');
     }
 
-    // The patched initrd is the original bytes plus one gzip member whose cpio holds /preseed.cfg.
+    // Our initrd is Debian's bytes plus one gzip member whose cpio holds /preseed.cfg.
     const original = await readFile(join(dir, 'a', LAYOUTS[kind].initrd));
-    const patched = await readFile(join(dir, 'b', LAYOUTS[kind].initrd));
+    const patched = await readFile(join(dir, 'b', AUTO_INITRD));
     expect(patched.subarray(0, original.length).equals(original)).toBe(true);
     const members = gzipMembers(patched);
     expect(members.length).toBe(gzipMembers(original).length + 1);
@@ -91,10 +95,10 @@ describe.each(Object.keys(LAYOUTS) as (keyof typeof LAYOUTS)[])('build from a %s
     expect(isolinux).toMatch(/^ontimeout vultr-auto$/m);
     expect(isolinux).toMatch(/^\tappend menu\.cfg$/m);
 
-    // md5sum.txt is right for the changed files.
+    // md5sum.txt is right for the changed and added files.
     if (kind === 'netinst') {
       const sums = await readFile(join(dir, 'b', 'md5sum.txt'), 'utf8');
-      for (const p of changed.filter((c) => c !== '/md5sum.txt')) {
+      for (const p of [...changed.filter((c) => c !== '/md5sum.txt'), AUTO_INITRD]) {
         const md5 = createHash('md5').update(await readFile(join(dir, 'b', p))).digest('hex');
         expect(sums).toContain(`${md5}  .${p}\n`);
       }
@@ -125,7 +129,7 @@ describe('an image with sha256sum.txt beside md5sum.txt', () => {
     const result = await runCli(['build', '--base-iso', base, '--out-dir', join(dir, 'out'), '--json']);
     expect(result.exitCode, result.stderr).toBe(0);
     await extractAll(JSON.parse(result.stdout).iso.path, join(dir, 'b'));
-    const changed = ['/install.amd/initrd.gz', '/isolinux/isolinux.cfg', '/boot/grub/grub.cfg'];
+    const changed = [AUTO_INITRD, '/isolinux/isolinux.cfg', '/boot/grub/grub.cfg'];
     for (const [list, algorithm] of [['md5sum.txt', 'md5'], ['sha256sum.txt', 'sha256']] as const) {
       const patched = await readFile(join(dir, 'b', list), 'utf8');
       for (const p of changed) {
@@ -133,7 +137,7 @@ describe('an image with sha256sum.txt beside md5sum.txt', () => {
         expect(patched, `${list} ${p}`).toContain(`${digest}  .${p}\n`);
       }
       const original = list === 'md5sum.txt' ? md5List : `${shaLines.join('\n')}\n`;
-      expect(patched.split('\n').length).toBe(original.split('\n').length);
+      expect(patched.split('\n').length).toBe(original.split('\n').length + 1); // our initrd's line
       for (const line of original.split('\n').filter((l) => !changed.some((c) => l.endsWith(` .${c}`)))) expect(patched).toContain(line);
     }
   });

@@ -47,15 +47,15 @@ describe('data-loss guard', () => {
   it('lets vultr-sid-iso/wipe=true (the ERASING entry) through', { timeout: BOOT_LIMIT_MS + 120_000 }, async () => {
     const { iso, dir } = await buildFrom('netinst');
     const disk = await diskWithPartitionTable(dir, 'gpt');
-    await execa('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract_l', '/', join(dir, 'x'), '/install.amd/vmlinuz', '/install.amd/initrd.gz', '--']);
     const manifest = JSON.parse(await readFile(iso.replace(/\.iso$/, '.json'), 'utf8'));
     const wipe = manifest.bootEntries.find((e: { id: string }) => e.id === 'vultr-wipe');
     expect(wipe.cmdline).toContain('vultr-sid-iso/wipe=true');
+    await execa('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract_l', '/', join(dir, 'x'), wipe.kernel, wipe.initrd, '--']);
     const boot = await bootIso(iso, {
       firmware: 'bios',
       workDir: dir,
       disk,
-      direct: { kernel: join(dir, 'x/install.amd/vmlinuz'), initrd: join(dir, 'x/install.amd/initrd.gz'), append: wipe.cmdline },
+      direct: { kernel: join(dir, 'x', wipe.kernel), initrd: join(dir, 'x', wipe.initrd), append: wipe.cmdline },
       until: new RegExp(`${WIPE_OK.source}|${REFUSAL.source}`),
       timeoutMs: BOOT_LIMIT_MS,
     });

@@ -62,4 +62,10 @@ describe('checksum list patching', () => {
     const out = patchChecksumList(original, new Map([['/install.amd/initrd.gz', 'd'.repeat(32)]]));
     expect(out).toBe(`${'a'.repeat(32)}  ./boot/grub/grub.cfg\n${'d'.repeat(32)}  ./install.amd/initrd.gz\n${'c'.repeat(32)}  ./pool/x.deb\n`);
   });
+
+  it('adds a file the list lacks in path order, as debian-cd sorts it', () => {
+    const original = `${'a'.repeat(32)}  ./boot/grub/grub.cfg\n${'c'.repeat(32)}  ./pool/x.deb\n`;
+    const out = patchChecksumList(original, new Map([['/install.amd/vultr.gz', 'd'.repeat(32)], ['/zz/last', 'e'.repeat(32)]]));
+    expect(out).toBe(`${'a'.repeat(32)}  ./boot/grub/grub.cfg\n${'d'.repeat(32)}  ./install.amd/vultr.gz\n${'c'.repeat(32)}  ./pool/x.deb\n${'e'.repeat(32)}  ./zz/last\n`);
+  });
 });
