@@ -56,4 +56,14 @@ describe('GitHub Actions workflows', () => {
     expect(wf.jobs.test.strategy.matrix.node).toEqual([20, 22, 24]);
     expect(JSON.stringify(wf.jobs.test.steps)).toContain('npm test');
   });
+
+  it("ci installs every package the test set-up needs (scripts/ensure-setup.sh)", async () => {
+    const setup = await readFile(join(ROOT, 'scripts/ensure-setup.sh'), 'utf8');
+    const pairs = ['test_tools', 'test_files'].flatMap((v) => (new RegExp(`^${v}="([^"]*)"`, 'm').exec(setup)?.[1] ?? '').split(/\s+/).filter(Boolean));
+    const needed = [...new Set(pairs.map((p) => p.slice(p.lastIndexOf(':') + 1)))];
+    expect(needed.length).toBeGreaterThan(10);
+    const steps = (await load('.github/workflows/ci.yml')).jobs.test.steps as { name?: string; run?: string }[];
+    const installed = new Set((steps.find((s) => s.name === 'Install system tools')?.run ?? '').split(/[\s\\]+/));
+    expect(needed.filter((pkg) => !installed.has(pkg))).toEqual([]);
+  });
 });
