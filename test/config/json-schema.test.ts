@@ -9,6 +9,26 @@ describe('iso.config.schema.json', () => {
     expect(await readFile(join(ROOT, 'iso.config.schema.json'), 'utf8')).toBe(configJsonSchema());
   });
 
+  it("names every setting in the README's config table (and nothing that is not one)", async () => {
+    type Node = { properties?: Record<string, Node> };
+    const leaves = (node: Node, path: string[] = []): string[] =>
+      node.properties ? Object.entries(node.properties).flatMap(([k, v]) => leaves(v, [...path, k])) : [path.join('.')];
+    const schema = leaves(JSON.parse(configJsonSchema()) as Node).sort();
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('\n## Config\n'), readme.indexOf('\n## ', readme.indexOf('\n## Config\n') + 1));
+    // "| `installer.locale`, `.keyboard` | ..." names installer.locale and installer.keyboard.
+    const documented = section
+      .split('\n')
+      .filter((l) => l.startsWith('| `'))
+      .flatMap((row) => {
+        const names = [...row.split('|')[1]!.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+        const parent = names[0]!.split('.').slice(0, -1).join('.');
+        return names.map((n) => (n.startsWith('.') ? `${parent}${n}` : n));
+      })
+      .sort();
+    expect(documented).toEqual(schema);
+  });
+
   it('refuses unknown keys, like the loader', () => {
     const schema = JSON.parse(configJsonSchema());
     expect(schema.additionalProperties).toBe(false);
