@@ -136,6 +136,17 @@ export const configSchema = z
           .default([]),
         sudo: z.enum(['nopasswd', 'password', 'none'], { error: 'is not one of nopasswd, password, none' }).default('nopasswd'),
       })
+      .superRefine((admin, ctx) => {
+        // With no root password, an admin who cannot sudo can never become root.
+        if (admin.sudo === 'password' && admin.passwordHash === '!') {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['sudo'],
+            input: admin.sudo,
+            message: 'asks for the admin\'s password, but admin.passwordHash is "!" (none), so sudo could never be used; set admin.passwordHash (mkpasswd -m sha-512) or use nopasswd',
+          });
+        }
+      })
       .prefault({}),
     docker: z
       .strictObject({
