@@ -22,13 +22,17 @@ async function diskWithPartitionTable(dir: string, label: 'dos' | 'gpt'): Promis
 }
 
 describe('data-loss guard', () => {
-  // An MBR label: what d-i writes on a BIOS VM, so what a reboot with the ISO attached meets.
-  // (disk-probe.test.ts covers GPT, filesystems and swap with the same tools, without a boot.)
-  it('refuses a disk with a partition table, powers off, and writes nothing', { timeout: BOOT_LIMIT_MS + 120_000 }, async () => {
+  // The label d-i writes on each firmware (MBR under BIOS, GPT under UEFI), so what a reboot
+  // with the ISO still attached meets. (disk-probe.test.ts covers filesystems and swap with
+  // the same tools, without a boot.)
+  it.each([
+    ['bios', 'dos'],
+    ['uefi', 'gpt'],
+  ] as const)('under %s: refuses a disk with a %s partition table, powers off, and writes nothing', { timeout: BOOT_LIMIT_MS + 120_000 }, async (firmware, label) => {
     const { iso, dir } = await buildFrom('netinst');
-    const disk = await diskWithPartitionTable(dir, 'dos');
+    const disk = await diskWithPartitionTable(dir, label);
     const before = await sha256(disk);
-    const boot = await bootIso(iso, { firmware: 'bios', workDir: dir, disk, until: /(?!)/, timeoutMs: BOOT_LIMIT_MS });
+    const boot = await bootIso(iso, { firmware, workDir: dir, disk, until: /(?!)/, timeoutMs: BOOT_LIMIT_MS });
     expect(boot.serial, boot.serial.slice(-1500)).toContain(MARKER);
     expect(boot.serial).toMatch(REFUSAL);
     expect(boot.exited, 'QEMU should power off by itself').toBe(true);

@@ -286,7 +286,7 @@ describe('GitHub Actions mode', { timeout: 180_000 }, () => {
     for (const o of [built, published]) expect(o.stderr.split(API_KEY).length - 1, o.stderr).toBe(1); // only inside add-mask
 
     const table = await readFile(summary, 'utf8');
-    for (const text of [manifest.name, '134.', manifest.iso.sha256, 'Base verified', 'no (local file)', result.isoId, 'complete', 'Pruned ISOs', 'Write ISO (xorriso replay)', 'Register the ISO with Vultr']) {
+    for (const text of [manifest.name, `${(manifest.iso.size / 2 ** 20).toFixed(1)} MiB`, manifest.iso.sha256, 'Base verified', 'no (local file)', result.isoId, 'complete', 'Pruned ISOs', 'Write ISO (xorriso replay)', 'Register the ISO with Vultr']) {
       expect(table).toContain(text);
     }
     const outputs = await readFile(output, 'utf8');
