@@ -25,6 +25,12 @@ export async function loadPinnedKeys(keyringPath: string, fingerprints: string[]
 
 type Verification = Awaited<ReturnType<typeof openpgp.verify>>['signatures'][number];
 
+/** openpgp.js's reason for a failed verification, as the one sentence our errors carry. */
+function failureText(error: unknown): string {
+  const msg = (error as Error).message;
+  return /Could not find signing key/i.test(msg) ? 'it was made by a key that is not pinned' : msg.replace(/^Error verifying signed message: /, '');
+}
+
 /** The first signature that verifies by a pinned key (a file may carry several, e.g. in a key rollover). */
 async function pinnedSigner(signatures: Verification[], keys: openpgp.PublicKey[]): Promise<string> {
   let firstProblem = 'no signature found';
@@ -34,8 +40,7 @@ async function pinnedSigner(signatures: Verification[], keys: openpgp.PublicKey[
       const signer = keys.find((k) => k.getKeys(s.keyID).length > 0);
       return signer?.getFingerprint().toUpperCase() ?? s.keyID.toHex();
     } catch (error) {
-      const msg = (error as Error).message;
-      if (i === 0) firstProblem = /Could not find signing key/i.test(msg) ? 'it was made by a key that is not pinned' : msg.replace(/^Error verifying signed message: /, '');
+      if (i === 0) firstProblem = failureText(error);
     }
   }
   throw new SignatureError(signatures.length > 1 ? `no signature on it is a valid one by a pinned key (the first: ${firstProblem})` : firstProblem);
@@ -58,9 +63,7 @@ export async function verifyDetached(data: Uint8Array, signature: Uint8Array, ke
   try {
     result = await openpgp.verify({ message, signature: sig, verificationKeys: keys, expectSigned: true });
   } catch (error) {
-    const msg = (error as Error).message;
-    if (/Could not find signing key/i.test(msg)) throw new SignatureError('it was made by a key that is not pinned');
-    throw new SignatureError(msg.replace(/^Error verifying signed message: /, ''));
+    throw new SignatureError(failureText(error));
   }
   return pinnedSigner(result.signatures, keys);
 }
