@@ -96,7 +96,6 @@ async function cdChain(chain: ChainContext): Promise<Expected> {
   let sums: Buffer;
   let sign: Buffer;
   let fresh: CacheRecord | undefined;
-  let fromCache = false;
   if (options.offline) {
     if (!cached) throw new UserInputError(`--offline: no cached checksums for ${sumsUrl}; run the build once without --offline`);
     ({ sums, sign } = cached.files as { sums: Buffer; sign: Buffer });
@@ -105,7 +104,6 @@ async function cdChain(chain: ChainContext): Promise<Expected> {
     sums = got.data;
     if (got.notModified && cached) {
       sign = cached.files.sign!;
-      fromCache = true;
       reporter.info(`${sumsUrl} is unchanged (HTTP 304)`);
     } else {
       try {
@@ -124,7 +122,8 @@ async function cdChain(chain: ChainContext): Promise<Expected> {
     signer = await verifyDetached(sums, sign, keys);
   } catch (error) {
     await forget();
-    if (fromCache) {
+    if (!fresh && !options.offline) {
+      // An HTTP 304 answered with the cached copy, and that copy no longer verifies.
       reporter.warn(`the cached copy of ${sumsUrl} no longer verifies; fetching it again`);
       return cdChain(chain); // the record is gone, so this fetches afresh, once
     }
