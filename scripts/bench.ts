@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../src/paths.js';
 
-const CLI = join(PROJECT_ROOT, 'dist/src/cli.js');
+const CLI = join(PROJECT_ROOT, 'dist/src/bin.js');
 const BUILDER = join(PROJECT_ROOT, 'scripts/fixtures/build-standin-iso.sh');
 const CACHE = join(PROJECT_ROOT, 'iso/cache/fixtures');
 

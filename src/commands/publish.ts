@@ -1,27 +1,90 @@
 // `vultr-sid-iso publish`: ISO → object storage → Vultr ISO library (create, wait, verify
 // sha512) → manifest → prune.
-import type { Reporter } from '../pipeline/reporter.js';
+import type { Command } from '@commander-js/extra-typings';
 import { runSteps } from '../pipeline/runner.js';
 import { findExisting } from '../steps/publish/find-existing.js';
 import { loadManifest } from '../steps/publish/load-manifest.js';
-import type { PublishOptions, PublishState } from '../steps/publish/publish-state.js';
 import { pruneIsos, recordInManifest } from '../steps/publish/record-and-prune.js';
 import { registerIso } from '../steps/publish/register-iso.js';
+import type { PublishOptions, PublishState } from '../steps/publish/state.js';
 import { uploadIso } from '../steps/publish/upload-iso.js';
+import { commonOptions, positiveNumber, runAction, type Env, type RunContext, type Summary } from './run.js';
 
 export interface PublishResult {
   isoId: string;
   filename: string;
   status: string;
+  /** The library held this ISO already: nothing was uploaded. */
   reused: boolean;
   manifest: string;
   pruned: string[];
   keptAttached: string[];
 }
 
-export async function publish(options: PublishOptions, reporter: Reporter, signal: AbortSignal, onStepTimed?: (t: string, ms: number) => void): Promise<PublishResult> {
-  const state: PublishState = { options, pruned: [], skipped: [] };
-  await runSteps([loadManifest, findExisting, uploadIso, registerIso, recordInManifest, pruneIsos], state, { reporter, signal, onStepTimed });
+export async function publish(options: PublishOptions, { reporter, signal }: Pick<RunContext, 'reporter' | 'signal'>): Promise<PublishResult> {
+  const state: PublishState = { options, pruned: [], keptAttached: [] };
+  await runSteps([loadManifest, findExisting, uploadIso, registerIso, recordInManifest, pruneIsos], state, { reporter, signal });
   const iso = state.iso!;
-  return { isoId: iso.id, filename: iso.filename, status: iso.status, reused: Boolean(state.reused), manifest: state.manifestPath!, pruned: state.pruned, keptAttached: state.skipped };
+  return {
+    isoId: iso.id,
+    filename: iso.filename,
+    status: iso.status,
+    reused: state.alreadyInLibrary !== undefined,
+    manifest: state.manifestPath!,
+    pruned: state.pruned,
+    keptAttached: state.keptAttached,
+  };
+}
+
+const summary: Summary<PublishResult> = {
+  command: 'publish',
+  describe(p) {
+    return {
+      rows: [
+        ['ISO', p.filename],
+        ['Vultr ISO id', p.isoId],
+        ['Vultr status', `${p.status}${p.reused ? ' (already in the library: nothing uploaded)' : ''}`],
+        ['Pruned ISOs', p.pruned.join(', ') || 'none'],
+        ...(p.keptAttached.length ? ([['Kept (attached)', p.keptAttached.join(', ')]] as [string, string][]) : []),
+      ],
+      outputs: { 'vultr-iso-id': p.isoId },
+    };
+  },
+};
+
+export function registerPublish(program: Command, env: Env): void {
+  commonOptions(program.command('publish'), 'print the result as JSON on stdout (logs stay on stderr)')
+    .description("Put the built ISO where Vultr can fetch it, register it in the account's ISO library, check its sha512, record it in the manifest and prune old ones.")
+    .option('--manifest <file>', 'manifest of the ISO to publish (default: the newest in --out-dir)')
+    .option('--out-dir <dir>', 'where to look for the newest manifest', 'iso/out')
+    .option('--url <url>', 'the ISO is already hosted at URL: skip the upload')
+    .option('--keep-object', 'keep the uploaded object after Vultr has the ISO', false)
+    .option('--keep <n>', 'our ISOs to keep in the library (default: publish.keep)', positiveNumber('--keep'))
+    .option('--poll-interval <seconds>', 'seconds between status checks', positiveNumber('--poll-interval'), 10)
+    .option('--timeout <seconds>', 'seconds to wait for Vultr to download the ISO', positiveNumber('--timeout'), 3600)
+    .action((opts) =>
+      runAction(
+        env,
+        opts,
+        async (run) => {
+          const result = await publish(
+            {
+              configPath: opts.config,
+              manifestPath: opts.manifest,
+              outDir: opts.outDir,
+              url: opts.url,
+              keepObject: opts.keepObject,
+              keep: opts.keep,
+              pollIntervalMs: opts.pollInterval * 1000,
+              timeoutMs: opts.timeout * 1000,
+              settings: run.settings,
+            },
+            run,
+          );
+          run.reporter.info(`${result.reused ? 'already published' : 'published'}: Vultr ISO ${result.isoId} (${result.filename})`);
+          return result;
+        },
+        summary,
+      ),
+    );
 }

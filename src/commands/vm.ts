@@ -1,14 +1,13 @@
-// `vultr-sid-iso vm create | vm list | iso list`.
+// `vultr-sid-iso vm create | vm list | vm delete`: instances booted from our ISO.
+import type { Command } from '@commander-js/extra-typings';
 import { loadConfig } from '../config/load.js';
-import { UserInputError } from '../pipeline/errors.js';
 import { containerPrefix, formatPrefix, parseIPv6, parsePrefix } from '../net/ipv6.js';
-import type { Reporter } from '../pipeline/reporter.js';
+import { UserInputError } from '../pipeline/errors.js';
 import { runSteps } from '../pipeline/runner.js';
-import { vultrClientFor } from '../steps/publish/find-existing.js';
-import { isOurs } from '../steps/publish/record-and-prune.js';
 import { chooseIso, createInstance, detachAndBoot, waitForInstall } from '../steps/vm/create-vm.js';
-import type { VmCreateOptions, VmState } from '../steps/vm/vm-state.js';
-import { instanceV6 } from '../systems/vultr-api.js';
+import type { VmCreateOptions, VmState } from '../steps/vm/state.js';
+import { instanceV6, vultrClient } from '../systems/vultr-api.js';
+import { commonOptions, positiveNumber, runAction, type Env, type RunContext, type Summary } from './run.js';
 
 export interface VmResult {
   id: string;
@@ -20,9 +19,9 @@ export interface VmResult {
   containerPrefix: string | null;
 }
 
-export async function createVm(options: VmCreateOptions, reporter: Reporter, signal: AbortSignal, onStepTimed?: (t: string, ms: number) => void): Promise<VmResult> {
+export async function createVm(options: VmCreateOptions, { reporter, signal }: Pick<RunContext, 'reporter' | 'signal'>): Promise<VmResult> {
   const state: VmState = { options };
-  await runSteps([chooseIso, createInstance, waitForInstall, detachAndBoot], state, { reporter, signal, onStepTimed });
+  await runSteps([chooseIso, createInstance, waitForInstall, detachAndBoot], state, { reporter, signal });
   const i = state.instance!;
   const v6 = instanceV6(i);
   let prefix: string | null = null;
@@ -33,28 +32,102 @@ export async function createVm(options: VmCreateOptions, reporter: Reporter, sig
   return { id: i.id, mainIp: i.main_ip, v6MainIp: v6.mainIp ?? null, v6Network: v6.network ?? null, v6NetworkSize: v6.size ?? null, containerPrefix: prefix };
 }
 
-export async function listOurIsos(configPath: string, env: NodeJS.ProcessEnv, reporter: Reporter, signal: AbortSignal) {
-  const config = await loadConfig(configPath, env);
-  reporter.mask(env.VULTR_API_KEY ?? '');
-  const isos = await vultrClientFor(env, signal).listIsos();
-  return isos.filter((i) => isOurs(i.filename, config.name)).sort((a, b) => Date.parse(b.date_created) - Date.parse(a.date_created));
-}
-
-export async function listOurVms(configPath: string, env: NodeJS.ProcessEnv, reporter: Reporter, signal: AbortSignal) {
-  const config = await loadConfig(configPath, env);
-  reporter.mask(env.VULTR_API_KEY ?? '');
-  const vms = await vultrClientFor(env, signal).listInstances(config.vm.tags[0]);
+export async function listOurVms(configPath: string, { settings, signal }: RunContext) {
+  const config = await loadConfig(configPath, settings.secrets);
+  const vms = await vultrClient(settings, signal).listInstances(config.vm.tags[0]);
   return vms.map((i) => ({ id: i.id, label: i.label, region: i.region, status: i.status, powerStatus: i.power_status, mainIp: i.main_ip, v6MainIp: instanceV6(i).mainIp ?? null }));
 }
 
 /** Deletes an instance, but only one carrying our tag: never someone else's VM. */
-export async function deleteOurVm(configPath: string, id: string, env: NodeJS.ProcessEnv, reporter: Reporter, signal: AbortSignal): Promise<void> {
-  const config = await loadConfig(configPath, env);
-  reporter.mask(env.VULTR_API_KEY ?? '');
-  const vultr = vultrClientFor(env, signal);
+export async function deleteOurVm(configPath: string, id: string, { settings, signal }: RunContext): Promise<void> {
+  const config = await loadConfig(configPath, settings.secrets);
+  const vultr = vultrClient(settings, signal);
   const instance = await vultr.getInstance(id);
   if (!instance.tags?.includes(config.vm.tags[0]!)) {
     throw new UserInputError(`instance ${id} does not carry the tag ${config.vm.tags[0]}, so it is not ours; delete it in the Vultr console if you mean it`);
   }
   await vultr.deleteInstance(id);
+}
+
+const summary: Summary<VmResult> = {
+  command: 'vm create',
+  describe(v) {
+    return {
+      rows: [
+        ['Instance', v.id],
+        ['IPv4', v.mainIp],
+        ['IPv6', v.v6MainIp ?? ''],
+        ['IPv6 network', v.v6Network ? `${v.v6Network}/${v.v6NetworkSize}` : ''],
+        ['Container /80', v.containerPrefix ?? ''],
+      ],
+      outputs: { 'vm-id': v.id },
+    };
+  },
+};
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function registerVm(program: Command, env: Env): void {
+  const vm = program.command('vm').description('Vultr instances booted from our ISO.');
+  commonOptions(vm.command('create'), 'print { id, mainIp, v6MainIp, v6Network, v6NetworkSize, containerPrefix } on stdout')
+    .description('Create a VM from the newest published ISO, wait for the unattended install, detach the ISO and boot it.')
+    .option('--iso <latest|id|filename>', 'which ISO', 'latest')
+    .option('--region <id>', 'Vultr region (default: vm.region)')
+    .option('--plan <id>', 'Vultr plan (default: vm.plan)')
+    .option('--label <label>', 'instance label')
+    .option('--hostname <name>', "host name, or an FQDN to set the domain too (default: the config's installer.hostname and domain)")
+    .option('--ssh-key <id>', 'Vultr SSH key id, added to the admin user on first boot (repeatable)', collect, [] as string[])
+    .option('--user-data <file>', "user-data for cloud-init on the VM, merged over the ISO's settings")
+    .option('--no-wait', 'return right after creating the instance')
+    .option('--poll-interval <seconds>', 'seconds between status checks', positiveNumber('--poll-interval'), 10)
+    .option('--timeout <seconds>', 'seconds to wait for each phase', positiveNumber('--timeout'), 3600)
+    .action((opts) =>
+      runAction(
+        env,
+        opts,
+        async (run) => {
+          const result = await createVm(
+            {
+              configPath: opts.config,
+              iso: opts.iso,
+              region: opts.region,
+              plan: opts.plan,
+              label: opts.label,
+              hostname: opts.hostname,
+              sshKeys: opts.sshKey,
+              userDataFile: opts.userData,
+              noWait: !opts.wait,
+              pollIntervalMs: opts.pollInterval * 1000,
+              timeoutMs: opts.timeout * 1000,
+              settings: run.settings,
+            },
+            run,
+          );
+          run.reporter.info(
+            `VM ${result.id}: ${result.mainIp}, IPv6 ${result.v6MainIp ?? '(none yet)'}, network ${result.v6Network ?? '?'}/${result.v6NetworkSize ?? '?'}, containers ${result.containerPrefix ?? '(unknown yet)'}`,
+          );
+          return result;
+        },
+        summary,
+      ),
+    );
+  commonOptions(vm.command('delete'), 'print JSON on stdout')
+    .description('Delete one of our VMs (one carrying the vm.tags tag), e.g. a smoke-test VM.')
+    .argument('<id>', 'instance id')
+    .action((id, opts) =>
+      runAction(env, opts, async (run) => {
+        await deleteOurVm(opts.config, id, run);
+        run.reporter.info(`deleted VM ${id}`);
+        return { id, deleted: true };
+      }),
+    );
+  commonOptions(vm.command('list'), 'print JSON on stdout')
+    .description('Our VMs (by the vm.tags tag).')
+    .action((opts) =>
+      runAction(env, opts, async (run) => {
+        const vms = await listOurVms(opts.config, run);
+        if (!opts.json) for (const v of vms) process.stdout.write(`${v.id}  ${v.label}  ${v.region}  ${v.status}/${v.powerStatus}  ${v.mainIp}  ${v.v6MainIp ?? ''}\n`);
+        return vms;
+      }),
+    );
 }

@@ -5,9 +5,7 @@ import yaml from 'js-yaml';
 import type { z } from 'zod';
 import { UserInputError } from '../pipeline/errors.js';
 import { configSchema, type Config } from './schema.js';
-
-/** Environment variables whose values must never end up in the (public) ISO. */
-export const SECRET_ENV = ['VULTR_API_KEY', 'AWS_SECRET_ACCESS_KEY', 'AWS_ACCESS_KEY_ID', 'AWS_SESSION_TOKEN'];
+import { SECRET_VARIABLES, type SecretValues } from './settings.js';
 
 const SECRET_PATTERNS: [RegExp, string][] = [
   [/-----BEGIN [A-Z ]*PRIVATE KEY-----/, 'a private key'],
@@ -52,13 +50,13 @@ function walkStrings(value: unknown, path: PropertyKey[], visit: (s: string, pat
 }
 
 /** Refuses anything secret-looking: the config's values are baked into a public ISO. */
-export function assertNoSecrets(config: unknown, env: NodeJS.ProcessEnv, file: string): void {
-  const envSecrets = SECRET_ENV.map((name) => [name, env[name]] as const).filter(([, v]) => v && v.length >= 8);
+export function assertNoSecrets(config: unknown, secrets: SecretValues, file: string): void {
+  const envSecrets = SECRET_VARIABLES.map((name) => [name, secrets[name] ?? ''] as const).filter(([, v]) => v.length >= 8);
   walkStrings(config, [], (s, path) => {
     // A public SSH key is not a secret and legitimately contains long base64 runs.
     if (path[0] === 'admin' && path[1] === 'sshAuthorizedKeys') return;
     for (const [name, secret] of envSecrets) {
-      if (s.includes(secret!)) {
+      if (s.includes(secret)) {
         throw new UserInputError(`${file}: ${pathOf(path)}: holds the value of $${name}; secrets come from the environment only, never the config (the ISO is public)`);
       }
     }
@@ -70,7 +68,8 @@ export function assertNoSecrets(config: unknown, env: NodeJS.ProcessEnv, file: s
   });
 }
 
-export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Config {
+/** `secrets`: the secret environment values (Settings.secrets), none of which may appear in the config. */
+export function parseConfig(text: string, file: string, secrets: SecretValues = {}): Config {
   let raw: unknown;
   try {
     raw = yaml.load(text, { filename: file, schema: yaml.CORE_SCHEMA });
@@ -89,11 +88,11 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
     throw new UserInputError(`${file}: ${describeIssue(issues[0]!, raw)}${more}`);
   }
-  assertNoSecrets(result.data, env, file);
+  assertNoSecrets(result.data, secrets, file);
   return result.data;
 }
 
-export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+export async function loadConfig(file: string, secrets: SecretValues = {}): Promise<Config> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -104,5 +103,5 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.
       { cause: error },
     );
   }
-  return parseConfig(text, file, env);
+  return parseConfig(text, file, secrets);
 }

@@ -2,6 +2,7 @@
 // short timeout; a separately labelled entry allows wiping an existing system; Debian's own
 // menu stays one entry away. The kernel console goes to screen and serial, and the same
 // console= arguments follow "---" so the installed system keeps them.
+import { WIPE_PARAMETER } from './boot-parameters.js';
 import { AUTO_INITRD } from './initrd-overlay.js';
 import type { IsoLayout } from './layout.js';
 
@@ -20,7 +21,6 @@ export interface BootMenuOptions {
   serialConsole: boolean;
 }
 
-export const WIPE_PARAMETER = 'vultr-sid-iso/wipe=true';
 
 function consoles(serial: boolean): string {
   return serial ? 'console=tty0 console=ttyS0,115200n8' : 'console=tty0';

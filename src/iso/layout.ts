@@ -13,22 +13,18 @@ export interface IsoLayout {
   kernel: string;
   initrd: string;
   biosMenu: string;
-  /** Directory of the ISOLINUX files (where the stock menu.cfg sits). */
-  biosDir: string;
   uefiMenu: string;
   /** The checksum lists the image carries (md5sum.txt, sha256sum.txt). */
   checksumLists: { path: string; algorithm: ChecksumAlgorithm }[];
   biosImage: string;
-  efiImage: string;
 }
 
-const LAYOUTS: Record<LayoutKind, Omit<IsoLayout, 'checksumLists' | 'efiImage'>> = {
+const LAYOUTS: Record<LayoutKind, Omit<IsoLayout, 'checksumLists'>> = {
   netinst: {
     kind: 'netinst',
     kernel: '/install.amd/vmlinuz',
     initrd: '/install.amd/initrd.gz',
     biosMenu: '/isolinux/isolinux.cfg',
-    biosDir: '/isolinux',
     uefiMenu: '/boot/grub/grub.cfg',
     biosImage: '/isolinux/isolinux.bin',
   },
@@ -37,7 +33,6 @@ const LAYOUTS: Record<LayoutKind, Omit<IsoLayout, 'checksumLists' | 'efiImage'>>
     kernel: '/linux',
     initrd: '/initrd.gz',
     biosMenu: '/isolinux.cfg',
-    biosDir: '',
     uefiMenu: '/boot/grub/grub.cfg',
     biosImage: '/isolinux.bin',
   },
@@ -76,7 +71,6 @@ export function detectLayout(report: IsoReport, source: string): IsoLayout {
   if (missing.length > 0) throw refuse(`${found} but ${missing.join(', ')} missing`);
   return {
     ...candidate,
-    efiImage: efi,
     checksumLists: CHECKSUM_LISTS.filter((c) => report.files.has(c.path)),
   };
 }

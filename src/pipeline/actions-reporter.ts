@@ -5,7 +5,6 @@
 // --json result; outputs and the summary go to the files Actions names.
 import * as core from '@actions/core';
 import { formatBytes, type Reporter } from './reporter.js';
-import { SECRET_ENV } from '../config/load.js';
 
 export interface RunSummary {
   command: string;
@@ -14,6 +13,8 @@ export interface RunSummary {
   outputs: Record<string, string>;
 }
 
+// GitHub's escaping for workflow commands: a message can then never end the command early
+// or start a line of its own (a forged "::command::" after a newline would be obeyed).
 const escapeData = (s: string) => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
 const escapeProperty = (s: string) => escapeData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
 
@@ -25,14 +26,25 @@ function command(name: string, message: string, props: Record<string, string> = 
 
 const fmtMs = (ms: number) => (ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
 
+export interface ActionsFiles {
+  /** GITHUB_OUTPUT: where step outputs go. */
+  outputFile?: string;
+  /** GITHUB_STEP_SUMMARY: where the job summary goes. */
+  summaryFile?: string;
+}
+
 export class ActionsReporter implements Reporter {
   readonly timings: [string, number][] = [];
   private lastPlain = 0;
   private grouped = false;
   private readonly masked = new Set<string>();
 
-  constructor(env: NodeJS.ProcessEnv) {
-    for (const name of SECRET_ENV) this.mask(env[name] ?? '');
+  /** `secrets`: values the runner must hide in every log line (the API and storage keys). */
+  constructor(
+    secrets: string[],
+    private readonly files: ActionsFiles,
+  ) {
+    for (const secret of secrets) this.mask(secret);
   }
 
   mask(secret: string): void {
@@ -42,8 +54,9 @@ export class ActionsReporter implements Reporter {
   }
 
   private line(text: string): void {
-    // A relayed line starting with "::" would be run as a workflow command: indent it.
-    process.stderr.write(`${text.startsWith('::') ? ` ${text}` : text}\n`);
+    // A line starting with "::" would be run as a workflow command, also one that a relayed
+    // message carries after a line break: indent every such line.
+    process.stderr.write(`${text.replace(/^::/gm, ' ::')}\n`);
   }
 
   stepStart(title: string): void {
@@ -87,8 +100,8 @@ export class ActionsReporter implements Reporter {
   async finish(summary: RunSummary | undefined, error: Error | undefined): Promise<void> {
     if (error) command('error', error.message, { title: `vultr-sid-iso ${summary?.command ?? ''}`.trim() });
     // Without GITHUB_OUTPUT, core.setOutput would print the deprecated ::set-output to stdout.
-    if (summary && process.env.GITHUB_OUTPUT) for (const [k, v] of Object.entries(summary.outputs)) core.setOutput(k, v);
-    if (!process.env.GITHUB_STEP_SUMMARY) return;
+    if (summary && this.files.outputFile) for (const [k, v] of Object.entries(summary.outputs)) core.setOutput(k, v);
+    if (!this.files.summaryFile) return;
     const rows = summary?.rows ?? [];
     const s = core.summary.addHeading(`vultr-sid-iso ${summary?.command ?? ''}${error ? ' failed' : ''}`, 3);
     if (error) s.addRaw(`<p>${escapeHtml(error.message)}</p>`, true);

@@ -15,7 +15,8 @@ export interface Reporter {
 
 export interface ConsoleReporterOptions {
   stream?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-  env?: NodeJS.ProcessEnv;
+  /** From the environment (Settings.terminal): NO_COLOR set; TERM=dumb or CI (no live bar). */
+  terminal?: { noColor: boolean; plain: boolean };
   plainIntervalMs?: number;
   now?: () => number;
 }
@@ -45,10 +46,10 @@ export class ConsoleReporter implements Reporter {
   private barShown = false;
 
   constructor(options: ConsoleReporterOptions = {}) {
-    const env = options.env ?? process.env;
+    const terminal = options.terminal ?? { noColor: false, plain: false };
     this.stream = options.stream ?? process.stderr;
-    this.live = Boolean(this.stream.isTTY) && env.TERM !== 'dumb' && !env.CI;
-    this.color = this.live && env.NO_COLOR === undefined;
+    this.live = Boolean(this.stream.isTTY) && !terminal.plain;
+    this.color = this.live && !terminal.noColor;
     this.plainIntervalMs = options.plainIntervalMs ?? 5000;
     this.now = options.now ?? Date.now;
   }

@@ -23,8 +23,6 @@ export interface Step<S> {
 export interface RunOptions {
   reporter: Reporter;
   signal?: AbortSignal;
-  /** Called after each step with its title and duration (for summaries). */
-  onStepTimed?: (title: string, ms: number) => void;
 }
 
 export async function runSteps<S>(steps: Step<S>[], state: S, options: RunOptions): Promise<void> {
@@ -45,9 +43,7 @@ export async function runSteps<S>(steps: Step<S>[], state: S, options: RunOption
       const t0 = Date.now();
       try {
         const note = await step.run(state, { reporter, signal });
-        const ms = Date.now() - t0;
-        reporter.stepEnd(step.title, ms, note || undefined);
-        options.onStepTimed?.(step.title, ms);
+        reporter.stepEnd(step.title, Date.now() - t0, note || undefined);
       } catch (error) {
         reporter.stepFailed(step.title, Date.now() - t0);
         throw signal.aborted && !(error instanceof CancelledError)

@@ -5,17 +5,11 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fqdn, type Config } from '../config/schema.js';
+import { WIPE_PARAMETER } from '../iso/boot-parameters.js';
 import { TEMPLATES_DIR } from '../paths.js';
 import { compile, createEnvironment } from './handlebars-env.js';
+import type { Artifact, Artifacts } from './artifacts.js';
 import { validateArtifacts } from './validate.js';
-
-export interface Artifact {
-  data: Buffer;
-  mode: number;
-}
-
-/** Relative path (e.g. "preseed.cfg", "rootfs/etc/ndppd.conf") → content. Sorted by path. */
-export type Artifacts = Map<string, Artifact>;
 
 /** Packages the late command installs from unstable, plus the config's extras. */
 export const TARGET_PACKAGES = ['docker.io', 'ndppd', 'cloud-init', 'openssh-server', 'python3', 'iproute2', 'sudo', 'ca-certificates'];
@@ -35,6 +29,7 @@ function templateContext(config: Config) {
     fqdn: fqdn(config),
     instanceId,
     passwordLogin: config.admin.passwordHash !== '!',
+    wipeParameter: WIPE_PARAMETER,
     packages: [...new Set([...TARGET_PACKAGES, ...config.installer.packages])],
   };
 }
@@ -61,11 +56,4 @@ export async function renderArtifacts(config: Config, templatesDir = TEMPLATES_D
   const sorted: Artifacts = new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   validateArtifacts(sorted);
   return sorted;
-}
-
-/** A stable digest of all artifacts (paths, modes and bytes), part of the ISO's input hash. */
-export function artifactsDigest(artifacts: Artifacts): string {
-  const h = createHash('sha256');
-  for (const [path, a] of artifacts) h.update(`${path}\0${a.mode.toString(8)}\0${a.data.length}\0`).update(a.data);
-  return h.digest('hex');
 }

@@ -2,7 +2,7 @@
 // validators (debconf-set-selections, cloud-init schema, systemd-analyze, shellcheck).
 import yaml from 'js-yaml';
 import { RenderError } from './handlebars-env.js';
-import type { Artifacts } from './render.js';
+import type { Artifacts } from './artifacts.js';
 
 const PRESEED_TYPES = new Set(['string', 'boolean', 'select', 'multiselect', 'note', 'password', 'text', 'error', 'title']);
 

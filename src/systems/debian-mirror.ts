@@ -5,8 +5,8 @@ import { createWriteStream } from 'node:fs';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { setTimeout as delay } from 'node:timers/promises';
 import { OperationError, UserInputError } from '../pipeline/errors.js';
+import { retryableStatus, retryAfterMs, Retryable, retrying } from './http-retry.js';
 
 export interface HttpOptions {
   signal: AbortSignal;
@@ -22,10 +22,6 @@ export interface Validators {
   etag?: string;
   lastModified?: string;
   total?: number;
-}
-
-function backoff(attempt: number, base: number): number {
-  return base * 2 ** attempt * (0.5 + Math.random() / 2);
 }
 
 /** A fetch whose signal also fires when no data arrives for idleMs; bump() on each chunk. */
@@ -47,8 +43,6 @@ function statusError(url: string, status: number, what: string): Error {
   return new OperationError(`${what} ${url} answered HTTP ${status}`);
 }
 
-const retryable = (status: number) => status === 408 || status === 429 || status >= 500;
-
 export interface SmallFile {
   data: Buffer;
   /** True when the server said 304: the cached copy is current. */
@@ -63,16 +57,14 @@ export async function fetchSmall(
   cached: { data: Buffer; validators: Validators } | undefined,
   options: HttpOptions,
 ): Promise<SmallFile> {
-  const retries = options.retries ?? 3;
-  let lastError: unknown;
-  for (let attempt = 0; attempt <= retries; attempt++) {
-    if (attempt > 0) await delay(backoff(attempt - 1, options.backoffMs ?? 500), undefined, { signal: options.signal });
-    const headers: Record<string, string> = {};
-    if (cached?.validators.url === url) {
-      if (cached.validators.etag) headers['If-None-Match'] = cached.validators.etag;
-      if (cached.validators.lastModified) headers['If-Modified-Since'] = cached.validators.lastModified;
-    }
-    const guard = idleGuard(options.signal, options.idleTimeoutMs ?? 30_000);
+  const idleMs = options.idleTimeoutMs ?? 30_000;
+  const headers: Record<string, string> = {};
+  if (cached?.validators.url === url) {
+    if (cached.validators.etag) headers['If-None-Match'] = cached.validators.etag;
+    if (cached.validators.lastModified) headers['If-Modified-Since'] = cached.validators.lastModified;
+  }
+  const attempt = async (): Promise<SmallFile> => {
+    const guard = idleGuard(options.signal, idleMs);
     try {
       const res = await fetch(url, { headers, signal: guard.signal, redirect: 'follow' });
       if (res.status === 304 && cached) {
@@ -81,8 +73,8 @@ export async function fetchSmall(
       }
       if (!res.ok) {
         await res.body?.cancel();
-        if (retryable(res.status) && attempt < retries) continue;
-        throw statusError(url, res.status, what);
+        const failure = statusError(url, res.status, what);
+        throw retryableStatus(res.status) ? new Retryable(failure, retryAfterMs(res.headers)) : failure;
       }
       const data = Buffer.from(await res.arrayBuffer());
       return {
@@ -91,14 +83,14 @@ export async function fetchSmall(
         validators: { url, etag: res.headers.get('etag') ?? undefined, lastModified: res.headers.get('last-modified') ?? undefined },
       };
     } catch (error) {
-      if (options.signal.aborted) throw error;
-      if (error instanceof UserInputError || error instanceof OperationError) throw error;
-      lastError = guard.stalled() ? new Error(`no data for ${(options.idleTimeoutMs ?? 30_000) / 1000} s`) : error;
+      if (options.signal.aborted || error instanceof Retryable || error instanceof UserInputError || error instanceof OperationError) throw error;
+      const why = guard.stalled() ? `no data for ${idleMs / 1000} s` : describeNetworkError(error);
+      throw new Retryable(new OperationError(`${what} ${url} could not be fetched: ${why}; check the network and try again`, { cause: error }));
     } finally {
       guard.done();
     }
-  }
-  throw new OperationError(`${what} ${url} could not be fetched: ${describeNetworkError(lastError)}; check the network and try again`, { cause: lastError });
+  };
+  return retrying(attempt, { retries: options.retries ?? 3, baseMs: options.backoffMs ?? 500, signal: options.signal });
 }
 
 function describeNetworkError(error: unknown): string {
@@ -128,9 +120,7 @@ export async function downloadResumable(url: string, partPath: string, what: str
   const sidecar = `${partPath}.json`;
   const retries = options.retries ?? 4;
   const idleMs = options.idleTimeoutMs ?? 60_000;
-  let lastError: unknown;
-  for (let attempt = 0; attempt <= retries; attempt++) {
-    if (attempt > 0) await delay(backoff(attempt - 1, options.backoffMs ?? 1000), undefined, { signal: options.signal });
+  const attempt = async (): Promise<void> => {
     const saved = await readSidecar(sidecar);
     let have = 0;
     try {
@@ -154,8 +144,8 @@ export async function downloadResumable(url: string, partPath: string, what: str
       }
       if (!(res.status === 200 || res.status === 206)) {
         await res.body?.cancel();
-        if (retryable(res.status) && attempt < retries) continue;
-        throw statusError(url, res.status, what);
+        const failure = statusError(url, res.status, what);
+        throw retryableStatus(res.status) ? new Retryable(failure, retryAfterMs(res.headers)) : failure;
       }
       let append = false;
       let total = Number(res.headers.get('content-length') ?? 0);
@@ -164,7 +154,7 @@ export async function downloadResumable(url: string, partPath: string, what: str
         if (!range || Number(range[1]) !== have) {
           await res.body?.cancel();
           await rm(partPath, { force: true });
-          continue; // a range we did not ask for: start over
+          throw new Retryable(new Error('the server sent a range that was not asked for'), 0); // start over
         }
         append = true;
         total = range[3] === '*' ? 0 : Number(range[3]);
@@ -184,19 +174,20 @@ export async function downloadResumable(url: string, partPath: string, what: str
       if (!res.body) throw new OperationError(`${what} ${url} sent no body`);
       await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), counter, createWriteStream(partPath, { flags: append ? 'a' : 'w' }), { signal: guard.signal });
       if (total > 0 && done !== total) throw new Error(`got ${done} of ${total} bytes`);
-      return;
     } catch (error) {
-      if (options.signal.aborted) throw error;
-      if (error instanceof UserInputError || error instanceof OperationError) throw error;
+      if (options.signal.aborted || error instanceof Retryable || error instanceof UserInputError || error instanceof OperationError) throw error;
       if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
         await rm(partPath, { force: true });
         await rm(sidecar, { force: true });
         throw new OperationError(`the cache directory has no space left for ${what} ${url}; free some space or pass another --cache-dir`, { cause: error });
       }
-      lastError = guard.stalled() ? new Error(`no data for ${idleMs / 1000} s`) : error;
+      const why = guard.stalled() ? `no data for ${idleMs / 1000} s` : describeNetworkError(error);
+      throw new Retryable(
+        new OperationError(`${what} ${url} could not be downloaded after ${retries + 1} attempts: ${why}; run the build again to resume`, { cause: error }),
+      );
     } finally {
       guard.done();
     }
-  }
-  throw new OperationError(`${what} ${url} could not be downloaded after ${retries + 1} attempts: ${describeNetworkError(lastError)}; run the build again to resume`, { cause: lastError });
+  };
+  await retrying(attempt, { retries, baseMs: options.backoffMs ?? 1000, signal: options.signal });
 }

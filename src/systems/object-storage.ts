@@ -1,6 +1,6 @@
 // S3-compatible object storage (Vultr Object Storage or any other) where the ISO waits for
 // Vultr to fetch it: POST /v2/iso takes a URL, not an upload. Credentials come from the
-// environment only (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, read by the SDK).
+// environment only (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, read once into Settings).
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -15,15 +15,22 @@ export interface StorageSettings {
   forcePathStyle: boolean;
 }
 
-export function storageClient(settings: StorageSettings, env: NodeJS.ProcessEnv): S3Client {
-  if (!env.AWS_ACCESS_KEY_ID || !env.AWS_SECRET_ACCESS_KEY) {
+/** The object storage keys (Settings.s3: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN). */
+export interface StorageCredentials {
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  sessionToken?: string;
+}
+
+export function storageClient(settings: StorageSettings, keys: StorageCredentials): S3Client {
+  if (!keys.accessKeyId || !keys.secretAccessKey) {
     throw new UserInputError('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set; export the object storage keys (Vultr: Object Storage → your subscription → S3 credentials), or pass --url for an ISO hosted elsewhere');
   }
   return new S3Client({
     endpoint: settings.endpoint,
     region: settings.region,
     forcePathStyle: settings.forcePathStyle,
-    credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY },
+    credentials: { accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey, sessionToken: keys.sessionToken },
     // Since SDK 3.729 checksums are added by default, which many S3-compatible stores reject
     // or store as aws-chunked framing (research ci-publishing §2.3).
     requestChecksumCalculation: 'WHEN_REQUIRED',

@@ -1,12 +1,12 @@
 // Vultr API v2 on Node's fetch (not vultr-node, which resolves errors instead of throwing).
-// Throttled well under Vultr's 30 requests/s; GET and DELETE retried on 429/5xx/network
-// errors with jittered backoff; POST retried only on 429 (the request was refused), because
-// after a 5xx or a timeout it may have done its work: callers look before they retry.
+// Throttled well under Vultr's 30 requests/s; retries follow http-retry.ts (GET and DELETE
+// on 429/5xx/network errors, POST only on 429), and a create that may have happened is
+// looked for before it is asked for again (createOnce).
 // The API key is only ever placed in the Authorization header: never in a message or log.
 import { setTimeout as delay } from 'node:timers/promises';
+import type { Settings } from '../config/settings.js';
 import { OperationError, UserInputError } from '../pipeline/errors.js';
-
-export const DEFAULT_API_URL = 'https://api.vultr.com/v2';
+import { createOnce, mayResend, Retryable, retryAfterMs, retrying, UncertainError } from './http-retry.js';
 
 export class VultrApiError extends OperationError {
   constructor(
@@ -20,13 +20,8 @@ export class VultrApiError extends OperationError {
   }
 }
 
-/** The request may or may not have taken effect (5xx or timeout after sending). */
-export class VultrUncertainError extends OperationError {
-  constructor(method: string, path: string, why: string, options?: { cause?: unknown }) {
-    super(`Vultr API ${method} ${path} did not answer clearly (${why})`, options);
-    this.name = 'VultrUncertainError';
-  }
-}
+const uncertain = (method: string, path: string, why: string, cause?: unknown) =>
+  new UncertainError(`Vultr API ${method} ${path} did not answer clearly (${why})`, { cause });
 
 export interface VultrIso {
   id: string;
@@ -36,6 +31,19 @@ export interface VultrIso {
   md5sum?: string;
   sha512sum?: string;
   status: string;
+}
+
+/** The fields of POST /instances this tool sends (never os_id: the instance boots the ISO). */
+export interface InstanceRequest {
+  region: string;
+  plan: string;
+  iso_id: string;
+  enable_ipv6: true;
+  label: string;
+  hostname: string;
+  tags: string[];
+  sshkey_id?: string[];
+  user_data?: string;
 }
 
 export interface VultrInstance {
@@ -56,9 +64,11 @@ export interface VultrInstance {
   date_created: string;
 }
 
+type Method = 'GET' | 'POST' | 'DELETE';
+
 export interface VultrClientOptions {
   apiKey: string;
-  baseUrl?: string;
+  baseUrl: string;
   /** Minimum gap between requests (default 125 ms: at most 8 requests/s). */
   minIntervalMs?: number;
   timeoutMs?: number;
@@ -72,8 +82,7 @@ export class VultrClient {
   private next = 0;
 
   constructor(private readonly options: VultrClientOptions) {
-    if (!options.apiKey) throw new UserInputError('VULTR_API_KEY is not set; create an API key in the Vultr portal (Account → API) and export it');
-    this.baseUrl = (options.baseUrl ?? DEFAULT_API_URL).replace(/\/+$/, '');
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
   }
 
   /** The same client with another cancellation signal (cleanup must outlive a Ctrl-C). */
@@ -88,11 +97,9 @@ export class VultrClient {
     if (wait > 0) await delay(wait);
   }
 
-  async request<T>(method: 'GET' | 'POST' | 'DELETE' | 'PATCH', path: string, body?: unknown): Promise<T> {
-    const retries = this.options.retries ?? 8;
-    const idempotent = method === 'GET' || method === 'DELETE';
-    let attempt = 0;
-    for (;;) {
+  async request<T>(method: Method, path: string, body?: unknown): Promise<T> {
+    const signal = this.options.signal ?? new AbortController().signal;
+    const attempt = async (): Promise<T> => {
       await this.throttle();
       let res: Response;
       try {
@@ -104,17 +111,13 @@ export class VultrClient {
             ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
           },
           body: body === undefined ? undefined : JSON.stringify(body),
-          signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs ?? 30_000), ...(this.options.signal ? [this.options.signal] : [])]),
+          signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs ?? 30_000), signal]),
         });
       } catch (error) {
-        if (this.options.signal?.aborted) throw error;
+        if (signal.aborted) throw error;
         const why = (error as Error).name === 'TimeoutError' ? 'timed out' : ((error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message);
-        if (idempotent && attempt < retries) {
-          await delay(this.backoff(attempt++));
-          continue;
-        }
-        if (!idempotent) throw new VultrUncertainError(method, path, why, { cause: error });
-        throw new OperationError(`Vultr API ${method} ${path} failed: ${why}; check the network and VULTR_API_URL`, { cause: error });
+        if (!mayResend(method, undefined)) throw uncertain(method, path, why, error);
+        throw new Retryable(new OperationError(`Vultr API ${method} ${path} failed: ${why}; check the network and VULTR_API_URL`, { cause: error }));
       }
       if (res.ok) {
         const text = await res.text();
@@ -124,24 +127,17 @@ export class VultrClient {
         .json()
         .then((j: { error?: unknown }) => (typeof j?.error === 'string' ? j.error.replace(/<br\s*\/?>/gi, ' ').trim() : ''))
         .catch(() => '');
-      const retryable = res.status === 429 || (idempotent && res.status >= 500);
-      if (retryable && attempt < retries) {
-        // Vultr sends 429 without Retry-After; honour it if it ever appears.
-        const after = Number(res.headers.get('retry-after'));
-        await delay(Number.isFinite(after) && after > 0 ? after * 1000 : this.backoff(attempt++));
-        continue;
-      }
-      if (!idempotent && res.status >= 500) throw new VultrUncertainError(method, path, `HTTP ${res.status}`);
-      if (res.status === 401 || res.status === 403) {
-        throw new UserInputError(`the Vultr API rejected VULTR_API_KEY (HTTP ${res.status}${vultrError ? `: ${vultrError}` : ''}); check the key and its IP access control list`);
-      }
-      throw new VultrApiError(method, path, res.status, vultrError);
-    }
-  }
-
-  private backoff(attempt: number): number {
-    const base = this.options.backoffMs ?? 500;
-    return Math.min(base * 2 ** attempt, 12_000) * (0.5 + Math.random() / 2);
+      const failure =
+        res.status === 401 || res.status === 403
+          ? new UserInputError(`the Vultr API rejected VULTR_API_KEY (HTTP ${res.status}${vultrError ? `: ${vultrError}` : ''}); check the key and its IP access control list`)
+          : method === 'POST' && res.status >= 500
+            ? uncertain(method, path, `HTTP ${res.status}`)
+            : new VultrApiError(method, path, res.status, vultrError);
+      // Vultr sends 429 without Retry-After; it is honoured if it ever appears.
+      if (mayResend(method, res.status)) throw new Retryable(failure, retryAfterMs(res.headers));
+      throw failure;
+    };
+    return retrying(attempt, { retries: this.options.retries ?? 8, baseMs: this.options.backoffMs ?? 500, maxMs: 12_000, signal });
   }
 
   /** Follows meta.links.next until it is empty. */
@@ -166,8 +162,14 @@ export class VultrClient {
   async getIso(id: string): Promise<VultrIso> {
     return (await this.request<{ iso: VultrIso }>('GET', `/iso/${encodeURIComponent(id)}`)).iso;
   }
-  async createIso(url: string): Promise<VultrIso> {
-    return (await this.request<{ iso: VultrIso }>('POST', '/iso', { url })).iso;
+  /** POST /iso; after an unclear answer, an ISO of that file name that was not there before counts as made. */
+  async createIso(url: string, filename: string, onUncertain?: (error: Error) => void): Promise<VultrIso> {
+    const before = new Set((await this.listIsos()).map((i) => i.id));
+    return createOnce(
+      async () => (await this.request<{ iso: VultrIso }>('POST', '/iso', { url })).iso,
+      async () => (await this.listIsos()).find((i) => !before.has(i.id) && i.filename === filename),
+      { onUncertain },
+    );
   }
   async deleteIso(id: string): Promise<void> {
     await this.request('DELETE', `/iso/${encodeURIComponent(id)}`);
@@ -178,8 +180,13 @@ export class VultrClient {
   async getInstance(id: string): Promise<VultrInstance> {
     return (await this.request<{ instance: VultrInstance }>('GET', `/instances/${encodeURIComponent(id)}`)).instance;
   }
-  async createInstance(body: Record<string, unknown>): Promise<VultrInstance> {
-    return (await this.request<{ instance: VultrInstance }>('POST', '/instances', body)).instance;
+  /** POST /instances; after an unclear answer, an instance with this tag and label counts as made. */
+  async createInstance(body: InstanceRequest, onUncertain?: (error: Error) => void): Promise<VultrInstance> {
+    return createOnce(
+      async () => (await this.request<{ instance: VultrInstance }>('POST', '/instances', body)).instance,
+      async () => (await this.listInstances(body.tags[0])).find((i) => i.label === body.label),
+      { onUncertain },
+    );
   }
   async deleteInstance(id: string): Promise<void> {
     await this.request('DELETE', `/instances/${encodeURIComponent(id)}`);
@@ -203,4 +210,16 @@ export function instanceV6(instance: VultrInstance): { mainIp?: string; network?
     network: instance.v6_network || first?.network || undefined,
     size: instance.v6_network_size || first?.network_size || undefined,
   };
+}
+
+/** The client for the API in the settings; a missing key is bad input (exit 2). */
+export function vultrClient(settings: Pick<Settings, 'vultr' | 'http'>, signal: AbortSignal): VultrClient {
+  if (!settings.vultr.apiKey) throw new UserInputError('VULTR_API_KEY is not set; create an API key in the Vultr portal (Account → API) and export it');
+  return new VultrClient({
+    apiKey: settings.vultr.apiKey,
+    baseUrl: settings.vultr.apiUrl,
+    signal,
+    backoffMs: settings.http.backoffMs,
+    timeoutMs: settings.http.timeoutMs,
+  });
 }

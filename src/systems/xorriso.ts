@@ -9,29 +9,11 @@ const MIN_VERSION = [1, 5, 4] as const;
 
 export interface XorrisoRunOptions {
   signal?: AbortSignal;
-  env?: Record<string, string>;
-  onStderrLine?: (line: string) => void;
 }
 
 async function xorriso(args: string[], options: XorrisoRunOptions = {}) {
   try {
-    const sub = execa('xorriso', args, {
-      cancelSignal: options.signal,
-      env: { LC_ALL: 'C', ...options.env },
-      lines: false,
-      reject: true,
-      buffer: { stdout: true, stderr: true },
-    });
-    if (options.onStderrLine) {
-      let rest = '';
-      sub.stderr?.on('data', (chunk: Buffer) => {
-        const text = rest + chunk.toString();
-        const lines = text.split(/\r?\n/);
-        rest = lines.pop() ?? '';
-        for (const line of lines) options.onStderrLine?.(line);
-      });
-    }
-    return await sub;
+    return await execa('xorriso', args, { cancelSignal: options.signal, env: { LC_ALL: 'C' } });
   } catch (error) {
     if (error instanceof ExecaError && error.code === 'ENOENT') {
       throw new ToolMissingError('xorriso', 'xorriso', ' (it writes the ISO)');
@@ -59,12 +41,8 @@ export async function xorrisoVersion(): Promise<string> {
 export interface IsoReport {
   /** Lines of `-report_el_torito as_mkisofs`, e.g. "-b '/isolinux/isolinux.bin'". */
   asMkisofs: string[];
-  /** `-report_system_area plain` lines. */
-  systemArea: string[];
   /** ISO paths (of those asked for) that exist, with their sizes. */
   files: Map<string, number>;
-  /** Size of the ISO 9660 filesystem in bytes, from "Media summary". */
-  dataBytes: number;
   volumeId: string;
 }
 
@@ -73,7 +51,7 @@ export async function inspectIso(isoPath: string, paths: string[], options: Xorr
   let result;
   try {
     result = await xorriso(
-      ['-abort_on', 'FAILURE', '-indev', isoPath, '-report_el_torito', 'as_mkisofs', '-report_system_area', 'plain', '-lsdl', ...paths, '--'],
+      ['-abort_on', 'FAILURE', '-indev', isoPath, '-report_el_torito', 'as_mkisofs', '-lsdl', ...paths, '--'],
       options,
     );
   } catch (error) {
@@ -85,21 +63,16 @@ export async function inspectIso(isoPath: string, paths: string[], options: Xorr
     }
     throw error;
   }
-  const all = `${result.stdout}\n${result.stderr}`.split('\n');
   const asMkisofs = result.stdout.split('\n').filter((l) => l.startsWith('-') || l.startsWith('--'));
-  const systemArea = result.stdout.split('\n').filter((l) => /^(MBR|GPT|APM|System area)/.test(l));
   const files = new Map<string, number>();
   for (const line of result.stdout.split('\n')) {
     const m = /^[-dl][-rwxsStT]{9}\s+\d+\s+\S+\s+\S+\s+(\d+)\s+\w+\s+\d+\s+[\d:]+\s+'(.*)'/.exec(line);
     if (m && m[2] !== undefined) files.set(m[2], Number(m[1]));
   }
-  const blocks = /Media summary:\s+\d+ sessions?,\s+(\d+) data blocks/.exec(all.join('\n'));
-  const volid = /^Volume id\s*:\s*'(.*)'/m.exec(all.join('\n'));
+  const volid = /^Volume id\s*:\s*'(.*)'/m.exec(`${result.stdout}\n${result.stderr}`);
   return {
     asMkisofs,
-    systemArea,
     files,
-    dataBytes: blocks ? Number(blocks[1]) * 2048 : 0,
     volumeId: volid?.[1] ?? '',
   };
 }

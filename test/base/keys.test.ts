@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
 import { loadPinnedKeys, SHIPPED_ARCHIVE_KEYRING, SHIPPED_KEYRING } from '../../src/systems/debian-signing.js';
-import { expectedHash } from '../../src/steps/fetch-base.js';
+import { expectedHash } from '../../src/base-image/chain.js';
 
 describe('shipped Debian CD signing keys', () => {
   it('load, and hold exactly the pinned fingerprints', async () => {

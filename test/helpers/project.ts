@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, onTestFinished } from 'vitest';
 import { PROJECT_ROOT } from '../../src/paths.js';
 
 export const ROOT = PROJECT_ROOT;
-export const CLI = join(ROOT, 'dist/src/cli.js');
+export const CLI = join(ROOT, 'dist/src/bin.js');
 
 /** Runs `vultr-sid-iso ARGS`; never throws, so tests can assert on exit codes. */
 export interface CliResult {

@@ -7,7 +7,7 @@ function capture(isTTY: boolean) {
   let text = '';
   stream.on('data', (c: Buffer) => (text += c.toString()));
   let clock = 0;
-  const reporter = new ConsoleReporter({ stream, env: { TERM: 'xterm' }, plainIntervalMs: 5000, now: () => clock });
+  const reporter = new ConsoleReporter({ stream, terminal: { noColor: false, plain: false }, plainIntervalMs: 5000, now: () => clock });
   return { reporter, text: () => text, tick: (ms: number) => (clock += ms) };
 }
 

@@ -43,10 +43,10 @@ describe('GitHub Actions workflows', () => {
     expect(job.strategy.matrix.config.length).toBeGreaterThan(1);
     const steps = job.steps as { name?: string; run?: string; env?: Record<string, string> }[];
     const idx = (re: RegExp) => steps.findIndex((s) => re.test(s.run ?? ''));
-    expect(steps[idx(/cli\.js build/)]!.run).toContain('--require-verified');
-    expect(idx(/boot-check/)).toBeGreaterThan(idx(/cli\.js build/));
-    expect(idx(/cli\.js publish/)).toBeGreaterThan(idx(/boot-check/));
-    const publish = steps[idx(/cli\.js publish/)]!;
+    expect(steps[idx(/bin\.js build/)]!.run).toContain('--require-verified');
+    expect(idx(/boot-check/)).toBeGreaterThan(idx(/bin\.js build/));
+    expect(idx(/bin\.js publish/)).toBeGreaterThan(idx(/boot-check/));
+    const publish = steps[idx(/bin\.js publish/)]!;
     expect(publish.env?.VULTR_API_KEY).toBe('${{ secrets.VULTR_API_KEY }}');
     expect(publish.env?.AWS_SECRET_ACCESS_KEY).toBe('${{ secrets.S3_SECRET_ACCESS_KEY }}');
   });

@@ -3,9 +3,9 @@
 import { basename } from 'node:path';
 import { messageOf, OperationError } from '../../pipeline/errors.js';
 import type { Step } from '../../pipeline/runner.js';
-import { VultrApiError, VultrUncertainError, type VultrIso } from '../../systems/vultr-api.js';
+import { VultrApiError, type VultrIso } from '../../systems/vultr-api.js';
 import { waitFor } from '../../systems/wait-for.js';
-import type { PublishState } from './publish-state.js';
+import type { PublishState } from './state.js';
 
 /** The file name Vultr derives from the URL (its last path segment). */
 export function isoFilename(url: string): string {
@@ -14,24 +14,12 @@ export function isoFilename(url: string): string {
 
 export const registerIso: Step<PublishState> = {
   title: 'Register the ISO with Vultr',
-  skip: (state) => (state.reused ? 'the library has it' : undefined),
+  skip: (state) => (state.alreadyInLibrary ? 'the library has it' : undefined),
   async run(state, { reporter, signal }) {
     const vultr = state.vultr!;
     const url = state.url!;
     const filename = isoFilename(url);
-    const before = new Set((await vultr.listIsos()).map((i) => i.id));
-    let iso: VultrIso | undefined;
-    for (let attempt = 0; !iso; attempt++) {
-      try {
-        iso = await vultr.createIso(url);
-      } catch (error) {
-        if (!(error instanceof VultrUncertainError) || attempt >= 2) throw error;
-        // The POST may have worked: look before asking again, so no duplicate is made.
-        reporter.warn(`${error.message}; checking whether the ISO was created anyway`);
-        iso = (await vultr.listIsos()).find((i) => !before.has(i.id) && i.filename === filename);
-        if (iso) reporter.info(`it was: ${iso.id}`);
-      }
-    }
+    const iso = await vultr.createIso(url, filename, (error) => reporter.warn(`${error.message}; checking whether the ISO was created anyway`));
     state.createdIsoId = iso.id;
     reporter.info(`created ISO ${iso.id} (${iso.filename}), Vultr is downloading it`);
     const done = await waitFor<VultrIso>(
@@ -39,13 +27,13 @@ export const registerIso: Step<PublishState> = {
       async () => {
         let current: VultrIso;
         try {
-          current = await vultr.getIso(iso!.id);
+          current = await vultr.getIso(iso.id);
         } catch (error) {
-          if (error instanceof VultrApiError && error.status === 404) throw new OperationError(`ISO ${iso!.id} disappeared from the Vultr library while downloading (HTTP 404); check the URL and try again`);
+          if (error instanceof VultrApiError && error.status === 404) throw new OperationError(`ISO ${iso.id} disappeared from the Vultr library while downloading (HTTP 404); check the URL and try again`);
           throw error;
         }
         if (current.status === 'complete') return { done: current };
-        if (current.status !== 'pending') throw new OperationError(`ISO ${iso!.id} has the unknown status "${current.status}"; check the Vultr console`);
+        if (current.status !== 'pending') throw new OperationError(`ISO ${iso.id} has the unknown status "${current.status}"; check the Vultr console`);
         return { state: current.status };
       },
       { intervalMs: state.options.pollIntervalMs, timeoutMs: state.options.timeoutMs, signal, reporter },

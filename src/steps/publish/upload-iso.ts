@@ -1,46 +1,36 @@
 // Put the ISO at a URL Vultr can fetch: an object under <prefix>/<name>.iso, public-read (a
 // plain URL ending in .iso) or presigned. With --url the ISO is already hosted: its size is
-// checked with HEAD. The object is deleted once Vultr has the ISO, and on failure.
+// checked with HEAD (systems/hosted-url.ts). The object is deleted once Vultr has the ISO, and on failure.
 import { basename } from 'node:path';
 import { messageOf, OperationError, UserInputError } from '../../pipeline/errors.js';
 import type { Step } from '../../pipeline/runner.js';
-import { deleteObject, presignedUrl, publicUrl, storageClient, uploadFile } from '../../systems/object-storage.js';
-import type { PublishState } from './publish-state.js';
+import { checkHostedIso } from '../../systems/hosted-url.js';
+import type { PublishState } from './state.js';
 
 const PRESIGN_SECONDS = 6 * 3600;
 
-async function checkHostedUrl(url: string, size: number, signal: AbortSignal): Promise<void> {
-  let res: Response;
-  try {
-    res = await fetch(url, { method: 'HEAD', redirect: 'follow', signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)]) });
-  } catch (error) {
-    throw new UserInputError(`--url ${url} cannot be reached (${(error as Error).message}); Vultr must be able to download it`, { cause: error });
-  }
-  const length = Number(res.headers.get('content-length'));
-  if (!res.ok || length !== size) {
-    throw new UserInputError(`--url ${url} answers HTTP ${res.status} with ${res.headers.get('content-length') ?? 'no'} bytes, but the ISO has ${size}; upload the ISO there first`);
-  }
-}
-
 export const uploadIso: Step<PublishState> = {
   title: 'Upload to object storage',
-  skip: (state) => (state.reused ? 'the library has it' : undefined),
+  skip: (state) => (state.alreadyInLibrary ? 'the library has it' : undefined),
   async run(state, { reporter, signal }) {
     const manifest = state.manifest!;
     if (state.options.url) {
-      await checkHostedUrl(state.options.url, manifest.iso.size, signal);
+      const { http } = state.options.settings;
+      await checkHostedIso(state.options.url, manifest.iso.size, { signal, backoffMs: http.backoffMs, timeoutMs: http.timeoutMs });
       state.url = state.options.url;
       return `hosted at ${state.url}`;
     }
-    const env = state.options.env;
+    const env = state.options.settings.s3;
     const s3 = state.config!.publish.s3;
-    const endpoint = env.S3_ENDPOINT || s3.endpoint;
-    const bucket = env.S3_BUCKET || s3.bucket;
+    const endpoint = env.endpoint ?? s3.endpoint;
+    const bucket = env.bucket ?? s3.bucket;
     if (!endpoint || !bucket) {
       throw new UserInputError('no object storage is configured; set S3_ENDPOINT and S3_BUCKET (or publish.s3.endpoint and .bucket in the config), or pass --url for an ISO hosted elsewhere');
     }
-    const settings = { endpoint, bucket, region: env.S3_REGION || s3.region, forcePathStyle: s3.forcePathStyle };
+    const settings = { endpoint, bucket, region: env.region ?? s3.region, forcePathStyle: s3.forcePathStyle };
     const key = [s3.prefix.replace(/^\/+|\/+$/g, ''), basename(manifest.iso.path)].filter(Boolean).join('/');
+    // The AWS SDK loads only when something is uploaded.
+    const { presignedUrl, publicUrl, storageClient, uploadFile } = await import('../../systems/object-storage.js');
     const client = storageClient(settings, env);
     state.storage = { client, settings, key };
     state.objectUploaded = true; // from here on a partial object may exist: cleanup deletes it
@@ -56,6 +46,7 @@ export const uploadIso: Step<PublishState> = {
   async cleanup(state, { reporter }) {
     if (!state.objectUploaded || !state.storage || state.options.keepObject) return;
     const { client, settings, key } = state.storage;
+    const { deleteObject } = await import('../../systems/object-storage.js');
     try {
       await deleteObject(client, settings.bucket, key);
       reporter.info(`deleted s3://${settings.bucket}/${key}`);

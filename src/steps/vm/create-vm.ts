@@ -4,13 +4,13 @@
 import { readFile } from 'node:fs/promises';
 import { loadConfig } from '../../config/load.js';
 import { fqdn } from '../../config/schema.js';
+import { isOurIsoFileName } from '../../iso/output-name.js';
 import { messageOf, OperationError, UserInputError } from '../../pipeline/errors.js';
+import type { Reporter } from '../../pipeline/reporter.js';
 import type { Step } from '../../pipeline/runner.js';
-import { VultrUncertainError, type VultrInstance, type VultrIso } from '../../systems/vultr-api.js';
+import { vultrClient, type InstanceRequest, type VultrInstance, type VultrIso } from '../../systems/vultr-api.js';
 import { waitFor } from '../../systems/wait-for.js';
-import { vultrClientFor } from '../publish/find-existing.js';
-import { isOurs } from '../publish/record-and-prune.js';
-import type { VmState } from './vm-state.js';
+import type { VmState } from './state.js';
 
 /** `latest` (our newest complete ISO), an ISO id, or a file name. */
 export async function pickIso(state: VmState): Promise<VultrIso> {
@@ -19,7 +19,7 @@ export async function pickIso(state: VmState): Promise<VultrIso> {
   const complete = isos.filter((i) => i.status === 'complete');
   const found =
     wanted === 'latest'
-      ? complete.filter((i) => isOurs(i.filename, state.config!.name)).sort((a, b) => Date.parse(b.date_created) - Date.parse(a.date_created))[0]
+      ? complete.filter((i) => isOurIsoFileName(i.filename, state.config!.name)).sort((a, b) => Date.parse(b.date_created) - Date.parse(a.date_created))[0]
       : complete.find((i) => i.id === wanted || i.filename === wanted);
   if (!found) {
     throw new UserInputError(
@@ -33,10 +33,9 @@ export async function pickIso(state: VmState): Promise<VultrIso> {
 
 export const chooseIso: Step<VmState> = {
   title: 'Pick the ISO',
-  async run(state, { reporter, signal }) {
-    state.config = await loadConfig(state.options.configPath, state.options.env);
-    reporter.mask(state.options.env.VULTR_API_KEY ?? '');
-    state.vultr = vultrClientFor(state.options.env, signal);
+  async run(state, { signal }) {
+    state.config = await loadConfig(state.options.configPath, state.options.settings.secrets);
+    state.vultr = vultrClient(state.options.settings, signal);
     state.iso = await pickIso(state);
     return `${state.iso.filename} (${state.iso.id})`;
   },
@@ -58,7 +57,7 @@ export const createInstance: Step<VmState> = {
         throw new UserInputError(`--user-data ${options.userDataFile} cannot be read (${(error as NodeJS.ErrnoException).code}); pass a readable cloud-config file`, { cause: error });
       }
     }
-    state.request = {
+    const request: InstanceRequest = {
       region,
       plan,
       iso_id: state.iso!.id,
@@ -71,17 +70,7 @@ export const createInstance: Step<VmState> = {
       ...(options.sshKeys.length ? { sshkey_id: options.sshKeys } : {}),
       ...(userData ? { user_data: userData } : {}),
     };
-    const vultr = state.vultr!;
-    let instance: VultrInstance | undefined;
-    for (let attempt = 0; !instance; attempt++) {
-      try {
-        instance = await vultr.createInstance(state.request);
-      } catch (error) {
-        if (!(error instanceof VultrUncertainError) || attempt >= 2) throw error;
-        reporter.warn(`${error.message}; checking whether the instance was created anyway`);
-        instance = (await vultr.listInstances(config!.vm.tags[0])).find((i) => i.label === label);
-      }
-    }
+    const instance = await state.vultr!.createInstance(request, (error) => reporter.warn(`${error.message}; checking whether the instance was created anyway`));
     state.instanceId = instance.id;
     state.instance = instance;
     return `${instance.id} (${label}) in ${region}`;
@@ -97,7 +86,7 @@ export const createInstance: Step<VmState> = {
   },
 };
 
-const waitOptions = (state: VmState, signal: AbortSignal, reporter: import('../../pipeline/reporter.js').Reporter) => ({
+const waitOptions = (state: VmState, signal: AbortSignal, reporter: Reporter) => ({
   intervalMs: state.options.pollIntervalMs,
   timeoutMs: state.options.timeoutMs,
   signal,
@@ -148,7 +137,6 @@ export const detachAndBoot: Step<VmState> = {
       },
       waitOptions(state, signal, reporter),
     );
-    state.finished = true;
     return 'running';
   },
 };

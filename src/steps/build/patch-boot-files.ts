@@ -4,13 +4,13 @@
 import { appendFile, chmod, copyFile, mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { grubConfig, isolinuxConfig } from '../iso/boot-menus.js';
-import { AUTO_INITRD, overlayMember } from '../iso/initrd-overlay.js';
-import { patchChecksumList } from '../iso/checksum-list.js';
-import type { Step } from '../pipeline/runner.js';
-import { extractFiles } from '../systems/xorriso.js';
-import type { BuildState } from './build-state.js';
-import { hashFile } from './hash-file.js';
+import { hashFile } from '../../files/hash-file.js';
+import { grubConfig, isolinuxConfig } from '../../iso/boot-menus.js';
+import { patchChecksumList } from '../../iso/checksum-list.js';
+import { AUTO_INITRD, overlayMember } from '../../iso/initrd-overlay.js';
+import type { Step } from '../../pipeline/runner.js';
+import { extractFiles } from '../../systems/xorriso.js';
+import type { BuildState } from './state.js';
 
 export const patchBootFiles: Step<BuildState> = {
   title: 'Patch initrd, boot menus and checksum lists',

@@ -2,18 +2,19 @@
 // for review (DIR/preseed.cfg, DIR/user-data, DIR/meta-data, DIR/installer/, DIR/rootfs/).
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { loadConfig } from '../config/load.js';
-import { UserInputError } from '../pipeline/errors.js';
-import { tempPathFor } from '../pipeline/fs-atomic.js';
-import type { Step } from '../pipeline/runner.js';
-import { RenderError } from '../render/handlebars-env.js';
-import { renderArtifacts, type Artifacts } from '../render/render.js';
-import type { BuildState } from './build-state.js';
+import { loadConfig } from '../../config/load.js';
+import { tempPathFor } from '../../files/atomic-write.js';
+import { UserInputError } from '../../pipeline/errors.js';
+import type { Step } from '../../pipeline/runner.js';
+import { RenderError } from '../../render/handlebars-env.js';
+import type { Artifacts } from '../../render/artifacts.js';
+import { renderArtifacts } from '../../render/render.js';
+import type { BuildState } from './state.js';
 
 export const renderTemplates: Step<BuildState> = {
   title: 'Render and validate templates',
   async run(state) {
-    state.config = await loadConfig(state.options.configPath, state.options.env);
+    state.config = await loadConfig(state.options.configPath, state.options.settings.secrets);
     try {
       state.artifacts = await renderArtifacts(state.config);
     } catch (error) {

@@ -1,10 +1,12 @@
 // The typed state shared by the build steps; each step fills in its part.
-import type { Config } from '../config/schema.js';
-import type { BootEntry } from '../iso/boot-menus.js';
-import type { IsoLayout } from '../iso/layout.js';
-import type { Artifacts } from '../render/render.js';
-import type { IsoReport } from '../systems/xorriso.js';
-import type { HashWorker } from './hash-worker.js';
+import type { Config } from '../../config/schema.js';
+import type { Settings } from '../../config/settings.js';
+import type { HashWorker } from '../../files/hash-worker.js';
+import type { BootEntry } from '../../iso/boot-menus.js';
+import type { IsoLayout } from '../../iso/layout.js';
+import type { Manifest } from '../../iso/manifest.js';
+import type { Artifacts } from '../../render/artifacts.js';
+import type { IsoReport } from '../../systems/xorriso.js';
 
 export interface BuildOptions {
   configPath: string;
@@ -14,20 +16,8 @@ export interface BuildOptions {
   renderOnly?: string;
   offline: boolean;
   requireVerified: boolean;
-  env: NodeJS.ProcessEnv;
-  /** HTTP tuning (tests shorten these). */
-  httpIdleTimeoutMs?: number;
-  httpBackoffMs?: number;
-}
-
-export interface Manifest {
-  name: string;
-  toolVersion: string;
-  inputsHash: string;
-  iso: { path: string; size: number; sha256: string; sha512: string };
-  base: { source: string; sha512: string; verified: boolean; volumeId: string; layout: string };
-  bootEntries: BootEntry[];
-  vultr?: { isoId: string; filename: string; status: string };
+  /** The secret values (none may appear in the config) and HTTP tuning. */
+  settings: Pick<Settings, 'secrets' | 'http'>;
 }
 
 export interface BaseImage {

@@ -1,5 +1,6 @@
 // The typed state shared by the `vm create` steps.
 import type { Config } from '../../config/schema.js';
+import type { Settings } from '../../config/settings.js';
 import type { VultrClient, VultrInstance, VultrIso } from '../../systems/vultr-api.js';
 
 export interface VmCreateOptions {
@@ -14,7 +15,7 @@ export interface VmCreateOptions {
   noWait: boolean;
   pollIntervalMs: number;
   timeoutMs: number;
-  env: NodeJS.ProcessEnv;
+  settings: Pick<Settings, 'vultr' | 'http' | 'secrets'>;
 }
 
 export interface VmState {
@@ -22,9 +23,7 @@ export interface VmState {
   config?: Config;
   vultr?: VultrClient;
   iso?: VultrIso;
-  request?: Record<string, unknown>;
   /** Recorded the moment the instance exists, so a failure or Ctrl-C can delete it. */
   instanceId?: string;
   instance?: VultrInstance;
-  finished?: boolean;
 }

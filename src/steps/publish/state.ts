@@ -1,9 +1,10 @@
 // The typed state shared by the publish steps.
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../../config/schema.js';
+import type { Settings } from '../../config/settings.js';
+import type { Manifest } from '../../iso/manifest.js';
 import type { StorageSettings } from '../../systems/object-storage.js';
 import type { VultrClient, VultrIso } from '../../systems/vultr-api.js';
-import type { Manifest } from '../build-state.js';
 
 export interface PublishOptions {
   configPath: string;
@@ -14,7 +15,7 @@ export interface PublishOptions {
   keep?: number;
   pollIntervalMs: number;
   timeoutMs: number;
-  env: NodeJS.ProcessEnv;
+  settings: Pick<Settings, 'vultr' | 's3' | 'http' | 'secrets'>;
 }
 
 export interface PublishState {
@@ -23,14 +24,16 @@ export interface PublishState {
   vultr?: VultrClient;
   manifestPath?: string;
   manifest?: Manifest;
-  /** Set when the library already holds this ISO. */
-  reused?: VultrIso;
+  /** The library already held this ISO (same sha512): nothing is uploaded or registered. */
+  alreadyInLibrary?: VultrIso;
   storage?: { client: S3Client; settings: StorageSettings; key: string };
   objectUploaded?: boolean;
   url?: string;
   /** The ISO this run created in Vultr's library (deleted again if the run fails). */
   createdIsoId?: string;
   iso?: VultrIso;
+  /** File names of our ISOs deleted by pruning. */
   pruned: string[];
-  skipped: string[];
+  /** File names of our ISOs pruning would have deleted, kept because an instance has them attached. */
+  keptAttached: string[];
 }

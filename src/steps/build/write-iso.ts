@@ -7,17 +7,19 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, mkdir, rename, rm, stat, statfs } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { OperationError, UserInputError } from '../pipeline/errors.js';
-import { writeFileAtomic } from '../pipeline/fs-atomic.js';
-import { fileIdentity } from '../pipeline/digest-memo.js';
-import { formatBytes } from '../pipeline/reporter.js';
-import type { Step } from '../pipeline/runner.js';
-import { TOOL_VERSION } from '../paths.js';
-import { readVolumeHeader } from '../iso/volume.js';
-import { replayToFile } from '../systems/xorriso.js';
-import type { BuildState, Manifest } from './build-state.js';
-import { HashWorker } from './hash-worker.js';
-import { confirmUpToDate, planOutput } from './plan-output.js';
+import { fileIdentity } from '../../files/digest-memo.js';
+import { hashFile } from '../../files/hash-file.js';
+import { HashWorker } from '../../files/hash-worker.js';
+import { readManifestFile, writeManifestFile, type Manifest } from '../../iso/manifest.js';
+import { inputsHash, isoFileName, manifestFileName, outputName } from '../../iso/output-name.js';
+import { readVolumeHeader } from '../../iso/volume.js';
+import { TOOL_VERSION } from '../../paths.js';
+import { OperationError, UserInputError } from '../../pipeline/errors.js';
+import { formatBytes, type Reporter } from '../../pipeline/reporter.js';
+import type { Step } from '../../pipeline/runner.js';
+import { artifactsDigest } from '../../render/artifacts.js';
+import { replayToFile } from '../../systems/xorriso.js';
+import type { BuildState } from './state.js';
 
 async function ensureWritableDir(dir: string): Promise<void> {
   try {
@@ -26,6 +28,41 @@ async function ensureWritableDir(dir: string): Promise<void> {
   } catch (error) {
     throw new UserInputError(`output directory ${dir} is not writable (${(error as NodeJS.ErrnoException).code}); pass a writable --out-dir`, { cause: error });
   }
+}
+
+/** Sets name, inputsHash and finalIso; returns the existing manifest of that name if it matches. */
+async function planOutput(state: BuildState): Promise<Manifest | undefined> {
+  state.inputsHash = inputsHash({
+    tool: TOOL_VERSION,
+    xorrisoVersion: state.xorrisoVersion!,
+    zlibVersion: process.versions.zlib,
+    baseSha512: state.baseSha512!,
+    artifactsDigest: artifactsDigest(state.artifacts!),
+    boot: state.config!.boot,
+    entries: state.bootEntries,
+  });
+  state.name = outputName(state.config!.name, state.inputsHash);
+  const outDir = resolve(state.options.outDir);
+  state.finalIso = join(outDir, isoFileName(state.name));
+  try {
+    const existing = await readManifestFile(join(outDir, manifestFileName(state.name)));
+    if (existing.inputsHash === state.inputsHash && (await stat(state.finalIso)).size === existing.iso.size) return existing;
+  } catch {
+    // no usable earlier build
+  }
+  return undefined;
+}
+
+/** An earlier build of the same inputs counts only if its ISO still has the recorded sha256. */
+async function confirmUpToDate(state: BuildState, existing: Manifest, reporter: Reporter): Promise<boolean> {
+  reporter.info(`checking the existing ${isoFileName(state.name!)}`);
+  const { sha256 } = await hashFile(state.finalIso!, ['sha256']);
+  if (sha256 !== existing.iso.sha256) {
+    reporter.warn(`${state.finalIso} does not match its manifest; building it again`);
+    return false;
+  }
+  state.upToDate = { ...existing, iso: { ...existing.iso, path: state.finalIso! } };
+  return true;
 }
 
 export const writeIso: Step<BuildState> = {
@@ -120,7 +157,7 @@ export const writeManifest: Step<BuildState> = {
     };
     await rename(state.tempIso!, state.finalIso!);
     state.isoPlaced = true;
-    await writeFileAtomic(join(dirname(state.finalIso!), `${state.name}.json`), `${JSON.stringify(manifest, null, 2)}\n`);
+    await writeManifestFile(join(dirname(state.finalIso!), manifestFileName(state.name!)), manifest);
     state.manifest = manifest;
     return `sha256 ${hashes.sha256.slice(0, 16)}…`;
   },

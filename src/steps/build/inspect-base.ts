@@ -1,13 +1,13 @@
 // Read the base ISO's boot layout (no extraction) and recognise it; refuse anything that is
 // not a Debian amd64 netinst or mini.iso, or that is cut short.
-import { bootEntries } from '../iso/boot-menus.js';
-import { detectLayout, PROBE_PATHS } from '../iso/layout.js';
-import { readVolumeHeader } from '../iso/volume.js';
-import { UserInputError } from '../pipeline/errors.js';
-import type { Step } from '../pipeline/runner.js';
-import { formatBytes } from '../pipeline/reporter.js';
-import { inspectIso, modificationEpoch, xorrisoVersion } from '../systems/xorriso.js';
-import type { BuildState } from './build-state.js';
+import { bootEntries } from '../../iso/boot-menus.js';
+import { detectLayout, PROBE_PATHS } from '../../iso/layout.js';
+import { readVolumeHeader } from '../../iso/volume.js';
+import { UserInputError } from '../../pipeline/errors.js';
+import { formatBytes } from '../../pipeline/reporter.js';
+import type { Step } from '../../pipeline/runner.js';
+import { inspectIso, modificationEpoch, xorrisoVersion } from '../../systems/xorriso.js';
+import type { BuildState } from './state.js';
 
 export const inspectBase: Step<BuildState> = {
   title: 'Inspect base ISO',

@@ -1,15 +1,15 @@
 // Find the base image. A local file (--base-iso PATH) without checksums is used as it is, but
 // the manifest says verified: false and --require-verified refuses it. URLs are downloaded and
-// verified against Debian's signed checksums (fetch-base.ts).
+// verified against Debian's signed checksums (base-image/).
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { DigestMemo, fileIdentity } from '../pipeline/digest-memo.js';
-import { UserInputError } from '../pipeline/errors.js';
-import type { Step } from '../pipeline/runner.js';
-import type { BuildState } from './build-state.js';
-import { HashWorker } from './hash-worker.js';
+import { DigestMemo, fileIdentity } from '../../files/digest-memo.js';
+import { HashWorker } from '../../files/hash-worker.js';
+import { UserInputError } from '../../pipeline/errors.js';
+import type { Step } from '../../pipeline/runner.js';
+import type { BuildState } from './state.js';
 
-export const isUrl = (s: string) => /^https?:\/\//i.test(s);
+const isUrl = (s: string) => /^https?:\/\//i.test(s);
 
 export const resolveBase: Step<BuildState> = {
   title: 'Get base ISO',
@@ -17,8 +17,9 @@ export const resolveBase: Step<BuildState> = {
     const source = state.options.baseIso ?? state.config!.base.url;
     if (isUrl(source)) {
       // openpgp.js is loaded only when a download has to be verified.
-      const { fetchVerifiedBase } = await import('./fetch-base.js');
-      const base = await fetchVerifiedBase(source, state.config!.base, state.options, ctx);
+      const { fetchVerifiedBase } = await import('../../base-image/fetch-verified.js');
+      const { cacheDir, offline, settings } = state.options;
+      const base = await fetchVerifiedBase(source, state.config!.base, { cacheDir, offline, idleTimeoutMs: settings.http.timeoutMs, backoffMs: settings.http.backoffMs }, ctx);
       state.base = { ...base, sha512: Promise.resolve(base.sha512), identity: await fileIdentity(base.path) };
       return `verified ${base.sha512.slice(0, 16)}…`;
     }

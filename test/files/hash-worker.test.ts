@@ -4,7 +4,7 @@ import { open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HashWorker } from '../../src/steps/hash-worker.js';
+import { HashWorker } from '../../src/files/hash-worker.js';
 import { tempDir } from '../helpers/project.js';
 
 const workers: HashWorker[] = [];

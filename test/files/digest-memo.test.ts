@@ -1,7 +1,7 @@
 import { appendFile, copyFile, rename, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DigestMemo } from '../../src/pipeline/digest-memo.js';
+import { DigestMemo } from '../../src/files/digest-memo.js';
 import { tempDir } from '../helpers/project.js';
 
 const DIGESTS = { sha512: 'a'.repeat(128), sha256: 'b'.repeat(64) };

@@ -6,7 +6,7 @@
 // written only means hashing again.
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { writeFileAtomic } from './fs-atomic.js';
+import { writeFileAtomic } from './atomic-write.js';
 
 export type Digests = { sha512: string; sha256?: string };
 

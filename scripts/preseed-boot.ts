@@ -1,0 +1,27 @@
+// The boot proof shared by the nightly (scripts/boot-check.ts) and the tests: boot an ISO
+// under SeaBIOS or OVMF with no network and no keyboard, and require the preseed marker on
+// the serial console, with no language question before it (which would mean the preseed
+// was not loaded from the initrd).
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bootIso, type BootResult } from './qemu-boot.js';
+
+export const MARKER = 'vultr-sid-iso: preseed loaded';
+export const LANGUAGE_QUESTION = /Select a language|Choose language/;
+
+export interface PreseedBoot extends BootResult {
+  /** The marker showed, and no language question before it. */
+  ok: boolean;
+}
+
+export async function bootToPreseed(iso: string, firmware: 'bios' | 'uefi', timeoutMs: number, workDir?: string): Promise<PreseedBoot> {
+  const dir = workDir ?? (await mkdtemp(join(tmpdir(), 'vsi-boot-')));
+  try {
+    const boot = await bootIso(iso, { firmware, workDir: dir, until: new RegExp(`${MARKER}|${LANGUAGE_QUESTION.source}`), timeoutMs });
+    const at = boot.serial.indexOf(MARKER);
+    return { ...boot, ok: at >= 0 && !LANGUAGE_QUESTION.test(boot.serial.slice(0, at)) };
+  } finally {
+    if (!workDir) await rm(dir, { recursive: true, force: true });
+  }
+}

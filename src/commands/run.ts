@@ -1,0 +1,76 @@
+// What every command shares: the common options, the settings read from the environment, a
+// reporter (plain or GitHub Actions), cancellation on Ctrl-C, the --json result on stdout,
+// and the Actions job summary. Errors go on to the entry, which prints them and sets the
+// exit code.
+import { InvalidArgumentError, type Command, type OptionValues } from '@commander-js/extra-typings';
+import { readSettings, type Settings } from '../config/settings.js';
+import { ConsoleReporter, type Reporter } from '../pipeline/reporter.js';
+import type { RunSummary } from '../pipeline/actions-reporter.js';
+import { abortOnSignals } from '../pipeline/runner.js';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** What a command's body gets. */
+export interface RunContext {
+  reporter: Reporter;
+  signal: AbortSignal;
+  settings: Settings;
+}
+
+/** A command's rows and outputs for the Actions job summary, from its result. */
+export interface Summary<R> {
+  command: string;
+  describe(result: R): Pick<RunSummary, 'rows' | 'outputs'>;
+}
+
+/** --config, --json and --debug, which every command has. */
+export function commonOptions<Args extends unknown[], Opts extends OptionValues, Globals extends OptionValues>(command: Command<Args, Opts, Globals>, json: string) {
+  return command
+    .option('--config <file>', 'config file', 'iso.config.yaml')
+    .option('--json', json)
+    .option('--debug', 'print stack traces');
+}
+
+/** A positive number option (seconds, counts); anything else is a parse error (exit 2). */
+export function positiveNumber(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got "${value}".`);
+    return n;
+  };
+}
+
+async function makeReporter(settings: Settings): Promise<Reporter & { finish?: (s: RunSummary | undefined, e: Error | undefined) => Promise<void> }> {
+  const secrets = Object.values(settings.secrets);
+  if (settings.actions) {
+    // @actions/core loads only in Actions.
+    const { ActionsReporter } = await import('../pipeline/actions-reporter.js');
+    return new ActionsReporter(secrets, settings.actions);
+  }
+  const reporter = new ConsoleReporter({ terminal: settings.terminal });
+  for (const secret of secrets) reporter.mask(secret);
+  return reporter;
+}
+
+/** Runs a command's body; prints its result with --json; rethrows its error for the entry. */
+export async function runAction<R>(env: Env, opts: { json?: boolean }, body: (run: RunContext) => Promise<R>, summary?: Summary<R>): Promise<void> {
+  const settings = readSettings(env);
+  const reporter = await makeReporter(settings);
+  const { signal, dispose } = abortOnSignals();
+  let result: { value: R } | undefined;
+  let failure: Error | undefined;
+  try {
+    result = { value: await body({ reporter, signal, settings }) };
+    if (opts.json) process.stdout.write(`${JSON.stringify(result.value, null, 2)}\n`);
+  } catch (error) {
+    failure = error instanceof Error ? error : new Error(String(error));
+  } finally {
+    dispose();
+  }
+  if (reporter.finish) {
+    // A failed command has no result: its summary is the heading and the error.
+    const described = result ? summary?.describe(result.value) : { rows: [], outputs: {} };
+    await reporter.finish(summary && described ? { command: summary.command, ...described } : undefined, failure);
+  }
+  if (failure) throw failure;
+}

@@ -1,0 +1,51 @@
+// The manifest beside every ISO (iso/out/<name>.json, also what `build --json` prints): the
+// contract between build, publish, the nightly and anyone reading the output directory.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '../files/atomic-write.js';
+import { UserInputError } from '../pipeline/errors.js';
+import type { BootEntry } from './boot-menus.js';
+
+export interface Manifest {
+  name: string;
+  toolVersion: string;
+  inputsHash: string;
+  iso: { path: string; size: number; sha256: string; sha512: string };
+  base: { source: string; sha512: string; verified: boolean; volumeId: string; layout: string };
+  bootEntries: BootEntry[];
+  /** Added by publish. */
+  vultr?: { isoId: string; filename: string; status: string };
+}
+
+export async function writeManifestFile(path: string, manifest: Manifest): Promise<void> {
+  await writeFileAtomic(path, `${JSON.stringify(manifest, null, 2)}\n`);
+}
+
+/** A manifest written by build; anything else is bad input naming the file. */
+export async function readManifestFile(path: string): Promise<Manifest> {
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(await readFile(path, 'utf8')) as Manifest;
+  } catch (error) {
+    throw new UserInputError(`manifest ${path} cannot be read as JSON (${(error as Error).message}); pass a manifest written by vultr-sid-iso build`, { cause: error });
+  }
+  if (!manifest?.iso?.path || !manifest.iso.sha512 || !manifest.name) {
+    throw new UserInputError(`manifest ${path} lacks iso.path, iso.sha512 or name; pass a manifest written by vultr-sid-iso build`);
+  }
+  return manifest;
+}
+
+/** The most recently written manifest in an output directory. */
+export async function newestManifest(outDir: string): Promise<string> {
+  const dir = resolve(outDir);
+  let names: string[] = [];
+  try {
+    names = (await readdir(dir)).filter((n) => n.endsWith('.json') && !n.startsWith('.'));
+  } catch {
+    // reported below
+  }
+  const dated = await Promise.all(names.map(async (n) => ({ path: join(dir, n), mtime: (await stat(join(dir, n))).mtimeMs })));
+  const newest = dated.sort((a, b) => b.mtime - a.mtime)[0];
+  if (!newest) throw new UserInputError(`no manifest in ${dir}; run npm run build-iso first or pass --manifest FILE`);
+  return newest.path;
+}

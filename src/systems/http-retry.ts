@@ -1,0 +1,108 @@
+// The one set of retry rules for every HTTP client here (Vultr's API, Debian mirrors, the
+// --url check): which answers are worth another try, how long to wait (the server's
+// Retry-After, else jittered exponential backoff), and when to give up (a number of
+// attempts, a deadline, the caller's abort signal).
+import { setTimeout as delay } from 'node:timers/promises';
+import { OperationError } from '../pipeline/errors.js';
+
+export interface RetryPolicy {
+  /** Attempts after the first. */
+  retries: number;
+  /** The first wait; it doubles with each attempt, capped at maxMs, then jittered to 50–100 %. */
+  baseMs: number;
+  maxMs?: number;
+  /** Never wait past this long after the first attempt started. */
+  deadlineMs?: number;
+  signal: AbortSignal;
+  /** Told before each wait (for a log line). */
+  onRetry?: (problem: unknown, waitMs: number, attempt: number) => void;
+}
+
+/** Thrown by an attempt that may be made again: `problem` is what the caller sees if none is left. */
+export class Retryable extends Error {
+  constructor(
+    readonly problem: unknown,
+    /** The server's own wish (Retry-After), which beats the backoff. */
+    readonly afterMs?: number,
+  ) {
+    super(problem instanceof Error ? problem.message : String(problem));
+    this.name = 'Retryable';
+  }
+}
+
+export function backoffMs(attempt: number, policy: Pick<RetryPolicy, 'baseMs' | 'maxMs'>): number {
+  return Math.min(policy.baseMs * 2 ** attempt, policy.maxMs ?? Number.POSITIVE_INFINITY) * (0.5 + Math.random() / 2);
+}
+
+/** Runs attempt(0), attempt(1), … until one returns, throws something not Retryable, or the policy is spent. */
+export async function retrying<T>(attempt: (n: number) => Promise<T>, policy: RetryPolicy): Promise<T> {
+  const started = Date.now();
+  for (let n = 0; ; n++) {
+    try {
+      return await attempt(n);
+    } catch (error) {
+      if (!(error instanceof Retryable)) throw error;
+      const wait = error.afterMs ?? backoffMs(n, policy);
+      const pastDeadline = policy.deadlineMs !== undefined && Date.now() + wait - started > policy.deadlineMs;
+      if (n >= policy.retries || pastDeadline || policy.signal.aborted) throw error.problem;
+      policy.onRetry?.(error.problem, wait, n + 1);
+      await delay(wait, undefined, { signal: policy.signal });
+    }
+  }
+}
+
+/** Answers that say "not now" rather than "no": busy, overloaded or briefly broken. */
+export function retryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || (status >= 500 && status !== 501);
+}
+
+/**
+ * Whether a request that failed this way may simply be sent again. A request that changes
+ * something (POST, PATCH) only when the server refused it outright (429): after a 5xx or a
+ * timeout it may have done its work, and the caller must look before asking again
+ * (see createOnce). `status` is undefined for a network error or a timeout.
+ */
+export function mayResend(method: string, status: number | undefined): boolean {
+  if (method === 'POST' || method === 'PATCH') return status === 429;
+  return status === undefined || retryableStatus(status);
+}
+
+/** Retry-After (seconds or an HTTP date) in ms, when the response carries one. */
+export function retryAfterMs(headers: Headers): number | undefined {
+  const value = headers.get('retry-after');
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/** The request may or may not have taken effect (a 5xx or a timeout after it was sent). */
+export class UncertainError extends OperationError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UncertainError';
+  }
+}
+
+/**
+ * A create that is safe to repeat: when `create` throws UncertainError, `findCreated` looks
+ * for what it may have made before it is asked again, so a retry never makes a duplicate.
+ */
+export async function createOnce<T>(
+  create: () => Promise<T>,
+  findCreated: () => Promise<T | undefined>,
+  options: { attempts?: number; onUncertain?: (error: UncertainError) => void } = {},
+): Promise<T> {
+  const attempts = options.attempts ?? 3;
+  for (let n = 1; ; n++) {
+    try {
+      return await create();
+    } catch (error) {
+      if (!(error instanceof UncertainError) || n >= attempts) throw error;
+      options.onUncertain?.(error);
+      const found = await findCreated();
+      if (found !== undefined) return found;
+    }
+  }
+}
