@@ -1,16 +1,20 @@
 // npm run bench: repack a netinst-sized stand-in and print, from one run, build-iso's wall
-// time against the floor (a bare `xorriso -boot_image any replay` of the same ISO) and the
-// extract-gunzip-cpio-gzip-rebuild approach most peers use, plus peak RSS at two ISO sizes.
-// Figures are ratios against baselines measured in the same run: this machine is noisy.
-// Each size is built once cold (the base image hashed) and three times warm (its digest
-// remembered, see DigestMemo), in a cache directory of the bench's own.
+// time against the floor (a bare `xorriso -boot_image any replay` of the same ISO) and
+// against the extract-gunzip-cpio-gzip-rebuild approach most peers use, plus peak RSS at two
+// ISO sizes. Figures are ratios against baselines measured in the same run, because this
+// machine is noisy, and no contender pays for another's I/O: every output is deleted and
+// `sync` runs before each measured command (the writeback of one run's 800 MB would
+// otherwise land in the next one's time), the order alternates from round to round, and
+// medians are taken.
+//   node dist/scripts/bench.js [--rounds N]   (default 5)
 import { execa } from 'execa';
-import { mkdtemp, rm, writeFile, chmod, readdir } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../src/paths.js';
 
-const CLI = join(PROJECT_ROOT, 'dist/src/bin.js');
+// BENCH_CLI: another build of the CLI to measure the same way (e.g. an older commit's).
+const CLI = process.env.BENCH_CLI ?? join(PROJECT_ROOT, 'dist/src/bin.js');
 const BUILDER = join(PROJECT_ROOT, 'scripts/fixtures/build-standin-iso.sh');
 const CACHE = join(PROJECT_ROOT, 'iso/cache/fixtures');
 
@@ -23,16 +27,19 @@ async function standin(fillerMb: number): Promise<string> {
 /** Wall seconds and peak RSS (MiB, the largest process in the tree) via GNU time. */
 type Run = { s: number; rssMiB: number };
 
+/** Flushes every dirty page first, so the measured command pays only for its own writes. */
 async function measure(cmd: string[], options: { cwd?: string } = {}): Promise<Run> {
+  await execa('sync');
   const { stderr } = await execa('/usr/bin/time', ['-f', 'BENCH %e %M', ...cmd], { cwd: options.cwd, env: { NO_COLOR: '1' } });
   const m = /BENCH ([\d.]+) (\d+)/.exec(stderr);
   if (!m) throw new Error(`no timing from ${cmd[0]}: ${stderr.slice(-500)}`);
   return { s: Number(m[1]), rssMiB: Number(m[2]) / 1024 };
 }
 
-async function extractAndRebuild(base: string, work: string): Promise<void> {
+async function writeRebuildScript(base: string, work: string): Promise<string> {
   const tree = join(work, 'tree');
   const script = `set -e
+rm -rf "${tree}" "${work}/rebuilt.iso"
 xorriso -osirrox on -indev "${base}" -extract / "${tree}" 2>/dev/null
 chmod -R u+w "${tree}"
 cd "${work}"
@@ -44,67 +51,84 @@ gzip -9 "${tree}/install.amd/initrd"
 opts=$(xorriso -indev "${base}" -report_el_torito as_mkisofs 2>/dev/null | grep '^-' | tr '\\n' ' ')
 eval "xorriso -as mkisofs -r -J -joliet-long -o rebuilt.iso $opts \\"${tree}\\"" 2>/dev/null
 `;
-  await writeFile(join(work, 'rebuild.sh'), script);
-  await chmod(join(work, 'rebuild.sh'), 0o755);
+  const path = join(work, 'rebuild.sh');
+  await writeFile(path, script);
+  await chmod(path, 0o755);
+  return path;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+interface SizeResult {
+  replay: Run[];
+  warm: Run[];
+  cold: Run[];
+  rebuild: Run[];
+}
+
+async function benchSize(mb: number, rounds: number, rebuilds: number): Promise<SizeResult> {
+  const base = await standin(mb);
+  const work = await mkdtemp(join(tmpdir(), 'vsi-bench-'));
+  const out = join(work, 'out');
+  const warmCache = join(work, 'warm-cache');
+  const result: SizeResult = { replay: [], warm: [], cold: [], rebuild: [] };
+  try {
+    // Every contender reads the base from the page cache.
+    await execa('cat', [base], { stdout: 'ignore' });
+    const build = (cacheDir: string) => measure(['node', CLI, 'build', '--base-iso', base, '--out-dir', out, '--cache-dir', cacheDir], { cwd: PROJECT_ROOT });
+    const contenders: Record<'replay' | 'warm' | 'cold', () => Promise<Run>> = {
+      replay: () => measure(['xorriso', '-indev', base, '-outdev', join(work, 'replay.iso'), '-compliance', 'no_emul_toc', '-boot_image', 'any', 'replay']),
+      // The base's digest remembered, as in a developer's next build.
+      warm: () => build(warmCache),
+      // A cache of its own each time: the base is hashed, as in a first build or a restored cache.
+      cold: () => build(join(work, `cold-cache-${Math.random().toString(36).slice(2)}`)),
+    };
+    await rm(out, { recursive: true, force: true });
+    await execa('node', [CLI, 'build', '--base-iso', base, '--out-dir', out, '--cache-dir', warmCache], { cwd: PROJECT_ROOT, env: { NO_COLOR: '1' } });
+    const order = ['replay', 'warm', 'cold'] as const;
+    for (let round = 0; round < rounds; round++) {
+      for (const name of round % 2 === 0 ? order : [...order].reverse()) {
+        // The previous output goes before the sync, so its writeback is nobody's cost.
+        await rm(out, { recursive: true, force: true });
+        await rm(join(work, 'replay.iso'), { force: true });
+        result[name].push(await contenders[name]());
+        if (name !== 'replay' && !(await readdir(out)).some((f) => f.endsWith('.iso'))) throw new Error('build-iso wrote no ISO');
+      }
+    }
+    if (rebuilds > 0) {
+      const script = await writeRebuildScript(base, work);
+      for (let i = 0; i < rebuilds; i++) result.rebuild.push(await measure(['bash', script]));
+    }
+    return result;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
 }
 
 async function main(): Promise<void> {
-  const sizes = [300, 650];
-  const results: Record<number, { cold: Run; warm: Run; replay: number; rebuild?: number }> = {};
-  for (const mb of sizes) {
-    const base = await standin(mb);
-    const work = await mkdtemp(join(tmpdir(), 'vsi-bench-'));
-    try {
-      // Warm the page cache so every contender reads the base from memory.
-      await execa('cat', [base], { stdout: 'ignore' });
-      const build = async () => {
-        await rm(join(work, 'out'), { recursive: true, force: true });
-        // A cache directory of its own: the first build hashes the base (cold), later ones
-        // find its digest remembered (warm), as a developer's second build does.
-        return measure(['node', CLI, 'build', '--base-iso', base, '--out-dir', join(work, 'out'), '--cache-dir', join(work, 'cache')], { cwd: PROJECT_ROOT });
-      };
-      const replay = async () => {
-        const r = await measure(['xorriso', '-indev', base, '-outdev', join(work, 'replay.iso'), '-compliance', 'no_emul_toc', '-boot_image', 'any', 'replay']);
-        await rm(join(work, 'replay.iso'));
-        return r.s;
-      };
-      // Alternate the contenders and keep medians of three: the machine is noisy.
-      const replays = [await replay()];
-      const cold = await build();
-      const warms: Run[] = [];
-      for (let round = 0; round < 3; round++) {
-        if (round > 0) replays.push(await replay());
-        warms.push(await build());
-      }
-      replays.push(await replay());
-      const files = await readdir(join(work, 'out'));
-      if (!files.some((f) => f.endsWith('.iso'))) throw new Error('build-iso wrote no ISO');
-      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-      const warm = { s: median(warms.map((b) => b.s)), rssMiB: Math.max(...warms.map((b) => b.rssMiB)) };
-      let rebuild: number | undefined;
-      if (mb === sizes.at(-1)) {
-        await extractAndRebuild(base, work);
-        rebuild = (await measure(['bash', join(work, 'rebuild.sh')])).s;
-      }
-      results[mb] = { cold, warm, replay: median(replays), rebuild };
-    } finally {
-      await rm(work, { recursive: true, force: true });
-    }
-  }
-  const big = results[sizes.at(-1)!]!;
-  const small = results[sizes[0]!]!;
-  const ratio = (r: Run) => `${(r.s / big.replay).toFixed(2)}x`;
-  console.log(
-    [
-      `base ISO                         : ${sizes.at(-1)} MB filler netinst stand-in (real d-i kernel + initrds)`,
-      `bare xorriso replay (floor)      : ${big.replay.toFixed(2)} s (median of 4)`,
-      `build-iso, base already hashed   : ${big.warm.s.toFixed(2)} s (median of 3) = ${ratio(big.warm)} the floor   (target <= 1.5x)`,
-      `build-iso, first build of a base : ${big.cold.s.toFixed(2)} s = ${ratio(big.cold)} the floor (hashes the base too)`,
-      `extract+gunzip+cpio+gzip+rebuild : ${big.rebuild!.toFixed(2)} s = ${(big.rebuild! / big.warm.s).toFixed(1)}x slower than build-iso, ${(big.rebuild! / big.cold.s).toFixed(1)}x first build   (target >= 10x)`,
-      `peak RSS build-iso               : ${big.warm.rssMiB.toFixed(0)} MiB (first build ${big.cold.rssMiB.toFixed(0)} MiB) at ${sizes.at(-1)} MB, ` +
-        `${small.warm.rssMiB.toFixed(0)} MiB (first ${small.cold.rssMiB.toFixed(0)} MiB) at ${sizes[0]} MB   (target <= 150 MiB, flat)`,
-    ].join('\n'),
-  );
+  const arg = process.argv.indexOf('--rounds');
+  const rounds = arg > 0 ? Number(process.argv[arg + 1]) : 5;
+  const [small, large] = [300, 650];
+  const big = await benchSize(large, rounds, 3);
+  const little = await benchSize(small, 3, 0);
+  const floor = median(big.replay.map((r) => r.s));
+  const warm = median(big.warm.map((r) => r.s));
+  const cold = median(big.cold.map((r) => r.s));
+  const rebuild = median(big.rebuild.map((r) => r.s));
+  const peak = (runs: Run[]) => Math.max(...runs.map((r) => r.rssMiB)).toFixed(0);
+  const spread = (runs: Run[]) => `${Math.min(...runs.map((r) => r.s)).toFixed(2)}–${Math.max(...runs.map((r) => r.s)).toFixed(2)} s`;
+  const lines = [
+    `base ISO                         : ${large} MB filler netinst stand-in (real d-i kernel + initrds); sync before every run, order alternating`,
+    `bare xorriso replay (floor)      : ${floor.toFixed(2)} s (median of ${big.replay.length}; ${spread(big.replay)})`,
+    `build-iso, base already hashed   : ${warm.toFixed(2)} s (median of ${big.warm.length}; ${spread(big.warm)}) = ${(warm / floor).toFixed(2)}x the floor   (target <= 1.5x)`,
+    `build-iso, first build of a base : ${cold.toFixed(2)} s (median of ${big.cold.length}; ${spread(big.cold)}) = ${(cold / floor).toFixed(2)}x the floor (hashes the base too)`,
+    `extract+gunzip+cpio+gzip+rebuild : ${rebuild.toFixed(2)} s (median of ${big.rebuild.length}) = ${(rebuild / warm).toFixed(1)}x slower than build-iso, ${(rebuild / cold).toFixed(1)}x first build   (target >= 10x)`,
+    `peak RSS build-iso               : ${peak(big.warm)} MiB (first build ${peak(big.cold)} MiB) at ${large} MB, ${peak(little.warm)} MiB (first ${peak(little.cold)} MiB) at ${small} MB   (target <= 150 MiB, flat)`,
+  ];
+  // build-iso runs the same xorriso replay and more: faster than the floor means the
+  // contenders did not pay for the same things.
+  if (warm < floor || cold < floor) lines.push('MEASURING ERROR: build-iso came out faster than the bare replay it contains; rerun on an idle machine');
+  console.log(lines.join('\n'));
 }
 
 await main();

@@ -3,12 +3,13 @@
 import type { Command } from '@commander-js/extra-typings';
 import { runSteps } from '../pipeline/runner.js';
 import { findExisting } from '../steps/publish/find-existing.js';
+import { checkRoom, makeRoom } from '../steps/publish/library-room.js';
 import { loadManifest } from '../steps/publish/load-manifest.js';
 import { pruneIsos, recordInManifest } from '../steps/publish/record-and-prune.js';
 import { registerIso } from '../steps/publish/register-iso.js';
 import type { PublishOptions, PublishState } from '../steps/publish/state.js';
 import { uploadIso } from '../steps/publish/upload-iso.js';
-import { commonOptions, positiveNumber, runAction, type Env, type RunContext, type Summary } from './run.js';
+import { commonOptions, openTrace, positiveNumber, runAction, type Env, type RunContext, type Summary } from './run.js';
 
 export interface PublishResult {
   isoId: string;
@@ -23,7 +24,7 @@ export interface PublishResult {
 
 export async function publish(options: PublishOptions, { reporter, signal }: Pick<RunContext, 'reporter' | 'signal'>): Promise<PublishResult> {
   const state: PublishState = { options, pruned: [], keptAttached: [] };
-  await runSteps([loadManifest, findExisting, uploadIso, registerIso, recordInManifest, pruneIsos], state, { reporter, signal });
+  await runSteps([loadManifest, findExisting, checkRoom, uploadIso, makeRoom, registerIso, recordInManifest, pruneIsos], state, { reporter, signal });
   const iso = state.iso!;
   return {
     isoId: iso.id,
@@ -59,9 +60,10 @@ export function registerPublish(program: Command, env: Env): void {
     .option('--out-dir <dir>', 'where to look for the newest manifest', 'iso/out')
     .option('--url <url>', 'the ISO is already hosted at URL: skip the upload')
     .option('--keep-object', 'keep the uploaded object after Vultr has the ISO', false)
-    .option('--keep <n>', 'our ISOs to keep in the library (default: publish.keep)', positiveNumber('--keep'))
+    .option('--keep <n>', 'our ISOs to keep in the library, the new one included (default: publish.keep)', positiveNumber('--keep'))
     .option('--poll-interval <seconds>', 'seconds between status checks', positiveNumber('--poll-interval'), 10)
     .option('--timeout <seconds>', 'seconds to wait for Vultr to download the ISO', positiveNumber('--timeout'), 3600)
+    .option('--trace <file>', 'write every Vultr API answer seen to FILE as JSON lines (never the key), to send in or replay')
     .action((opts) =>
       runAction(
         env,
@@ -77,6 +79,7 @@ export function registerPublish(program: Command, env: Env): void {
               keep: opts.keep,
               pollIntervalMs: opts.pollInterval * 1000,
               timeoutMs: opts.timeout * 1000,
+              trace: openTrace(opts.trace, run.settings),
               settings: run.settings,
             },
             run,

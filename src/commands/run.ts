@@ -7,6 +7,8 @@ import { readSettings, type Settings } from '../config/settings.js';
 import { ConsoleReporter, type Reporter } from '../pipeline/reporter.js';
 import type { RunSummary } from '../pipeline/actions-reporter.js';
 import { abortOnSignals } from '../pipeline/runner.js';
+import { UserInputError } from '../pipeline/errors.js';
+import { Trace } from '../systems/vultr-trace.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -38,6 +40,16 @@ export function positiveNumber(name: string) {
     if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got "${value}".`);
     return n;
   };
+}
+
+/** --trace FILE, started afresh; the settings' secrets never reach it. */
+export function openTrace(path: string | undefined, settings: Settings): Trace | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return new Trace(path, Object.values(settings.secrets));
+  } catch (error) {
+    throw new UserInputError(`--trace ${path} cannot be written (${(error as NodeJS.ErrnoException).code}); pass a writable file path`, { cause: error });
+  }
 }
 
 async function makeReporter(settings: Settings): Promise<Reporter & { finish?: (s: RunSummary | undefined, e: Error | undefined) => Promise<void> }> {

@@ -1,13 +1,15 @@
-// `vultr-sid-iso vm create | vm list | vm delete`: instances booted from our ISO.
+// `vultr-sid-iso vm create | vm list | vm detach | vm delete`: instances booted from our ISO.
 import type { Command } from '@commander-js/extra-typings';
 import { loadConfig } from '../config/load.js';
 import { containerPrefix, formatPrefix, parseIPv6, parsePrefix } from '../net/ipv6.js';
 import { UserInputError } from '../pipeline/errors.js';
 import { runSteps } from '../pipeline/runner.js';
-import { chooseIso, createInstance, detachAndBoot, waitForInstall } from '../steps/vm/create-vm.js';
+import type { Config } from '../config/schema.js';
+import { chooseIso, createInstance } from '../steps/vm/create-instance.js';
+import { detachAndConfirm, detachIso, waitForInstall, waitForRestart } from '../steps/vm/install.js';
 import type { VmCreateOptions, VmState } from '../steps/vm/state.js';
-import { instanceV6, vultrClient } from '../systems/vultr-api.js';
-import { commonOptions, positiveNumber, runAction, type Env, type RunContext, type Summary } from './run.js';
+import { instanceV6, vultrClient, type VultrClient, type VultrInstance } from '../systems/vultr-api.js';
+import { commonOptions, openTrace, positiveNumber, runAction, type Env, type RunContext, type Summary } from './run.js';
 
 export interface VmResult {
   id: string;
@@ -17,11 +19,13 @@ export interface VmResult {
   v6NetworkSize: number | null;
   /** The /80 the VM's boot program will give Docker (same rules, computed here). */
   containerPrefix: string | null;
+  /** From creation until the installed system answered on SSH (null with --no-wait). */
+  installSeconds: number | null;
 }
 
 export async function createVm(options: VmCreateOptions, { reporter, signal }: Pick<RunContext, 'reporter' | 'signal'>): Promise<VmResult> {
   const state: VmState = { options };
-  await runSteps([chooseIso, createInstance, waitForInstall, detachAndBoot], state, { reporter, signal });
+  await runSteps([chooseIso, createInstance, waitForInstall, detachIso, waitForRestart], state, { reporter, signal });
   const i = state.instance!;
   const v6 = instanceV6(i);
   let prefix: string | null = null;
@@ -29,24 +33,51 @@ export async function createVm(options: VmCreateOptions, { reporter, signal }: P
   if (network && network.length === 64) {
     prefix = formatPrefix(containerPrefix(network, v6.mainIp ? parseIPv6(v6.mainIp) : undefined, state.config!.docker.subnet));
   }
-  return { id: i.id, mainIp: i.main_ip, v6MainIp: v6.mainIp ?? null, v6Network: v6.network ?? null, v6NetworkSize: v6.size ?? null, containerPrefix: prefix };
+  return {
+    id: i.id,
+    mainIp: i.main_ip,
+    v6MainIp: v6.mainIp ?? null,
+    v6Network: v6.network ?? null,
+    v6NetworkSize: v6.size ?? null,
+    containerPrefix: prefix,
+    installSeconds: state.installMs === undefined ? null : Math.round(state.installMs / 1000),
+  };
 }
 
 export async function listOurVms(configPath: string, { settings, signal }: RunContext) {
   const config = await loadConfig(configPath, settings.secrets);
-  const vms = await vultrClient(settings, signal).listInstances(config.vm.tags[0]);
+  const vms = await vultrClient(settings, signal).listInstances({ tag: config.vm.tags[0] });
   return vms.map((i) => ({ id: i.id, label: i.label, region: i.region, status: i.status, powerStatus: i.power_status, mainIp: i.main_ip, v6MainIp: instanceV6(i).mainIp ?? null }));
 }
 
-/** Deletes an instance, but only one carrying our tag: never someone else's VM. */
-export async function deleteOurVm(configPath: string, id: string, { settings, signal }: RunContext): Promise<void> {
-  const config = await loadConfig(configPath, settings.secrets);
-  const vultr = vultrClient(settings, signal);
+/** One of our instances (carrying the first of vm.tags): never someone else's VM. */
+async function ourInstance(vultr: VultrClient, config: Config, id: string, doing: string): Promise<VultrInstance> {
   const instance = await vultr.getInstance(id);
   if (!instance.tags?.includes(config.vm.tags[0]!)) {
-    throw new UserInputError(`instance ${id} does not carry the tag ${config.vm.tags[0]}, so it is not ours; delete it in the Vultr console if you mean it`);
+    throw new UserInputError(`instance ${id} does not carry the tag ${config.vm.tags[0]}, so it is not ours; ${doing} in the Vultr console if you mean it`);
   }
-  await vultr.deleteInstance(id);
+  return instance;
+}
+
+/** Deletes one of our instances, once Vultr lets it (not while it is locked). */
+export async function deleteOurVm(configPath: string, id: string, pollIntervalMs: number, { settings, signal, reporter }: RunContext): Promise<void> {
+  const config = await loadConfig(configPath, settings.secrets);
+  const vultr = vultrClient(settings, signal);
+  await ourInstance(vultr, config, id, 'delete it');
+  await vultr.whenUnlocked(id, 'delete it', () => vultr.deleteInstance(id), { intervalMs: pollIntervalMs, info: (m) => reporter.info(m) });
+}
+
+/** Detaches the ISO from one of our instances; Vultr restarts it. */
+export async function detachOurVm(configPath: string, id: string, pollIntervalMs: number, timeoutMs: number, run: RunContext): Promise<void> {
+  const config = await loadConfig(configPath, run.settings.secrets);
+  const vultr = vultrClient(run.settings, run.signal);
+  await ourInstance(vultr, config, id, 'detach its ISO');
+  const state: VmState = {
+    options: { configPath, iso: '', sshKeys: [], noWait: false, pollIntervalMs, timeoutMs, settings: run.settings },
+    vultr,
+    instanceId: id,
+  };
+  await detachAndConfirm(state, run);
 }
 
 const summary: Summary<VmResult> = {
@@ -59,6 +90,7 @@ const summary: Summary<VmResult> = {
         ['IPv6', v.v6MainIp ?? ''],
         ['IPv6 network', v.v6Network ? `${v.v6Network}/${v.v6NetworkSize}` : ''],
         ['Container /80', v.containerPrefix ?? ''],
+        ['Install took', v.installSeconds === null ? '' : `${(v.installSeconds / 60).toFixed(1)} min`],
       ],
       outputs: { 'vm-id': v.id },
     };
@@ -81,6 +113,7 @@ export function registerVm(program: Command, env: Env): void {
     .option('--no-wait', 'return right after creating the instance')
     .option('--poll-interval <seconds>', 'seconds between status checks', positiveNumber('--poll-interval'), 10)
     .option('--timeout <seconds>', 'seconds to wait for each phase', positiveNumber('--timeout'), 3600)
+    .option('--trace <file>', 'write every Vultr API answer and SSH probe seen to FILE as JSON lines (never the key), to send in or replay')
     .action((opts) =>
       runAction(
         env,
@@ -99,24 +132,38 @@ export function registerVm(program: Command, env: Env): void {
               noWait: !opts.wait,
               pollIntervalMs: opts.pollInterval * 1000,
               timeoutMs: opts.timeout * 1000,
+              trace: openTrace(opts.trace, run.settings),
               settings: run.settings,
             },
             run,
           );
           run.reporter.info(
-            `VM ${result.id}: ${result.mainIp}, IPv6 ${result.v6MainIp ?? '(none yet)'}, network ${result.v6Network ?? '?'}/${result.v6NetworkSize ?? '?'}, containers ${result.containerPrefix ?? '(unknown yet)'}`,
+            `VM ${result.id}: ${result.mainIp}, IPv6 ${result.v6MainIp ?? '(none yet)'}, network ${result.v6Network ?? '?'}/${result.v6NetworkSize ?? '?'}, containers ${result.containerPrefix ?? '(unknown yet)'}${result.installSeconds === null ? '' : `, installed in ${(result.installSeconds / 60).toFixed(1)} min`}`,
           );
           return result;
         },
         summary,
       ),
     );
-  commonOptions(vm.command('delete'), 'print JSON on stdout')
-    .description('Delete one of our VMs (one carrying the vm.tags tag), e.g. a smoke-test VM.')
+  commonOptions(vm.command('detach'), 'print JSON on stdout')
+    .description('Detach the ISO from one of our VMs (one carrying the first of vm.tags); Vultr restarts it into the installed system.')
     .argument('<id>', 'instance id')
+    .option('--poll-interval <seconds>', 'seconds between status checks', positiveNumber('--poll-interval'), 10)
+    .option('--timeout <seconds>', 'seconds to wait for the detach', positiveNumber('--timeout'), 900)
     .action((id, opts) =>
       runAction(env, opts, async (run) => {
-        await deleteOurVm(opts.config, id, run);
+        await detachOurVm(opts.config, id, opts.pollInterval * 1000, opts.timeout * 1000, run);
+        run.reporter.info(`detached the ISO from VM ${id}; Vultr restarts it`);
+        return { id, detached: true };
+      }),
+    );
+  commonOptions(vm.command('delete'), 'print JSON on stdout')
+    .description('Delete one of our VMs (one carrying the first of vm.tags), e.g. a smoke-test VM; waits while Vultr has it locked.')
+    .argument('<id>', 'instance id')
+    .option('--poll-interval <seconds>', 'seconds between status checks while it is locked', positiveNumber('--poll-interval'), 10)
+    .action((id, opts) =>
+      runAction(env, opts, async (run) => {
+        await deleteOurVm(opts.config, id, opts.pollInterval * 1000, run);
         run.reporter.info(`deleted VM ${id}`);
         return { id, deleted: true };
       }),

@@ -185,14 +185,31 @@ export const configSchema = z
             forcePathStyle: z.boolean().default(true),
           })
           .prefault({}),
-        keep: z.number().int().min(1, 'is below 1: the ISO just published must stay').max(50).default(3),
+        keep: z
+          .number()
+          .int()
+          .min(1, 'is below 1: the ISO just published must stay')
+          .max(50)
+          .default(2)
+          .describe('Our ISOs to keep in the library, the new one included; older ones are deleted (never one attached to an instance, never anyone else\'s).'),
+        librarySize: z
+          .number()
+          .int()
+          .min(1, 'is below 1')
+          .max(100)
+          .default(2)
+          .describe("How many ISOs the account's Vultr library holds (2 unless Vultr support raised it): room is made for the new ISO before it is registered."),
       })
       .prefault({}),
     vm: z
       .strictObject({
         region: z.string().regex(/^[a-z0-9-]+$/, 'is not a Vultr region id like ewr').optional(),
         plan: z.string().regex(/^[a-z0-9-]+$/, 'is not a Vultr plan id like vc2-1c-2gb').optional(),
-        tags: z.array(z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'is not a tag')).default(['vultr-sid-iso']),
+        tags: z
+          .array(z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'is not a tag'))
+          .min(1, 'is empty; give at least one tag (the first marks the VMs this tool may list, detach and delete)')
+          .default(['vultr-sid-iso'])
+          .describe('Tags for the VMs vm create makes; the first one is how vm list, vm detach and vm delete recognise ours.'),
       })
       .prefault({}),
   })

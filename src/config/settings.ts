@@ -27,6 +27,8 @@ export interface Settings {
   };
   /** VULTR_SID_ISO_HTTP_TIMEOUT / _BACKOFF in ms: tuning for slow networks, and for tests. */
   http: { timeoutMs?: number; backoffMs?: number };
+  /** VULTR_SID_ISO_SSH_PORT: where vm create looks for the installed system's SSH banner (22; tests use another). */
+  ssh: { port: number };
   terminal: {
     /** NO_COLOR is set (to anything). */
     noColor: boolean;
@@ -52,6 +54,14 @@ function seconds(env: Env, name: string): number | undefined {
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0) throw new UserInputError(`${name} must be a positive number of seconds, got "${raw}"; fix or unset it`);
   return n * 1000;
+}
+
+function port(env: Env, name: string): number | undefined {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UserInputError(`${name} must be a TCP port from 1 to 65535, got "${raw}"; fix or unset it`);
+  return n;
 }
 
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
@@ -99,6 +109,7 @@ export function readSettings(env: Env): Settings {
       sessionToken: nonEmpty(env.AWS_SESSION_TOKEN),
     },
     http: { timeoutMs: seconds(env, 'VULTR_SID_ISO_HTTP_TIMEOUT'), backoffMs: seconds(env, 'VULTR_SID_ISO_HTTP_BACKOFF') },
+    ssh: { port: port(env, 'VULTR_SID_ISO_SSH_PORT') ?? 22 },
     terminal: { noColor: env.NO_COLOR !== undefined, plain: env.TERM === 'dumb' || Boolean(env.CI) },
     actions: env.GITHUB_ACTIONS === 'true' ? { outputFile: nonEmpty(env.GITHUB_OUTPUT), summaryFile: nonEmpty(env.GITHUB_STEP_SUMMARY) } : undefined,
     secrets: Object.fromEntries(SECRET_VARIABLES.flatMap((name) => (nonEmpty(env[name]) === undefined ? [] : [[name, env[name]!]]))),

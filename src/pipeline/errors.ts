@@ -33,11 +33,15 @@ export class CancelledError extends OperationError {
   constructor(
     readonly signal = 'SIGINT',
     cleanedUp = true,
+    /** What was kept on purpose (see Step.cleanup). */
+    kept: string[] = [],
   ) {
     super(
-      cleanedUp
-        ? `cancelled by ${signal}; everything this run created was removed`
-        : `cancelled by ${signal}; some of what this run created could not be removed (see the warnings above)`,
+      !cleanedUp
+        ? `cancelled by ${signal}; some of what this run created could not be removed (see the warnings above)`
+        : kept.length
+          ? `cancelled by ${signal}; kept on purpose: ${kept.join('; ')}`
+          : `cancelled by ${signal}; everything this run created was removed`,
     );
     this.name = 'CancelledError';
   }

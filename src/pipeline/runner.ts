@@ -16,8 +16,12 @@ export interface Step<S> {
   run(state: S, ctx: StepContext): Promise<string | void>;
   /** Returns a reason to skip this step (shown instead of running it), or undefined. */
   skip?(state: S): string | undefined;
-  /** failed is true when the pipeline did not complete (error or cancellation). */
-  cleanup?(state: S, ctx: StepContext & { failed: boolean }): Promise<void>;
+  /**
+   * failed is true when the pipeline did not complete (error or cancellation). Returns a note
+   * when it keeps something on purpose after a failure (e.g. "instance X, installed: carry on
+   * with …"), which a cancellation's message then carries.
+   */
+  cleanup?(state: S, ctx: StepContext & { failed: boolean }): Promise<string | void>;
 }
 
 export interface RunOptions {
@@ -56,17 +60,19 @@ export async function runSteps<S>(steps: Step<S>[], state: S, options: RunOption
   }
   const failed = failure !== undefined;
   let cleanupFailures = 0;
+  const kept: string[] = [];
   for (const step of started.reverse()) {
     if (!step.cleanup) continue;
     try {
       // Cleanup must finish even after Ctrl-C, so it gets a fresh signal.
-      await step.cleanup(state, { reporter, signal: new AbortController().signal, failed });
+      const note = await step.cleanup(state, { reporter, signal: new AbortController().signal, failed });
+      if (note) kept.push(note);
     } catch (error) {
       cleanupFailures++;
       reporter.warn(`cleanup of "${step.title}" failed: ${messageOf(error)}`);
     }
   }
-  if (failure instanceof CancelledError && cleanupFailures > 0) throw new CancelledError(failure.signal, false);
+  if (failure instanceof CancelledError && (cleanupFailures > 0 || kept.length > 0)) throw new CancelledError(failure.signal, cleanupFailures === 0, kept);
   if (failed) throw failure;
 }
 

@@ -1,12 +1,14 @@
 // Vultr API v2 on Node's fetch (not vultr-node, which resolves errors instead of throwing).
 // Throttled well under Vultr's 30 requests/s; retries follow http-retry.ts (GET and DELETE
 // on 429/5xx/network errors, POST only on 429), and a create that may have happened is
-// looked for before it is asked for again (createOnce).
+// looked for before it is asked for again (createOnce). An instance that is locked (Vultr
+// refuses start, detach, delete… while it provisions or reboots) is waited for (whenUnlocked).
 // The API key is only ever placed in the Authorization header: never in a message or log.
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Settings } from '../config/settings.js';
 import { OperationError, UserInputError } from '../pipeline/errors.js';
-import { createOnce, mayResend, Retryable, retryAfterMs, retrying, UncertainError } from './http-retry.js';
+import { backoffMs, createOnce, mayResend, Retryable, retryAfterMs, retrying, UncertainError } from './http-retry.js';
+import { traceBody, type Trace } from './vultr-trace.js';
 
 export class VultrApiError extends OperationError {
   constructor(
@@ -18,7 +20,15 @@ export class VultrApiError extends OperationError {
     super(`Vultr API ${method} ${path} failed with HTTP ${status}${vultrError ? `: ${vultrError}` : ''}`);
     this.name = 'VultrApiError';
   }
+
+  /** Vultr refused because the instance is locked (HTTP 500 "Server is currently locked"): nothing was done. */
+  get locked(): boolean {
+    return /\blocked\b/i.test(this.vultrError);
+  }
 }
+
+/** server_status values during which Vultr refuses operations on an instance (research vultr-api.md §9). */
+export const LOCKED_STATES = ['none', 'locked'];
 
 const uncertain = (method: string, path: string, why: string, cause?: unknown) =>
   new UncertainError(`Vultr API ${method} ${path} did not answer clearly (${why})`, { cause });
@@ -75,7 +85,21 @@ export interface VultrClientOptions {
   retries?: number;
   backoffMs?: number;
   signal?: AbortSignal;
+  /** --trace: every answer is recorded. */
+  trace?: Trace;
 }
+
+export interface LockWait {
+  /** How often to look at server_status. */
+  intervalMs: number;
+  /** Give up after this long (default 15 minutes). */
+  timeoutMs?: number;
+  /** Told, in a sentence, each time the instance is found locked. */
+  info?: (message: string) => void;
+}
+
+/** How long to wait for an instance to be unlocked before giving up, unless told otherwise. */
+export const LOCK_TIMEOUT_MS = 15 * 60_000;
 
 export class VultrClient {
   private readonly baseUrl: string;
@@ -116,25 +140,36 @@ export class VultrClient {
       } catch (error) {
         if (signal.aborted) throw error;
         const why = (error as Error).name === 'TimeoutError' ? 'timed out' : ((error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message);
+        this.options.trace?.record({ kind: 'api-failed', method, path, error: why });
         if (!mayResend(method, undefined)) throw uncertain(method, path, why, error);
         throw new Retryable(new OperationError(`Vultr API ${method} ${path} failed: ${why}; check the network and VULTR_API_URL`, { cause: error }));
       }
-      if (res.ok) {
-        const text = await res.text();
-        return (text ? JSON.parse(text) : undefined) as T;
+      const text = await res.text();
+      let json: unknown;
+      try {
+        json = text ? JSON.parse(text) : undefined;
+      } catch {
+        json = undefined;
       }
-      const vultrError = await res
-        .json()
-        .then((j: { error?: unknown }) => (typeof j?.error === 'string' ? j.error.replace(/<br\s*\/?>/gi, ' ').trim() : ''))
-        .catch(() => '');
+      const vultrError = (() => {
+        const e = (json as { error?: unknown } | undefined)?.error;
+        return typeof e === 'string' ? e.replace(/<br\s*\/?>/gi, ' ').trim() : '';
+      })();
+      this.options.trace?.record({ kind: 'api', method, path, status: res.status, ...(vultrError ? { error: vultrError } : {}), ...(res.ok ? { body: traceBody(json) } : {}) });
+      if (res.ok) {
+        if (text && json === undefined) throw new OperationError(`Vultr API ${method} ${path} answered HTTP ${res.status} with something that is not JSON`);
+        return json as T;
+      }
+      const refusedForLock = /\blocked\b/i.test(vultrError);
       const failure =
         res.status === 401 || res.status === 403
           ? new UserInputError(`the Vultr API rejected VULTR_API_KEY (HTTP ${res.status}${vultrError ? `: ${vultrError}` : ''}); check the key and its IP access control list`)
-          : method === 'POST' && res.status >= 500
+          : method === 'POST' && res.status >= 500 && !refusedForLock
             ? uncertain(method, path, `HTTP ${res.status}`)
             : new VultrApiError(method, path, res.status, vultrError);
+      // A locked instance is whenUnlocked's business, which waits far longer than a retry.
       // Vultr sends 429 without Retry-After; it is honoured if it ever appears.
-      if (mayResend(method, res.status)) throw new Retryable(failure, retryAfterMs(res.headers));
+      if (!refusedForLock && mayResend(method, res.status)) throw new Retryable(failure, retryAfterMs(res.headers));
       throw failure;
     };
     return retrying(attempt, { retries: this.options.retries ?? 8, baseMs: this.options.backoffMs ?? 500, maxMs: 12_000, signal });
@@ -174,8 +209,12 @@ export class VultrClient {
   async deleteIso(id: string): Promise<void> {
     await this.request('DELETE', `/iso/${encodeURIComponent(id)}`);
   }
-  listInstances(tag?: string): Promise<VultrInstance[]> {
-    return this.paginate<VultrInstance>(`/instances${tag ? `?tag=${encodeURIComponent(tag)}` : ''}`, 'instances');
+  /** All instances, or those with a tag or a main IPv4 address (Vultr filters). */
+  listInstances(filter: { tag?: string; mainIp?: string } = {}): Promise<VultrInstance[]> {
+    const query = new URLSearchParams();
+    if (filter.tag) query.set('tag', filter.tag);
+    if (filter.mainIp) query.set('main_ip', filter.mainIp);
+    return this.paginate<VultrInstance>(`/instances${query.size ? `?${query}` : ''}`, 'instances');
   }
   async getInstance(id: string): Promise<VultrInstance> {
     return (await this.request<{ instance: VultrInstance }>('GET', `/instances/${encodeURIComponent(id)}`)).instance;
@@ -184,7 +223,7 @@ export class VultrClient {
   async createInstance(body: InstanceRequest, onUncertain?: (error: Error) => void): Promise<VultrInstance> {
     return createOnce(
       async () => (await this.request<{ instance: VultrInstance }>('POST', '/instances', body)).instance,
-      async () => (await this.listInstances(body.tags[0])).find((i) => i.label === body.label),
+      async () => (await this.listInstances({ tag: body.tags[0] })).find((i) => i.label === body.label),
       { onUncertain },
     );
   }
@@ -200,6 +239,57 @@ export class VultrClient {
   async startInstance(id: string): Promise<void> {
     await this.request('POST', `/instances/${encodeURIComponent(id)}/start`);
   }
+
+  /**
+   * Runs an operation on an instance (start, detach, delete…; `doing` says which, as in
+   * "delete it") once Vultr lets it: while
+   * server_status is none or locked it waits, and a refusal because of a lock (which can come
+   * between the look and the request) means waiting and asking again, until `timeoutMs`
+   * (default LOCK_TIMEOUT_MS) has passed since the first look.
+   */
+  async whenUnlocked<T>(id: string, doing: string, operation: () => Promise<T>, wait: LockWait): Promise<T> {
+    const signal = this.options.signal ?? new AbortController().signal;
+    const timeoutMs = wait.timeoutMs ?? LOCK_TIMEOUT_MS;
+    const deadline = Date.now() + timeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      const state = (await this.getInstance(id)).server_status ?? '';
+      if (!LOCKED_STATES.includes(state)) {
+        try {
+          return await operation();
+        } catch (error) {
+          if (!(error instanceof VultrApiError && error.locked)) throw error;
+        }
+      }
+      wait.info?.(`instance ${id} is locked (server_status ${state || 'locked'}); waiting to ${doing}`);
+      if (Date.now() >= deadline) {
+        throw new OperationError(`instance ${id} stayed locked for ${Math.round(timeoutMs / 1000)} s, so Vultr would not let this run ${doing}; try again later`);
+      }
+      // Backs off from a second up to the poll interval: most locks are short.
+      const pause = backoffMs(attempt, { baseMs: Math.min(1000, wait.intervalMs), maxMs: wait.intervalMs });
+      await delay(Math.min(pause, Math.max(0, deadline - Date.now())), undefined, { signal });
+    }
+  }
+
+  /** ISO id → the instances it is attached to (one request per instance: Vultr has no reverse lookup). */
+  async attachments(): Promise<Map<string, VultrInstance[]>> {
+    const out = new Map<string, VultrInstance[]>();
+    for (const instance of await this.listInstances()) {
+      const status = await this.instanceIsoStatus(instance.id).catch((error: unknown) => {
+        if (error instanceof VultrApiError && error.status === 404) return undefined; // deleted meanwhile
+        throw error;
+      });
+      // "ready" may still name the ISO it had (govultr's tests); only a mounted one counts.
+      if (!status?.iso_id || status.state === 'ready') continue;
+      out.set(status.iso_id, [...(out.get(status.iso_id) ?? []), instance]);
+    }
+    return out;
+  }
+}
+
+/** "instance 5f0… (label, 192.0.2.7)". */
+export function describeInstance(instance: VultrInstance): string {
+  const details = [instance.label, instance.main_ip].filter((d) => d && d !== '0.0.0.0');
+  return `instance ${instance.id}${details.length ? ` (${details.join(', ')})` : ''}`;
 }
 
 /** The instance's IPv6 /64 from the flat fields (what Vultr sends), else v6_networks. */
@@ -213,7 +303,7 @@ export function instanceV6(instance: VultrInstance): { mainIp?: string; network?
 }
 
 /** The client for the API in the settings; a missing key is bad input (exit 2). */
-export function vultrClient(settings: Pick<Settings, 'vultr' | 'http'>, signal: AbortSignal): VultrClient {
+export function vultrClient(settings: Pick<Settings, 'vultr' | 'http'>, signal: AbortSignal, trace?: Trace): VultrClient {
   if (!settings.vultr.apiKey) throw new UserInputError('VULTR_API_KEY is not set; create an API key in the Vultr portal (Account → API) and export it');
   return new VultrClient({
     apiKey: settings.vultr.apiKey,
@@ -221,5 +311,6 @@ export function vultrClient(settings: Pick<Settings, 'vultr' | 'http'>, signal: 
     signal,
     backoffMs: settings.http.backoffMs,
     timeoutMs: settings.http.timeoutMs,
+    trace,
   });
 }

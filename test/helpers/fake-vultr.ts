@@ -1,14 +1,27 @@
 // A stateful fake of Vultr's API v2 on loopback, the one real component that cannot run
-// here. Every request body and every documented response is validated against Vultr's own
-// OpenAPI document (test/fixtures/vultr-openapi); violations are collected for the tests to
-// assert on. ISOs become complete only after the fake really downloads the URL and hashes it.
+// here. Every request body and every documented response is checked against Vultr's own
+// OpenAPI document (test/fixtures/vultr-openapi); violations are collected, and the test
+// files assert there are none after every test. What the document does not say (how a real
+// account behaves) comes from research/vultr-api.md §9 as a behaviour profile:
+//   - vultr-2026 (the default): a guest power-off is not registered (power_status stays
+//     running), the library holds 2 ISOs and already has one that is not ours, a detach
+//     restarts the instance, the instance is locked for a while after create and after a
+//     detach (start/detach/delete answer Vultr's HTTP 500 lock error meanwhile), and Vultr
+//     does not follow redirects (such an ISO never completes);
+//   - power-offs-register: the same, but a guest power-off shows as power_status stopped.
+// Each instance has a network presence: its main IP is a loopback address (127.0.x.y) where
+// the "installed system" answers an SSH banner on the fake's SSH port, and nothing answers
+// while the "installer" runs or the guest reboots.
+// ISOs become complete only after the fake really downloads the URL and hashes it.
+// A trace written by `--trace` can drive the fake instead (FakeVultr.replaying).
 import { Ajv, type ValidateFunction } from 'ajv';
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from 'node:net';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
+import type { TraceLine } from '../../src/systems/vultr-trace.js';
 import { ROOT } from './project.js';
 
 const spec = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/vultr-openapi/v0.0.1.json'), 'utf8')) as {
@@ -27,6 +40,55 @@ function validator(pointer: string): ValidateFunction {
 }
 const templates = Object.keys(spec.paths).map((t) => ({ template: t, re: new RegExp(`^${t.replace(/\{[^}]+\}/g, '[^/]+')}$`) }));
 
+export interface Behaviour {
+  /** A guest power-off shows in the API as power_status stopped. */
+  powerOffRegisters: boolean;
+  /** How many ISOs the library holds. */
+  librarySize: number;
+  /** ISOs (not ours) in the library before the test starts. */
+  foreignIsos: string[];
+  /** A detach restarts the instance. */
+  detachRestarts: boolean;
+  /** server_status is "locked" this long after create and after a detach. */
+  lockMs: number;
+  /** How long the guest is down in a reboot. */
+  rebootMs: number;
+  /** How long the installer runs. */
+  installMs: number;
+  /** How the install ends: a reboot (today's ISO), or a power-off (older ISOs). */
+  installEnds: 'reboot' | 'poweroff';
+}
+
+export type Profile = 'vultr-2026' | 'power-offs-register';
+
+export const PROFILES: Record<Profile, Behaviour> = {
+  'vultr-2026': {
+    powerOffRegisters: false,
+    librarySize: 2,
+    foreignIsos: ['my-rescue-system.iso'],
+    detachRestarts: true,
+    lockMs: 400,
+    rebootMs: 400,
+    installMs: 600,
+    installEnds: 'reboot',
+  },
+  'power-offs-register': {
+    powerOffRegisters: true,
+    librarySize: 2,
+    foreignIsos: ['my-rescue-system.iso'],
+    detachRestarts: true,
+    lockMs: 400,
+    rebootMs: 400,
+    installMs: 600,
+    installEnds: 'reboot',
+  },
+};
+
+/** The lock error real accounts answer (ansible-collection-vultr #113). */
+export const LOCKED_ERROR = 'Unable to destroy server: Unable to remove VM: Server is currently locked';
+/** Not recorded from a real account (research §9: "the exact error text is not recorded"). */
+export const LIBRARY_FULL_ERROR = 'Unable to create ISO: you have reached the maximum number of ISOs allowed on this account';
+
 export interface FakeIso {
   id: string;
   date_created: string;
@@ -36,6 +98,8 @@ export interface FakeIso {
   sha512sum: string;
   status: 'pending' | 'complete';
 }
+
+type Guest = 'off' | 'installer' | 'rebooting' | 'installed';
 
 export interface FakeInstance {
   id: string;
@@ -55,6 +119,14 @@ export interface FakeInstance {
   isoId?: string;
   isoState: 'ready' | 'attached';
   request: Record<string, unknown>;
+  /** What runs inside (the fake's idea of it). */
+  guest: Guest;
+  /** The disk holds an installed system. */
+  installed: boolean;
+  /** Until when (Date.now()) the instance is locked. */
+  lockedUntil: number;
+  /** The loopback address it gets as main_ip once it is active. */
+  address: string;
 }
 
 export interface FakeFaults {
@@ -68,9 +140,9 @@ export interface FakeFaults {
   stuckPending?: boolean;
   /** Delay every response this long (client timeouts). */
   delayMs?: number;
-  /** How long the "installer" runs before powering off. */
-  installMs?: number;
 }
+
+let nextAddress = 10 + Math.floor(Math.random() * 50_000);
 
 export class FakeVultr {
   readonly isos = new Map<string, FakeIso>();
@@ -79,20 +151,60 @@ export class FakeVultr {
   readonly requests: { method: string; path: string; status: number }[] = [];
   readonly downloads: string[] = [];
   faults: FakeFaults = {};
+  readonly behaviour: Behaviour;
   url = '';
+  /** The port where instances' "installed systems" answer SSH (VULTR_SID_ISO_SSH_PORT). */
+  sshPort = 0;
   private created = 0;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly listeners = new Map<string, TcpServer>();
+  private replay?: Replay;
 
-  constructor(readonly apiKey: string) {}
+  constructor(
+    readonly apiKey: string,
+    profile: Profile | Behaviour = 'vultr-2026',
+    overrides: Partial<Behaviour> = {},
+  ) {
+    this.behaviour = { ...(typeof profile === 'string' ? PROFILES[profile] : profile), ...overrides };
+    for (const name of this.behaviour.foreignIsos) this.addIso(name);
+  }
+
+  /** A fake that answers as a recorded run did (see Replay). */
+  static replaying(apiKey: string, trace: TraceLine[], speed = 1): FakeVultr {
+    const fake = new FakeVultr(apiKey, { ...PROFILES['vultr-2026'], foreignIsos: [] });
+    fake.replay = new Replay(trace, speed);
+    return fake;
+  }
 
   async start(): Promise<this> {
     const server = createServer((req, res) => void this.handle(req, res));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v2`;
-    onTestFinished(() => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }));
+    // A free port for the SSH listeners (they share it, each on its own loopback address).
+    const probe = createTcpServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    this.sshPort = (probe.address() as AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    this.replay?.begin(this);
+    onTestFinished(async () => {
+      for (const t of this.timers) clearTimeout(t);
+      this.replay?.stop();
+      await Promise.all([...this.listeners.keys()].map((ip) => this.stopSsh(ip)));
+      await new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      });
+    });
     return this;
+  }
+
+  /** After `ms`; cancelled when the test ends. */
+  private later(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
   }
 
   addIso(filename: string, extra: Partial<FakeIso> = {}): FakeIso {
@@ -108,6 +220,14 @@ export class FakeVultr {
     };
     this.isos.set(iso.id, iso);
     return iso;
+  }
+
+  /** An instance as if made earlier (in the console, or by an older run), with an ISO attached. */
+  addInstance(fields: Partial<FakeInstance> & { isoId?: string }): FakeInstance {
+    const i = this.newInstance({ label: 'older', region: 'ewr', plan: 'vc2-1c-2gb', tags: [] });
+    Object.assign(i, { status: 'active', power_status: 'running', server_status: 'ok', main_ip: i.address, guest: 'installed', installed: true, isoState: fields.isoId ? 'attached' : 'ready', ...fields });
+    this.guestChanged(i);
+    return i;
   }
 
   private check(what: string, pointer: string, value: unknown) {
@@ -154,6 +274,14 @@ export class FakeVultr {
       }
     }
     if (op.requestBody) this.check(`request ${method.toUpperCase()} ${template}`, `/paths/${esc(template!)}/${method}/requestBody/content/${esc('application/json')}/schema`, body);
+    for (const [name] of url.searchParams) {
+      const params = (op as { parameters?: { name: string; in: string }[] }).parameters ?? [];
+      if (!params.some((p) => p.in === 'query' && p.name === name)) this.violations.push(`request ${method.toUpperCase()} ${template}: query parameter ${name} is not documented`);
+    }
+    if (this.replay) {
+      const answer = this.replay.answer(method.toUpperCase(), path);
+      return answer ? send(answer.status, answer.body) : error(404, 'fake: nothing recorded for this request');
+    }
     if (this.faults.rateLimit) {
       this.faults.rateLimit--;
       return error(429, 'rate limit exceeded');
@@ -163,10 +291,13 @@ export class FakeVultr {
       return error(500, 'Internal server error');
     }
     const id = path.split('/')[2] ?? '';
+    const instance = this.instances.get(id);
+    const locked = (i: FakeInstance) => Date.now() < i.lockedUntil;
     switch (`${method} ${template}`) {
       case 'get /iso':
         return send(200, this.page(url, 'isos', [...this.isos.values()].map((i) => this.isoView(i))));
       case 'post /iso': {
+        if (this.isos.size >= this.behaviour.librarySize) return error(400, LIBRARY_FULL_ERROR);
         const iso = this.addIso(decodeURIComponent(new URL(String(body.url)).pathname.split('/').pop() ?? 'x.iso'), { status: 'pending', size: 0, md5sum: '', sha512sum: '' });
         iso.date_created = new Date().toISOString().replace('Z', '+00:00');
         void this.download(iso, String(body.url));
@@ -190,34 +321,35 @@ export class FakeVultr {
       }
       case 'get /instances': {
         const tag = url.searchParams.get('tag');
-        const list = [...this.instances.values()].filter((i) => !tag || i.tags.includes(tag)).map((i) => this.instanceView(i));
+        const mainIp = url.searchParams.get('main_ip');
+        const list = [...this.instances.values()].filter((i) => (!tag || i.tags.includes(tag)) && (!mainIp || i.main_ip === mainIp)).map((i) => this.instanceView(i));
         return send(200, this.page(url, 'instances', list));
       }
       case 'post /instances':
         return send(202, { instance: this.instanceView(this.createInstance(body)) });
-      case 'get /instances/{instance-id}': {
-        const i = this.instances.get(id);
-        return i ? send(200, { instance: this.instanceView(i) }) : error(404, 'Invalid instance-id.');
-      }
+      case 'get /instances/{instance-id}':
+        return instance ? send(200, { instance: this.instanceView(instance) }) : error(404, 'Invalid instance-id.');
       case 'delete /instances/{instance-id}':
+        if (!instance) return error(404, 'Invalid instance-id.');
+        if (locked(instance)) return error(500, LOCKED_ERROR);
         this.instances.delete(id);
+        await this.stopSsh(instance.main_ip);
         return send(204);
-      case 'get /instances/{instance-id}/iso': {
-        const i = this.instances.get(id);
-        return i ? send(200, { iso_status: { iso_id: i.isoState === 'attached' ? i.isoId : '', state: i.isoState } }) : error(404, 'Invalid instance-id.');
-      }
+      case 'get /instances/{instance-id}/iso':
+        return instance ? send(200, { iso_status: { iso_id: instance.isoState === 'attached' ? instance.isoId : '', state: instance.isoState } }) : error(404, 'Invalid instance-id.');
       case 'post /instances/{instance-id}/iso/detach': {
-        const i = this.instances.get(id);
-        if (!i) return error(404, 'Invalid instance-id.');
-        setTimeout(() => (i.isoState = 'ready'), 50);
+        if (!instance) return error(404, 'Invalid instance-id.');
+        if (locked(instance)) return error(500, 'Unable to detach ISO: Server is currently locked');
+        this.later(50, () => {
+          instance.isoState = 'ready';
+          if (this.behaviour.detachRestarts) this.restart(instance);
+        });
         return send(202, { iso_status: { state: 'isunmounting' } });
       }
       case 'post /instances/{instance-id}/start': {
-        const i = this.instances.get(id);
-        if (!i) return error(404, 'Invalid instance-id.');
-        // With the ISO still attached this would boot the installer again.
-        i.power_status = 'running';
-        i.server_status = i.isoState === 'attached' ? 'installingbooting' : 'ok';
+        if (!instance) return error(404, 'Invalid instance-id.');
+        if (locked(instance)) return error(500, 'Unable to start server: Server is currently locked');
+        if (instance.power_status !== 'running' || instance.guest === 'off') this.boot(instance);
         return send(204);
       }
       default:
@@ -237,12 +369,13 @@ export class FakeVultr {
     return { id, date_created, filename, size, md5sum, sha512sum, status };
   }
 
-  private instanceView(i: FakeInstance) {
-    const { isoId: _isoId, isoState: _isoState, request: _request, ...view } = i;
+  instanceView(i: FakeInstance) {
+    const { isoId: _isoId, isoState: _isoState, request: _request, guest: _guest, installed: _installed, lockedUntil: _lockedUntil, address: _address, ...view } = i;
     return {
       ...view,
-      os: 'Custom', ram: 2048, disk: 55, vcpu_count: 1, default_password: '', allowed_bandwidth: 2048, netmask_v4: '255.255.254.0',
-      gateway_v4: '192.0.2.1', internal_ip: '', kvm: 'https://my.vultr.com/subs/vps/novnc/api.php?data=x', os_id: 159, app_id: 0,
+      server_status: Date.now() < i.lockedUntil ? 'locked' : i.server_status,
+      os: 'Custom', ram: 2048, disk: 55, vcpu_count: 1, default_password: 'not-a-real-password', allowed_bandwidth: 2048, netmask_v4: '255.255.254.0',
+      gateway_v4: '192.0.2.1', internal_ip: '', kvm: 'https://my.vultr.com/subs/vps/novnc/api.php?data=secret-console-token', os_id: 159, app_id: 0,
       image_id: '', firewall_group_id: '', features: ['ipv6'], tag: '', user_scheme: 'root',
       v6_networks: i.v6_network ? [{ network: i.v6_network, main_ip: i.v6_main_ip, network_size: i.v6_network_size }] : [],
     };
@@ -251,7 +384,10 @@ export class FakeVultr {
   private async download(iso: FakeIso, url: string) {
     if (this.faults.stuckPending) return;
     try {
-      const res = await fetch(url);
+      // Vultr fetches the URL itself and does not follow redirects (research §9): such an
+      // ISO never completes.
+      const res = await fetch(url, { redirect: 'manual' });
+      if (res.status >= 300 && res.status < 400) return;
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const data = Buffer.from(await res.arrayBuffer());
       this.downloads.push(url);
@@ -264,8 +400,8 @@ export class FakeVultr {
     }
   }
 
-  private createInstance(body: Record<string, unknown>): FakeInstance {
-    const n = this.instances.size + 10;
+  private newInstance(body: Record<string, unknown>): FakeInstance {
+    const n = nextAddress++;
     const i: FakeInstance = {
       id: randomUUID(),
       label: String(body.label ?? ''),
@@ -281,17 +417,171 @@ export class FakeVultr {
       v6_network_size: 0,
       tags: (body.tags as string[]) ?? [],
       date_created: new Date().toISOString().replace('Z', '+00:00'),
-      isoId: String(body.iso_id),
-      isoState: 'attached',
+      isoId: body.iso_id === undefined ? undefined : String(body.iso_id),
+      isoState: body.iso_id === undefined ? 'ready' : 'attached',
       request: body,
+      guest: 'off',
+      installed: false,
+      lockedUntil: 0,
+      address: `127.0.${(n >> 8) & 255}.${n & 255}`,
     };
     this.instances.set(i.id, i);
-    // pending → active/running (installing from the ISO) → stopped (the installer powers off).
-    setTimeout(() => {
-      Object.assign(i, { status: 'active', power_status: 'running', server_status: 'installingbooting', main_ip: `192.0.2.${n}` });
-      if (body.enable_ipv6) Object.assign(i, { v6_main_ip: `2001:db8:5:${n.toString(16)}:5400:4ff:fe2a:${n.toString(16)}`, v6_network: `2001:db8:5:${n.toString(16)}::`, v6_network_size: 64 });
-    }, 100);
-    setTimeout(() => Object.assign(i, { power_status: 'stopped', server_status: 'ok' }), 100 + (this.faults.installMs ?? 500));
     return i;
+  }
+
+  private createInstance(body: Record<string, unknown>): FakeInstance {
+    const i = this.newInstance(body);
+    const n = this.instances.size + 10;
+    // pending → active/running, locked while it provisions → the installer runs.
+    this.later(100, () => {
+      if (!this.instances.has(i.id)) return;
+      Object.assign(i, { status: 'active', main_ip: i.address, server_status: 'installingbooting' });
+      if (body.enable_ipv6) Object.assign(i, { v6_main_ip: `2001:db8:5:${n.toString(16)}:5400:4ff:fe2a:${n.toString(16)}`, v6_network: `2001:db8:5:${n.toString(16)}::`, v6_network_size: 64 });
+      i.lockedUntil = Date.now() + this.behaviour.lockMs;
+      this.boot(i);
+    });
+    return i;
+  }
+
+  /** Power on: with the ISO attached it boots the ISO, which boots an installed disk (issue 13) or installs. */
+  private boot(i: FakeInstance): void {
+    i.power_status = 'running';
+    if (i.installed) {
+      this.setGuest(i, 'rebooting');
+      this.later(this.behaviour.rebootMs, () => this.setGuest(i, 'installed'));
+      return;
+    }
+    if (i.isoState !== 'attached') return this.setGuest(i, 'off'); // nothing to boot
+    this.setGuest(i, 'installer');
+    this.later(this.behaviour.installMs, () => {
+      if (i.guest !== 'installer') return;
+      i.installed = true;
+      i.server_status = 'ok';
+      if (this.behaviour.installEnds === 'reboot') return this.boot(i);
+      this.setGuest(i, 'off');
+      if (this.behaviour.powerOffRegisters) i.power_status = 'stopped';
+    });
+  }
+
+  /** A restart Vultr makes (after a detach): locked for a while, down, then up again. */
+  private restart(i: FakeInstance): void {
+    i.lockedUntil = Date.now() + this.behaviour.lockMs;
+    this.setGuest(i, 'rebooting');
+    this.later(this.behaviour.rebootMs, () => this.boot(i));
+  }
+
+  private setGuest(i: FakeInstance, guest: Guest): void {
+    i.guest = guest;
+    this.guestChanged(i);
+  }
+
+  private guestChanged(i: FakeInstance): void {
+    if (i.guest === 'installed') void this.startSsh(i.main_ip);
+    else void this.stopSsh(i.main_ip);
+  }
+
+  /** The installed system's sshd on the instance's address. */
+  async startSsh(ip: string): Promise<void> {
+    if (this.listeners.has(ip) || !ip.startsWith('127.')) return;
+    const server = createTcpServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.end('SSH-2.0-OpenSSH_10.6 Debian-1\r\n');
+    });
+    this.listeners.set(ip, server);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.sshPort, ip, () => resolve());
+    });
+  }
+
+  async stopSsh(ip: string): Promise<void> {
+    const server = this.listeners.get(ip);
+    if (!server) return;
+    this.listeners.delete(ip);
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+
+  /** Replay: the guest of a recorded instance answers SSH as the recording says. */
+  setSsh(ip: string, up: boolean): void {
+    void (up ? this.startSsh(ip) : this.stopSsh(ip));
+  }
+}
+
+/**
+ * Answers as a recorded run did. Time runs from the start of the replay, `speed` times as
+ * fast as the recording: a GET is answered with the latest recorded answer to that request
+ * at that point in time (the first one if none yet), a POST or DELETE with the next recorded
+ * answer to it in order. Recorded addresses become loopback ones, where the instance's SSH
+ * port answers whenever the recording saw a banner there.
+ */
+class Replay {
+  private started = 0;
+  private readonly t0: number;
+  private readonly consumed = new Map<string, number>();
+  private readonly addresses = new Map<string, string>();
+  private ticker?: NodeJS.Timeout;
+  private fake?: FakeVultr;
+
+  constructor(
+    private readonly trace: TraceLine[],
+    private readonly speed: number,
+  ) {
+    this.t0 = Date.parse(trace[0]?.t ?? new Date().toISOString());
+  }
+
+  begin(fake: FakeVultr): void {
+    this.fake = fake;
+    this.started = Date.now();
+    // SSH follows the recording in time; checked every 20 ms.
+    this.ticker = setInterval(() => {
+      const now = this.now();
+      for (const [recorded] of this.addresses) {
+        const last = this.trace.filter((l) => l.kind === 'ssh' && l.host === recorded && Date.parse(l.t) <= now).at(-1);
+        if (last?.kind === 'ssh') fake.setSsh(this.local(recorded), Boolean(last.banner));
+      }
+    }, 20);
+  }
+
+  stop(): void {
+    clearInterval(this.ticker);
+  }
+
+  private now(): number {
+    return this.t0 + (Date.now() - this.started) * this.speed;
+  }
+
+  /** Recorded IPv4 → a loopback address; other addresses (IPv6) stay as they are, unreachable here. */
+  private local(ip: string): string {
+    if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip) || ip === '0.0.0.0') return ip;
+    if (!this.addresses.has(ip)) {
+      const n = nextAddress++;
+      this.addresses.set(ip, `127.0.${(n >> 8) & 255}.${n & 255}`);
+    }
+    return this.addresses.get(ip)!;
+  }
+
+  private localize(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map((v) => this.localize(v));
+    if (value && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === 'main_ip' && typeof v === 'string' ? this.local(v) : this.localize(v)]));
+    }
+    return value;
+  }
+
+  answer(method: string, path: string): { status: number; body?: unknown } | undefined {
+    const recorded = this.trace.filter((l): l is Extract<TraceLine, { kind: 'api' }> => l.kind === 'api' && l.method === method && l.path.split('?')[0] === path.split('?')[0]);
+    if (recorded.length === 0) return undefined;
+    let line: (typeof recorded)[number];
+    if (method === 'GET') {
+      const now = this.now();
+      line = recorded.filter((l) => Date.parse(l.t) <= now).at(-1) ?? recorded[0]!;
+    } else {
+      const key = `${method} ${path}`;
+      const n = this.consumed.get(key) ?? 0;
+      this.consumed.set(key, n + 1);
+      line = recorded[Math.min(n, recorded.length - 1)]!;
+    }
+    const body = line.status >= 400 ? { error: line.error ?? '', status: line.status } : (this.localize(line.body) as unknown);
+    return { status: line.status, body };
   }
 }

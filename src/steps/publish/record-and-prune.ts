@@ -1,10 +1,11 @@
-// Record the Vultr ISO in the manifest, then prune: keep the N newest ISOs whose file name
-// carries our prefix, never touch any other ISO, and skip one that is still attached to an
-// instance (with a warning naming it).
+// Record the Vultr ISO in the manifest, then prune: keep the publish.keep newest of our ISOs
+// (the new one included), never touch anyone else's, and keep one that is attached to an
+// instance (with a warning naming it and how to detach it).
 import { writeManifestFile } from '../../iso/manifest.js';
-import { isOurIsoFileName } from '../../iso/output-name.js';
+import { planRoom } from '../../iso/vultr-library.js';
 import type { Step } from '../../pipeline/runner.js';
-import { VultrApiError } from '../../systems/vultr-api.js';
+import { describeInstance, VultrApiError } from '../../systems/vultr-api.js';
+import { readLibrary } from './library-room.js';
 import type { PublishState } from './state.js';
 
 export const recordInManifest: Step<PublishState> = {
@@ -21,31 +22,29 @@ export const recordInManifest: Step<PublishState> = {
 export const pruneIsos: Step<PublishState> = {
   title: 'Prune old ISOs',
   async run(state, { reporter }) {
-    const keep = state.options.keep ?? state.config!.publish.keep;
-    const prefix = state.config!.name;
     const vultr = state.vultr!;
-    const ours = (await vultr.listIsos())
-      .filter((i) => isOurIsoFileName(i.filename, prefix))
-      .sort((a, b) => Date.parse(b.date_created) - Date.parse(a.date_created));
-    const current = state.iso!.id;
-    const kept = [current, ...ours.filter((i) => i.id !== current).map((i) => i.id)].slice(0, keep);
-    for (const iso of ours.filter((i) => !kept.includes(i.id))) {
+    const keep = state.options.keep ?? state.config!.publish.keep;
+    const library = await readLibrary(vultr);
+    const plan = planRoom(library, { prefix: state.config!.name, keep, capacity: Number.POSITIVE_INFINITY, adding: false, pinned: [state.iso!.id] });
+    for (const iso of plan.attachedKept) {
+      const holders = library.attached.get(iso.id) ?? [];
+      reporter.warn(
+        `kept ${iso.filename}: it is still attached to ${holders.map(describeInstance).join(' and ')}; detach it with ${holders.map((h) => `vultr-sid-iso vm detach ${h.id}`).join(' and ')} to let it be pruned`,
+      );
+      state.keptAttached.push(iso.filename);
+    }
+    for (const iso of plan.remove) {
       try {
         await vultr.deleteIso(iso.id);
-        state.pruned.push(iso.filename);
-        reporter.info(`deleted ${iso.filename} (${iso.id})`);
       } catch (error) {
-        if (error instanceof VultrApiError && /still attached to/i.test(error.vultrError)) {
-          const ip = /attached to\s+(\S+)/i.exec(error.vultrError)?.[1];
-          const instance = ip ? (await vultr.listInstances()).find((i) => i.main_ip === ip) : undefined;
-          const who = instance ? `instance ${instance.id} (${instance.label || instance.main_ip})` : `the instance at ${ip ?? 'an unknown address'}`;
-          reporter.warn(`kept ${iso.filename}: it is still attached to ${who}; detach it there to let it be pruned`);
-          state.keptAttached.push(iso.filename);
-          continue;
-        }
-        throw error;
+        if (!(error instanceof VultrApiError && /still attached/i.test(error.vultrError))) throw error;
+        reporter.warn(`kept ${iso.filename}: it was attached to an instance meanwhile`);
+        state.keptAttached.push(iso.filename);
+        continue;
       }
+      state.pruned.push(iso.filename);
+      reporter.info(`deleted ${iso.filename} (${iso.id})`);
     }
-    return `kept ${Math.min(keep, ours.length)}, deleted ${state.pruned.length}${state.keptAttached.length ? `, ${state.keptAttached.length} attached` : ''}`;
+    return `deleted ${plan.remove.length}${plan.attachedKept.length ? `, kept ${plan.attachedKept.length} attached` : ''}`;
   },
 };

@@ -5,6 +5,8 @@ import { messageOf, OperationError } from '../../pipeline/errors.js';
 import type { Step } from '../../pipeline/runner.js';
 import { VultrApiError, type VultrIso } from '../../systems/vultr-api.js';
 import { waitFor } from '../../systems/wait-for.js';
+import { describeLibrary, roomAdvice } from '../../iso/vultr-library.js';
+import { readLibrary } from './library-room.js';
 import type { PublishState } from './state.js';
 
 /** The file name Vultr derives from the URL (its last path segment). */
@@ -19,7 +21,18 @@ export const registerIso: Step<PublishState> = {
     const vultr = state.vultr!;
     const url = state.url!;
     const filename = isoFilename(url);
-    const iso = await vultr.createIso(url, filename, (error) => reporter.warn(`${error.message}; checking whether the ISO was created anyway`));
+    let iso: VultrIso;
+    try {
+      iso = await vultr.createIso(url, filename, (error) => reporter.warn(`${error.message}; checking whether the ISO was created anyway`));
+    } catch (error) {
+      if (!(error instanceof VultrApiError && error.status >= 400 && error.status < 500)) throw error;
+      // Most likely a full library (its limit is not in the API): say what fills it.
+      const library = await readLibrary(vultr);
+      throw new OperationError(
+        `Vultr refused to register ${filename} (HTTP ${error.status}${error.vultrError ? `: ${error.vultrError}` : ''}); the library ${describeLibrary(library, { prefix: state.config!.name, capacity: state.config!.publish.librarySize })}; ${roomAdvice(library, state.config!.name)}`,
+        { cause: error },
+      );
+    }
     state.createdIsoId = iso.id;
     reporter.info(`created ISO ${iso.id} (${iso.filename}), Vultr is downloading it`);
     const done = await waitFor<VultrIso>(

@@ -5,6 +5,7 @@ import type { Settings } from '../../config/settings.js';
 import type { Manifest } from '../../iso/manifest.js';
 import type { StorageSettings } from '../../systems/object-storage.js';
 import type { VultrClient, VultrIso } from '../../systems/vultr-api.js';
+import type { Trace } from '../../systems/vultr-trace.js';
 
 export interface PublishOptions {
   configPath: string;
@@ -15,6 +16,7 @@ export interface PublishOptions {
   keep?: number;
   pollIntervalMs: number;
   timeoutMs: number;
+  trace?: Trace;
   settings: Pick<Settings, 'vultr' | 's3' | 'http' | 'secrets'>;
 }
 

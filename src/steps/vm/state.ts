@@ -2,6 +2,7 @@
 import type { Config } from '../../config/schema.js';
 import type { Settings } from '../../config/settings.js';
 import type { VultrClient, VultrInstance, VultrIso } from '../../systems/vultr-api.js';
+import type { Trace } from '../../systems/vultr-trace.js';
 
 export interface VmCreateOptions {
   configPath: string;
@@ -15,7 +16,8 @@ export interface VmCreateOptions {
   noWait: boolean;
   pollIntervalMs: number;
   timeoutMs: number;
-  settings: Pick<Settings, 'vultr' | 'http' | 'secrets'>;
+  trace?: Trace;
+  settings: Pick<Settings, 'vultr' | 'http' | 'secrets' | 'ssh'>;
 }
 
 export interface VmState {
@@ -26,4 +28,10 @@ export interface VmState {
   /** Recorded the moment the instance exists, so a failure or Ctrl-C can delete it. */
   instanceId?: string;
   instance?: VultrInstance;
+  /** When the instance was created (Date.now()). */
+  createdAt?: number;
+  /** How long the install took, once the installed system answered: from then on nothing deletes the VM. */
+  installMs?: number;
+  /** The ISO is detached. */
+  detached?: boolean;
 }
