@@ -1,6 +1,6 @@
-// The layering of src/ (README, "How it works"): a module imports only from its own layer or
-// the ones below, and no chain of imports leads back to where it started. Type-only and
-// on-demand (`await import`) imports count too: they are dependencies all the same.
+// The layering of src/ (docs/architecture.md, "Layers"): a module imports only from its own
+// layer or the ones below, and no chain of imports leads back to where it started. Type-only
+// and on-demand (`await import`) imports count too: they are dependencies all the same.
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -9,13 +9,17 @@ describe('iso.config.schema.json', () => {
     expect(await readFile(join(ROOT, 'iso.config.schema.json'), 'utf8')).toBe(configJsonSchema());
   });
 
-  it("names every setting in the README's config table (and nothing that is not one)", async () => {
+  it("names every setting in docs/config.md's table of keys (and nothing that is not one)", async () => {
     type Node = { properties?: Record<string, Node> };
     const leaves = (node: Node, path: string[] = []): string[] =>
       node.properties ? Object.entries(node.properties).flatMap(([k, v]) => leaves(v, [...path, k])) : [path.join('.')];
     const schema = leaves(JSON.parse(configJsonSchema()) as Node).sort();
-    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('\n## Config\n'), readme.indexOf('\n## ', readme.indexOf('\n## Config\n') + 1));
+    const page = await readFile(join(ROOT, 'docs/config.md'), 'utf8');
+    // The "## Keys" section, up to the next "## " heading (the environment table has rows too).
+    const start = page.indexOf('\n## Keys\n');
+    expect(start, 'docs/config.md has a "## Keys" section').toBeGreaterThanOrEqual(0);
+    const next = page.indexOf('\n## ', start + 1);
+    const section = page.slice(start, next < 0 ? undefined : next);
     // "| `installer.locale`, `.keyboard` | ..." names installer.locale and installer.keyboard.
     const documented = section
       .split('\n')

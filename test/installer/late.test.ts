@@ -1,7 +1,7 @@
 // The late command (installer/late.sh) under the installer's own busybox, with /target a bare
 // directory and in-target/chroot replaced by recorders: the full install cannot run here
-// (README, "Not covered"), but every file operation, the apt switch to unstable and the
-// commands handed to the target run as they would in d-i.
+// (docs/testing.md, "What is not covered"), but every file operation, the apt switch to
+// unstable and the commands handed to the target run as they would in d-i.
 import { cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
