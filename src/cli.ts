@@ -10,6 +10,15 @@ import { registerVm } from './commands/vm.js';
 import { TOOL_VERSION } from './paths.js';
 import { exitCodeOf, messageOf } from './pipeline/errors.js';
 
+/**
+ * stderr, where no line may start with "::": in GitHub Actions that line would be obeyed as a
+ * workflow command, and an error message can carry one after a line break (a file name, a
+ * server's error text).
+ */
+function writeErr(text: string): void {
+  process.stderr.write(text.replace(/^::/gm, ' ::'));
+}
+
 export function createProgram(env: Env): Command {
   const program = new Command('vultr-sid-iso')
     .description('Build a self-installing Debian unstable ISO for Vultr VMs, publish it, and create VMs from it.')
@@ -17,7 +26,7 @@ export function createProgram(env: Env): Command {
     .showHelpAfterError('(run with --help for usage)')
     // Parse errors are thrown (and become exit 2) instead of exiting; subcommands inherit this.
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr });
   registerBuild(program, env);
   registerPublish(program, env);
   registerVm(program, env);
@@ -33,8 +42,8 @@ export async function main(argv: string[], env: Env): Promise<number> {
   } catch (error) {
     // Help and version exit 0; every parse error is bad input.
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    process.stderr.write(`vultr-sid-iso: ${messageOf(error)}\n`);
-    if (argv.includes('--debug') && error instanceof Error) process.stderr.write(`${error.stack ?? ''}\n`);
+    writeErr(`vultr-sid-iso: ${messageOf(error)}\n`);
+    if (argv.includes('--debug') && error instanceof Error) writeErr(`${error.stack ?? ''}\n`);
     return exitCodeOf(error);
   }
 }

@@ -8,7 +8,7 @@ import { fetchSmall } from '../systems/debian-mirror.js';
 import { loadPinnedKeys, SHIPPED_ARCHIVE_KEYRING, verifyCleartext } from '../systems/debian-signing.js';
 import { readRecord, recordPath, writeRecord } from './cache-record.js';
 import type { ChainContext, Expected } from './chain.js';
-import { parseInRelease, sha256Line } from './in-release.js';
+import { parseInRelease, sha256Line, staleOrOtherSuite } from './in-release.js';
 
 /** A mini.iso from the archive (…/dists/<suite>/main/installer-<arch>/<version>/images/…). */
 export const ARCHIVE_IMAGE = /^(.*)\/dists\/([^/]+)\/(main\/installer-[^/]+\/[^/]+\/images)\/(.+)$/;
@@ -53,7 +53,14 @@ export async function archiveChain(chain: ChainContext): Promise<Expected> {
     throw new OperationError(`the signature on ${inReleaseUrl} does not verify (${(error as Error).message}); the image is not used`, { cause: error });
   }
   ctx.reporter.info(`InRelease signed by ${signed.signer}`);
-  const sumsSha256 = parseInRelease(signed.text).sha256.get(sumsPath);
+  const release = parseInRelease(signed.text);
+  // A validly signed InRelease may still be an old one, or another suite's, replayed by a mirror.
+  const problem = staleOrOtherSuite(release, suite, base.validUntilGraceDays);
+  if (problem) {
+    await forget();
+    throw new OperationError(`${inReleaseUrl} ${problem}; a mirror may be replaying an old or another suite's file, so the image is not used`);
+  }
+  const sumsSha256 = release.sha256.get(sumsPath);
   if (!sumsSha256) throw new OperationError(`${inReleaseUrl} lists no SHA256 for ${sumsPath}; check base.url`);
 
   let sums: Buffer | undefined = saved?.files.sums;
@@ -69,5 +76,5 @@ export async function archiveChain(chain: ChainContext): Promise<Expected> {
   if (fresh) await writeRecord(record, { validators: validators!, files: { inrelease: inRelease, sums } });
   const entry = sha256Line(sums.toString('utf8'), relPath);
   if (!entry) throw new OperationError(`${sumsUrl} has no line for ${relPath}; check base.url`);
-  return { algorithm: 'sha256', hex: entry, from: sumsUrl };
+  return { algorithm: 'sha256', hex: entry, from: sumsUrl, signer: signed.signer };
 }

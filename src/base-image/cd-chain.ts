@@ -64,5 +64,5 @@ export async function cdChain(chain: ChainContext): Promise<Expected> {
   reporter.info(`checksums signed by ${signer}`);
   const expected = expectedHash(sums.toString('utf8'), fileName);
   if (!expected) throw new OperationError(`${sumsUrl} has no line for ${fileName}; check base.url and base.checksums`);
-  return { ...expected, from: sumsUrl };
+  return { ...expected, from: sumsUrl, signer };
 }

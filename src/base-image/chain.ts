@@ -28,6 +28,8 @@ export interface Expected {
   hex: string;
   /** The checksum file the hash came from, for messages. */
   from: string;
+  /** Fingerprint of the pinned key whose signature vouched for it. */
+  signer: string;
 }
 
 /** The image's line in a SHA512SUMS/SHA256SUMS file: "<hex>  [./]name" (or "<hex> *name"). */

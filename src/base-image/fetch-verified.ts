@@ -16,6 +16,8 @@ export interface VerifiedBase {
   source: string;
   sha512: string;
   verified: true;
+  /** Fingerprint of the key whose signature vouched for the image. */
+  signer: string;
 }
 
 export async function fetchVerifiedBase(url: string, base: Config['base'], options: FetchOptions, ctx: StepContext): Promise<VerifiedBase> {
@@ -31,5 +33,5 @@ export async function fetchVerifiedBase(url: string, base: Config['base'], optio
   const chain: ChainContext = { url, base, offline: options.offline, ctx, cacheDir, http };
   const expected = ARCHIVE_IMAGE.test(url) ? await archiveChain(chain) : await cdChain(chain);
   const image = await cachedOrDownloaded(chain, expected);
-  return { ...image, source: url, verified: true };
+  return { ...image, source: url, verified: true, signer: expected.signer };
 }

@@ -27,6 +27,25 @@ export function parseInRelease(text: string): InRelease {
   return { fields, sha256 };
 }
 
+const DAY_MS = 86_400_000;
+
+/**
+ * Why an InRelease must not be trusted although its signature is good, or undefined: it is
+ * for another suite than the URL's dists/<suite>/ (Suite or Codename must name it), or its
+ * Valid-Until has passed (by more than graceDays).
+ */
+export function staleOrOtherSuite(release: InRelease, suite: string, graceDays: number, now = Date.now()): string | undefined {
+  const names = [release.fields.get('Suite'), release.fields.get('Codename')].filter(Boolean);
+  if (!names.includes(suite)) return `is for ${names.length ? names.join(' / ') : 'no suite'}, not ${suite}`;
+  const validUntil = release.fields.get('Valid-Until');
+  if (validUntil !== undefined) {
+    const until = Date.parse(validUntil);
+    if (Number.isNaN(until)) return `has a Valid-Until that is not a date ("${validUntil}")`;
+    if (now > until + graceDays * DAY_MS) return `expired on ${new Date(until).toISOString()} (its Valid-Until${graceDays ? `, plus base.validUntilGraceDays ${graceDays}` : ''})`;
+  }
+  return undefined;
+}
+
 /** The digest on a "<sha256>  [./]path" line of a SHA256SUMS file, for one path. */
 export function sha256Line(sums: string, path: string): string | undefined {
   for (const line of sums.split('\n')) {

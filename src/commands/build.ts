@@ -59,13 +59,14 @@ export function registerBuild(program: Command, env: Env): void {
     .option('--render-only <dir>', 'only write the rendered files (preseed.cfg, user-data, meta-data, installer/, rootfs/) into DIR')
     .option('--offline', 'use only the cache; never download', false)
     .option('--require-verified', 'refuse a base image without a verified signature', false)
+    .option('--allow-insecure-url', 'accept a plain http:// base image URL (it is still verified by its signature)', false)
     .action((opts) =>
       runAction(
         env,
         opts,
         async (run): Promise<Printed> => {
-          const { config, baseIso, outDir, cacheDir, renderOnly, offline, requireVerified } = opts;
-          const result = await build({ configPath: config, baseIso, outDir, cacheDir, renderOnly, offline, requireVerified, settings: run.settings }, run);
+          const { config, baseIso, outDir, cacheDir, renderOnly, offline, requireVerified, allowInsecureUrl } = opts;
+          const result = await build({ configPath: config, baseIso, outDir, cacheDir, renderOnly, offline, requireVerified, allowInsecureUrl, settings: run.settings }, run);
           if (result.kind === 'render-only') {
             run.reporter.info(`wrote ${result.files.length} files into ${result.dir}`);
             return result;

@@ -59,6 +59,7 @@ export function registerPublish(program: Command, env: Env): void {
     .option('--manifest <file>', 'manifest of the ISO to publish (default: the newest in --out-dir)')
     .option('--out-dir <dir>', 'where to look for the newest manifest', 'iso/out')
     .option('--url <url>', 'the ISO is already hosted at URL: skip the upload')
+    .option('--allow-unverified', "publish an ISO built from a base image whose origin was not verified (a local file)", false)
     .option('--keep-object', 'keep the uploaded object after Vultr has the ISO', false)
     .option('--keep <n>', 'our ISOs to keep in the library, the new one included (default: publish.keep)', positiveNumber('--keep'))
     .option('--poll-interval <seconds>', 'seconds between status checks', positiveNumber('--poll-interval'), 10)
@@ -75,6 +76,7 @@ export function registerPublish(program: Command, env: Env): void {
               manifestPath: opts.manifest,
               outDir: opts.outDir,
               url: opts.url,
+              allowUnverified: opts.allowUnverified,
               keepObject: opts.keepObject,
               keep: opts.keep,
               pollIntervalMs: opts.pollInterval * 1000,

@@ -1,5 +1,5 @@
 // `vultr-sid-iso vm create | vm list | vm detach | vm delete`: instances booted from our ISO.
-import type { Command } from '@commander-js/extra-typings';
+import { InvalidArgumentError, type Command } from '@commander-js/extra-typings';
 import { loadConfig } from '../config/load.js';
 import { containerPrefix, formatPrefix, parseIPv6, parsePrefix } from '../net/ipv6.js';
 import { UserInputError } from '../pipeline/errors.js';
@@ -98,6 +98,10 @@ const summary: Summary<VmResult> = {
 };
 
 const collect = (value: string, previous: string[]) => [...previous, value];
+const collectTag = (value: string, previous: string[]) => {
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(value)) throw new InvalidArgumentError(`"${value}" is not a tag (letters, digits and _ . : -, at most 64).`);
+  return [...previous, value];
+};
 
 export function registerVm(program: Command, env: Env): void {
   const vm = program.command('vm').description('Vultr instances booted from our ISO.');
@@ -109,6 +113,7 @@ export function registerVm(program: Command, env: Env): void {
     .option('--label <label>', 'instance label')
     .option('--hostname <name>', "host name, or an FQDN to set the domain too (default: the config's installer.hostname and domain)")
     .option('--ssh-key <id>', 'Vultr SSH key id, added to the admin user on first boot (repeatable)', collect, [] as string[])
+    .option('--tag <tag>', 'another tag for this VM, after vm.tags (repeatable), e.g. a CI run id to clean up by', collectTag, [] as string[])
     .option('--user-data <file>', "user-data for cloud-init on the VM, merged over the ISO's settings")
     .option('--no-wait', 'return right after creating the instance')
     .option('--poll-interval <seconds>', 'seconds between status checks', positiveNumber('--poll-interval'), 10)
@@ -128,6 +133,7 @@ export function registerVm(program: Command, env: Env): void {
               label: opts.label,
               hostname: opts.hostname,
               sshKeys: opts.sshKey,
+              tags: opts.tag,
               userDataFile: opts.userData,
               noWait: !opts.wait,
               pollIntervalMs: opts.pollInterval * 1000,

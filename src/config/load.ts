@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import yaml from 'js-yaml';
 import type { z } from 'zod';
+import { hasCredentials } from '../net/urls.js';
 import { UserInputError } from '../pipeline/errors.js';
 import { configSchema, type Config } from './schema.js';
 import { SECRET_VARIABLES, type SecretValues } from './settings.js';
@@ -69,6 +70,19 @@ export function assertNoSecrets(config: unknown, secrets: SecretValues, file: st
 }
 
 /** `secrets`: the secret environment values (Settings.secrets), none of which may appear in the config. */
+/** URLs must not carry user:password@: they would be printed, and written to the manifest. Never echoes the value. */
+function assertNoUrlCredentials(config: Config, file: string): void {
+  const urls: [string, string | undefined][] = [
+    ['base.url', config.base.url],
+    ['publish.s3.endpoint', config.publish.s3.endpoint],
+  ];
+  for (const [path, value] of urls) {
+    if (value && hasCredentials(new URL(value))) {
+      throw new UserInputError(`${file}: ${path}: carries credentials (user:password@ in the URL), which would end up in logs and the manifest; remove them (object storage keys come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)`);
+    }
+  }
+}
+
 export function parseConfig(text: string, file: string, secrets: SecretValues = {}): Config {
   let raw: unknown;
   try {
@@ -89,6 +103,7 @@ export function parseConfig(text: string, file: string, secrets: SecretValues = 
     throw new UserInputError(`${file}: ${describeIssue(issues[0]!, raw)}${more}`);
   }
   assertNoSecrets(result.data, secrets, file);
+  assertNoUrlCredentials(result.data, file);
   return result.data;
 }
 

@@ -80,6 +80,12 @@ export const configSchema = z
           ])
           .describe('Accepted signers of the archive\'s InRelease (for a mini.iso from dists/<suite>/main/installer-amd64/...): the archive automatic signing keys.'),
         archiveKeyring: z.string().min(1).optional().describe('Armored keyring holding the archive keys (default: keys/debian-archive-signing.asc).'),
+        validUntilGraceDays: z
+          .number()
+          .min(0, 'is below 0')
+          .max(3650)
+          .default(0)
+          .describe("Accept the archive's InRelease this many days after its Valid-Until (0: never). Only for a test mirror or a snapshot: an expired InRelease may be a replay."),
       })
       .prefault({}),
     boot: z
@@ -181,7 +187,10 @@ export const configSchema = z
             bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'is not a valid bucket name').optional(),
             region: z.string().regex(/^[a-z0-9-]+$/, 'is not a region name').default('us-east-1'),
             prefix: z.string().regex(/^[A-Za-z0-9._/-]*$/, 'is not a key prefix').default('vultr-sid-iso'),
-            access: z.enum(['public-read', 'presigned'], { error: 'is not public-read or presigned' }).default('public-read'),
+            access: z
+              .enum(['presigned', 'public-read'], { error: 'is not presigned or public-read' })
+              .default('presigned')
+              .describe('How Vultr may fetch the uploaded ISO: a presigned URL valid for 6 hours (default), or a public-read object under an unguessable key.'),
             forcePathStyle: z.boolean().default(true),
           })
           .prefault({}),

@@ -2,6 +2,7 @@
 // set of rules: a bad value is exit 2 with a sentence naming the variable (and never its
 // value when that could be a secret). Nothing below the entry reads process.env: steps and
 // systems receive these values.
+import { hasCredentials, isLoopbackHost } from '../net/urls.js';
 import { UserInputError } from '../pipeline/errors.js';
 
 export const DEFAULT_VULTR_API_URL = 'https://api.vultr.com/v2';
@@ -64,8 +65,6 @@ function port(env: Env, name: string): number | undefined {
   return n;
 }
 
-const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
-
 /**
  * An http(s) URL from a variable, with no credentials in it (they would be printed in logs
  * and job summaries). `httpsOnly`: plain http only for loopback, because a bearer key goes
@@ -80,10 +79,10 @@ export function urlVariable(env: Env, name: string, httpsOnly: boolean): string 
   } catch {
     throw new UserInputError(`${name} is not a URL; set it to an https:// URL or unset it`);
   }
-  if (url.username || url.password) {
+  if (hasCredentials(url)) {
     throw new UserInputError(`${name} carries credentials (user:password@ in the URL), which would end up in logs; remove them and use the variables meant for keys`);
   }
-  const plainAllowed = !httpsOnly || LOOPBACK.test(url.hostname);
+  const plainAllowed = !httpsOnly || isLoopbackHost(url.hostname);
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && plainAllowed)) {
     throw new UserInputError(
       httpsOnly

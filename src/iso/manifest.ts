@@ -11,7 +11,15 @@ export interface Manifest {
   toolVersion: string;
   inputsHash: string;
   iso: { path: string; size: number; sha256: string; sha512: string };
-  base: { source: string; sha512: string; verified: boolean; volumeId: string; layout: string };
+  base: {
+    source: string;
+    sha512: string;
+    verified: boolean;
+    /** Fingerprint of the key whose signature vouched for the base image (verified ones only). */
+    signer?: string;
+    volumeId: string;
+    layout: string;
+  };
   bootEntries: BootEntry[];
   /** Added by publish. */
   vultr?: { isoId: string; filename: string; status: string };

@@ -37,7 +37,11 @@ export function manifestPathFor(isoPath: string): string {
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** Ours: an ISO file name this rule gives for this prefix, and nothing merely alike. */
+/**
+ * Ours: an ISO file name this rule gives for this prefix, and nothing merely alike. Vultr
+ * names an ISO after its URL; whether it keeps a presigned URL's query string in the name is
+ * not known (research vultr-api.md §7), so one may follow.
+ */
 export function isOurIsoFileName(filename: string, prefix: string): boolean {
-  return new RegExp(`^${escapeRegExp(prefix)}-[0-9a-f]{12}\\.iso$`).test(filename);
+  return new RegExp(`^${escapeRegExp(prefix)}-[0-9a-f]{12}\\.iso(\\?.*)?$`).test(filename);
 }

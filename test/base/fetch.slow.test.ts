@@ -263,6 +263,17 @@ describe('base image download and verification', { timeout: 180_000 }, () => {
     }
   });
 
+  it('a plain http:// base URL off loopback, or one carrying credentials: exit 2 before any download', async () => {
+    const w = await world();
+    const http = await runCli(['build', '--base-iso', 'http://mirror.example.invalid/debian.iso', '--out-dir', join(w.dir, 'out')]);
+    expect(http.exitCode).toBe(2);
+    expect(errorLine(http.stderr)).toContain('--base-iso http://mirror.example.invalid/debian.iso is plain http://; pass an https:// URL');
+    const creds = await runCli(['build', '--base-iso', 'https://me:hunter2@mirror.example.invalid/debian.iso', '--out-dir', join(w.dir, 'out')]);
+    expect(creds.exitCode).toBe(2);
+    expect(errorLine(creds.stderr)).toContain('--base-iso carries credentials');
+    expect(creds.stderr).not.toContain('hunter2');
+  });
+
   it('--require-verified refuses a local file', async () => {
     const w = await world();
     const r = await runCli(['build', '--base-iso', await standinIso('netinst'), '--require-verified', '--out-dir', join(w.dir, 'out')]);
@@ -275,20 +286,20 @@ describe('base image download and verification', { timeout: 180_000 }, () => {
 describe('mini.iso from the archive: InRelease → SHA256SUMS → mini.iso', { timeout: 180_000 }, () => {
   const IMAGES = '/debian/dists/sid/main/installer-amd64/current/images';
 
-  async function archive(options: { signer?: openpgp.PrivateKey; tamperSums?: boolean } = {}) {
+  async function archive(options: { signer?: openpgp.PrivateKey; tamperSums?: boolean; release?: string; config?: string } = {}) {
     const dir = await tempDir();
     const server = await mirrorServer();
     const mini = await readFile(await standinIso('mini'));
     const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
     const sums = Buffer.from(`${sha256(mini)}  ./netboot/mini.iso\n${'1'.repeat(64)}  ./netboot/gtk/mini.iso\n`);
-    const text = `Origin: Debian\nSuite: unstable\nCodename: sid\nSHA256:\n ${sha256(sums)} ${sums.length} main/installer-amd64/current/images/SHA256SUMS\n ${'2'.repeat(64)} 10 main/binary-amd64/Release\n`;
+    const text = `Origin: Debian\n${options.release ?? 'Suite: unstable\nCodename: sid\n'}SHA256:\n ${sha256(sums)} ${sums.length} main/installer-amd64/current/images/SHA256SUMS\n ${'2'.repeat(64)} 10 main/binary-amd64/Release\n`;
     const inRelease = await openpgp.sign({ message: await openpgp.createCleartextMessage({ text }), signingKeys: options.signer ?? trusted.priv });
     server.files.set('/debian/dists/sid/InRelease', { body: Buffer.from(inRelease) });
     server.files.set(`${IMAGES}/SHA256SUMS`, { body: options.tamperSums ? Buffer.concat([sums, Buffer.from('\n')]) : sums });
     server.files.set(`${IMAGES}/netboot/mini.iso`, { body: mini });
     await writeFile(join(dir, 'archive.asc'), trusted.pub);
     const config = join(dir, 'config.yaml');
-    await writeFile(config, `base:\n  archiveKeyring: ${join(dir, 'archive.asc')}\n  archiveFingerprints: [${trusted.fpr}]\n`);
+    await writeFile(config, `base:\n  archiveKeyring: ${join(dir, 'archive.asc')}\n  archiveFingerprints: [${trusted.fpr}]\n${options.config ?? ''}`);
     const w: World = { dir, server, config, cache: join(dir, 'cache'), url: `${server.url}${IMAGES}/netboot/mini.iso` };
     return w;
   }
@@ -297,7 +308,7 @@ describe('mini.iso from the archive: InRelease → SHA256SUMS → mini.iso', { t
     const w = await archive();
     const r = await build(w);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout).base).toMatchObject({ verified: true, layout: 'mini' });
+    expect(JSON.parse(r.stdout).base).toMatchObject({ verified: true, layout: 'mini', signer: trusted.fpr });
     expect(r.stderr).toContain(`InRelease signed by ${trusted.fpr}`);
     w.server.requests.length = 0;
     const again = await build(w);
@@ -311,6 +322,28 @@ describe('mini.iso from the archive: InRelease → SHA256SUMS → mini.iso', { t
     expect(r.exitCode).toBe(1);
     expect(errorLine(r.stderr)).toMatch(/SHA256SUMS does not match the SHA256 that the signed .*InRelease lists for it; the image is not used/);
     expect(await cacheEntries(w)).toEqual([]);
+  });
+
+  it('a validly signed but expired InRelease (a replay): exit 1, nothing cached; base.validUntilGraceDays lets a test mirror through', async () => {
+    const day = 86_400_000;
+    const release = `Suite: unstable\nCodename: sid\nDate: ${new Date(Date.now() - 20 * day).toUTCString()}\nValid-Until: ${new Date(Date.now() - 13 * day).toUTCString()}\n`;
+    const w = await archive({ release });
+    const r = await build(w);
+    expect(r.exitCode).toBe(1);
+    expect(errorLine(r.stderr)).toMatch(/InRelease expired on \S+ \(its Valid-Until\); a mirror may be replaying an old or another suite's file, so the image is not used/);
+    expect(await cacheEntries(w)).toEqual([]);
+    // Control: the same file is accepted while valid, or within the configured grace.
+    const graced = await archive({ release, config: '  validUntilGraceDays: 14\n' });
+    expect((await build(graced)).exitCode).toBe(0);
+    const fresh = await archive({ release: `Suite: unstable\nCodename: sid\nValid-Until: ${new Date(Date.now() + 7 * day).toUTCString()}\n` });
+    expect((await build(fresh)).exitCode).toBe(0);
+  });
+
+  it("another suite's validly signed InRelease at dists/sid/: exit 1", async () => {
+    const w = await archive({ release: 'Suite: stable\nCodename: trixie\n' });
+    const r = await build(w);
+    expect(r.exitCode).toBe(1);
+    expect(errorLine(r.stderr)).toMatch(/InRelease is for stable \/ trixie, not sid; a mirror may be replaying/);
   });
 
   it('an InRelease signed by an unknown key: exit 1', async () => {

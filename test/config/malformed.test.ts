@@ -52,6 +52,11 @@ const CASES: [string, string, string][] = [
   ['base url not http', 'base:\n  url: ftp://example.com/a.iso\n', 'base.url: "ftp://example.com/a.iso" is not an http(s) URL'],
   ['bad fingerprint', 'base:\n  fingerprints: [abc]\n', 'base.fingerprints[0]: "abc" is not a 40-digit'],
   ['keep zero', 'publish:\n  keep: 0\n', 'publish.keep: 0 is below 1'],
+  ['library size zero', 'publish:\n  librarySize: 0\n', 'publish.librarySize: 0 is below 1'],
+  ['no vm tag', 'vm:\n  tags: []\n', 'vm.tags: [] is empty; give at least one tag'],
+  ['base url with credentials', 'base:\n  url: https://me:pw@example.com/a.iso\n', 'base.url: carries credentials (user:password@ in the URL)'],
+  ['s3 endpoint with credentials', 'publish:\n  s3:\n    endpoint: https://KEY:SECRET@ewr1.vultrobjects.com\n', 'publish.s3.endpoint: carries credentials'],
+  ['negative InRelease grace', 'base:\n  validUntilGraceDays: -1\n', 'base.validUntilGraceDays: -1 is below 0'],
   ['api key in config', 'vm:\n  tags: [ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789]\n', 'vm.tags[0]'],
 ];
 
@@ -62,6 +67,19 @@ describe('malformed configs', () => {
 
   it.each(CASES)('%s', (_name, yaml, expected) => {
     expect(() => parseConfig(yaml, 'c.yaml', {})).toThrow(expected);
+  });
+
+  it('never repeats the credentials it refuses', () => {
+    const message = (() => {
+      try {
+        parseConfig('publish:\n  s3:\n    endpoint: https://KEY:hunter2@ewr1.vultrobjects.com\n', 'c.yaml', {});
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return '';
+    })();
+    expect(message).toContain('carries credentials');
+    expect(message).not.toContain('hunter2');
   });
 
   it('refuses a config value equal to a secret from the environment', () => {

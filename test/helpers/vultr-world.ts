@@ -69,7 +69,7 @@ export async function world(profile: Profile = 'vultr-2026', overrides: Partial<
 }
 
 /** A built-ISO stand-in: publishing needs only the file and its manifest. */
-export async function builtIso(dir: string, options: { name?: string; bytes?: number } = {}) {
+export async function builtIso(dir: string, options: { name?: string; bytes?: number; verified?: boolean } = {}) {
   const name = options.name ?? `vultr-sid-${randomBytes(6).toString('hex')}`;
   const data = randomBytes(options.bytes ?? 20 << 20); // default: two multipart parts
   const iso = join(dir, 'out', `${name}.iso`);
@@ -80,7 +80,13 @@ export async function builtIso(dir: string, options: { name?: string; bytes?: nu
     toolVersion: '0.1.0',
     inputsHash: 'x'.repeat(64),
     iso: { path: iso, size: data.length, sha256: createHash('sha256').update(data).digest('hex'), sha512: createHash('sha512').update(data).digest('hex') },
-    base: { source: 'test', sha512: '0'.repeat(128), verified: false, volumeId: 'test', layout: 'netinst' },
+    base: {
+      source: 'https://cdimage.debian.org/test.iso',
+      sha512: '0'.repeat(128),
+      ...(options.verified === false ? { verified: false } : { verified: true, signer: 'DF9B9C49EAA9298432589D76DA87E80D6294BE9B' }),
+      volumeId: 'test',
+      layout: 'netinst',
+    },
     bootEntries: [],
   };
   const path = join(dir, 'out', `${name}.json`);

@@ -26,7 +26,12 @@ describe.each(PROFILES)('publish (%s)', { timeout: 180_000 }, (profile) => {
     const saved = JSON.parse(await readFile(path, 'utf8'));
     expect(saved.vultr).toEqual({ isoId: result.isoId, filename: `${manifest.name}.iso`, status: 'complete' });
     expect(w.fake.isos.get(result.isoId)?.sha512sum).toBe(manifest.iso.sha512);
-    expect(w.fake.downloads).toEqual([`${w.s3.endpoint}/isos/vultr-sid-iso/${manifest.name}.iso`]);
+    // A presigned URL (the default) under an unguessable key, which no output shows.
+    expect(w.fake.downloads).toHaveLength(1);
+    const [, random] = new RegExp(`^${w.s3.endpoint}/isos/vultr-sid-iso/([0-9a-f]{32})/${manifest.name}\\.iso\\?.*X-Amz-Signature=`).exec(w.fake.downloads[0]!) ?? [];
+    expect(random).toBeDefined();
+    expect(`${r.stdout}${r.stderr}`).not.toContain(random);
+    expect(r.stderr).toContain(`s3://isos/vultr-sid-iso/***/${manifest.name}.iso`);
     expect(await objects(w)).toEqual([]);
     // The foreign ISO the library already held is untouched.
     expect([...w.fake.isos.values()].map((i) => i.filename).sort()).toEqual([`${manifest.name}.iso`, 'my-rescue-system.iso'].sort());
@@ -173,7 +178,7 @@ describe.each(PROFILES)('publish (%s)', { timeout: 180_000 }, (profile) => {
     recordOutput(String(r.stdout), String(r.stderr));
     expect(r.exitCode).toBe(130);
     expect(String(r.stderr)).toMatch(/deleted the unfinished ISO .* from the Vultr library/);
-    expect(String(r.stderr)).toMatch(/deleted s3:\/\/isos\/vultr-sid-iso\/vultr-sid-[0-9a-f]{12}\.iso/);
+    expect(String(r.stderr)).toMatch(/deleted s3:\/\/isos\/vultr-sid-iso\/\*\*\*\/vultr-sid-[0-9a-f]{12}\.iso/);
     expect([...w.fake.isos.values()].map((i) => i.filename)).toEqual(['my-rescue-system.iso']);
     expect(await objects(w)).toEqual([]);
   });
@@ -191,6 +196,28 @@ describe.each(PROFILES)('publish (%s)', { timeout: 180_000 }, (profile) => {
     expect(lines.every((l) => typeof l.t === 'string' && l.kind === 'api')).toBe(true);
     expect(lines.filter((l) => l.method === 'POST' && l.path === '/iso')).toEqual([expect.objectContaining({ status: 201, body: { iso: expect.objectContaining({ status: 'pending' }) } })]);
     expect(lines.some((l) => l.body?.iso?.status === 'complete')).toBe(true);
+  });
+
+  it('an ISO built from an unverified base image: refused (exit 2) unless --allow-unverified', async () => {
+    const w = await world(profile);
+    const { path } = await builtIso(w.dir, { bytes: 1 << 20, verified: false });
+    const refused = await publish(w, path);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toContain('says its ISO was built from a base image whose origin was not verified (https://cdimage.debian.org/test.iso); build from Debian\'s signed image');
+    expect(w.fake.requests).toEqual([]);
+    const allowed = await publish(w, path, ['--allow-unverified']);
+    expect(allowed.exitCode, allowed.stderr).toBe(0);
+  });
+
+  it('public-read: a plain URL under an unguessable key, and neither is printed', async () => {
+    const w = await world(profile);
+    const yaml = await config(w, 'publish:\n  s3:\n    access: public-read\n');
+    const { manifest, path } = await builtIso(w.dir, { bytes: 1 << 20 });
+    const r = await cli(w, ['publish', '--config', yaml, '--manifest', path, '--poll-interval', '0.1', '--keep-object']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const [url] = w.fake.downloads;
+    expect(url).toMatch(new RegExp(`^${w.s3.endpoint}/isos/vultr-sid-iso/[0-9a-f]{32}/${manifest.name}\\.iso$`));
+    expect(`${r.stdout}${r.stderr}`).not.toContain(url!.split('/').at(-2));
   });
 
   it('a missing or rejected API key: a clear error, exit 2', async () => {

@@ -5,17 +5,35 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { DigestMemo, fileIdentity } from '../../files/digest-memo.js';
 import { HashWorker } from '../../files/hash-worker.js';
+import { hasCredentials, isLoopbackHost } from '../../net/urls.js';
 import { UserInputError } from '../../pipeline/errors.js';
 import type { Step } from '../../pipeline/runner.js';
 import type { BuildState } from './state.js';
 
 const isUrl = (s: string) => /^https?:\/\//i.test(s);
 
+/** A base image URL may be used only without credentials in it, and over https unless allowed. */
+function checkUrl(source: string, from: string, allowInsecure: boolean): void {
+  let url: URL;
+  try {
+    url = new URL(source);
+  } catch {
+    throw new UserInputError(`${from} is not a valid URL; pass an https:// URL of a Debian installer image`);
+  }
+  if (hasCredentials(url)) {
+    throw new UserInputError(`${from} carries credentials (user:password@ in the URL), which would end up in logs and the manifest; remove them`);
+  }
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname) && !allowInsecure) {
+    throw new UserInputError(`${from} ${source} is plain http://; pass an https:// URL (Debian's mirrors serve it), or --allow-insecure-url for a mirror you trust (the signature is checked either way)`);
+  }
+}
+
 export const resolveBase: Step<BuildState> = {
   title: 'Get base ISO',
   async run(state, ctx) {
     const source = state.options.baseIso ?? state.config!.base.url;
     if (isUrl(source)) {
+      checkUrl(source, state.options.baseIso ? '--base-iso' : 'base.url', state.options.allowInsecureUrl);
       // openpgp.js is loaded only when a download has to be verified.
       const { fetchVerifiedBase } = await import('../../base-image/fetch-verified.js');
       const { cacheDir, offline, settings } = state.options;

@@ -16,6 +16,8 @@ export interface BuildOptions {
   renderOnly?: string;
   offline: boolean;
   requireVerified: boolean;
+  /** --allow-insecure-url: a plain http:// base URL (not on loopback) is accepted. */
+  allowInsecureUrl: boolean;
   /** The secret values (none may appear in the config) and HTTP tuning. */
   settings: Pick<Settings, 'secrets' | 'http'>;
 }
@@ -30,6 +32,8 @@ export interface BaseImage {
   verified: boolean;
   /** fileIdentity(path) when it was chosen: the write checks the file did not change under it. */
   identity: string;
+  /** Fingerprint of the key that signed for it (verified images only). */
+  signer?: string;
 }
 
 export interface BuildState {

@@ -150,6 +150,7 @@ export const writeManifest: Step<BuildState> = {
         source: state.base!.source,
         sha512: state.baseSha512!,
         verified: state.base!.verified,
+        ...(state.base!.signer ? { signer: state.base!.signer } : {}),
         volumeId: state.report!.volumeId,
         layout: state.layout!.kind,
       },

@@ -14,6 +14,11 @@ export const loadManifest: Step<PublishState> = {
     state.config = await loadConfig(state.options.configPath, state.options.settings.secrets);
     const path = state.options.manifestPath ?? (await newestManifest(state.options.outDir));
     const manifest = await readManifestFile(path);
+    if (manifest.base?.verified !== true && !state.options.allowUnverified) {
+      throw new UserInputError(
+        `manifest ${path} says its ISO was built from a base image whose origin was not verified (${manifest.base?.source ?? 'unknown'}); build from Debian's signed image (base.url, or --base-iso URL), or pass --allow-unverified if you vouch for it`,
+      );
+    }
     state.manifestPath = path;
     state.manifest = manifest;
     if (!state.options.url) {

@@ -12,6 +12,8 @@ export interface PublishOptions {
   manifestPath?: string;
   outDir: string;
   url?: string;
+  /** --allow-unverified: publish an ISO built from a base image whose origin was not verified. */
+  allowUnverified: boolean;
   keepObject: boolean;
   keep?: number;
   pollIntervalMs: number;

@@ -1,6 +1,11 @@
-// Put the ISO at a URL Vultr can fetch: an object under <prefix>/<name>.iso, public-read (a
-// plain URL ending in .iso) or presigned. With --url the ISO is already hosted: its size is
-// checked with HEAD (systems/hosted-url.ts). The object is deleted once Vultr has the ISO, and on failure.
+// Put the ISO at a URL Vultr can fetch: an object under <prefix>/<random>/<name>.iso,
+// presigned (the default: the URL stops working after a few hours) or public-read (a plain
+// URL). The ISO carries the config's password hash and key comments, so the random part keeps
+// its URL from being guessed, and neither the URL nor that part is printed (Actions logs of a
+// public repository are public). With --url the ISO is already hosted: its size is checked
+// with HEAD (systems/hosted-url.ts). The object is deleted once Vultr has the ISO, and on
+// failure.
+import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import { messageOf, OperationError, UserInputError } from '../../pipeline/errors.js';
 import type { Step } from '../../pipeline/runner.js';
@@ -28,7 +33,9 @@ export const uploadIso: Step<PublishState> = {
       throw new UserInputError('no object storage is configured; set S3_ENDPOINT and S3_BUCKET (or publish.s3.endpoint and .bucket in the config), or pass --url for an ISO hosted elsewhere');
     }
     const settings = { endpoint, bucket, region: env.region ?? s3.region, forcePathStyle: s3.forcePathStyle };
-    const key = [s3.prefix.replace(/^\/+|\/+$/g, ''), basename(manifest.iso.path)].filter(Boolean).join('/');
+    const unguessable = randomBytes(16).toString('hex');
+    reporter.mask(unguessable);
+    const key = [s3.prefix.replace(/^\/+|\/+$/g, ''), unguessable, basename(manifest.iso.path)].filter(Boolean).join('/');
     // The AWS SDK loads only when something is uploaded.
     const { presignedUrl, publicUrl, storageClient, uploadFile } = await import('../../systems/object-storage.js');
     const client = storageClient(settings, env);
@@ -40,7 +47,7 @@ export const uploadIso: Step<PublishState> = {
       onProgress: (done, total) => reporter.progress('uploading', done, total),
     });
     state.url = s3.access === 'public-read' ? publicUrl(settings, key) : await presignedUrl(client, bucket, key, PRESIGN_SECONDS);
-    if (s3.access === 'presigned') reporter.mask(state.url);
+    reporter.mask(state.url);
     return `s3://${bucket}/${key}`;
   },
   async cleanup(state, { reporter }) {

@@ -69,7 +69,7 @@ export const createInstance: Step<VmState> = {
       // Vultr serves this to cloud-init on the VM, which sets the hostname from it (an FQDN
       // also sets the domain), as the installer did from the config.
       hostname: options.hostname ?? fqdn(config!),
-      tags: config!.vm.tags,
+      tags: [...new Set([...config!.vm.tags, ...(options.tags ?? [])])],
       ...(options.sshKeys.length ? { sshkey_id: options.sshKeys } : {}),
       ...(userData ? { user_data: userData } : {}),
     };

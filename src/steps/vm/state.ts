@@ -12,6 +12,8 @@ export interface VmCreateOptions {
   label?: string;
   hostname?: string;
   sshKeys: string[];
+  /** Tags added after vm.tags. */
+  tags?: string[];
   userDataFile?: string;
   noWait: boolean;
   pollIntervalMs: number;

@@ -1,0 +1,182 @@
+// npm run acceptance:vultr: the whole product on a real Vultr account, the one thing the
+// tests cannot reach. It builds an ISO, publishes it, creates a VM from it with a throwaway
+// SSH key (through user-data, so cloud-init's Vultr datasource is exercised too), logs in,
+// runs a container and reaches it over IPv6 from here, then deletes the VM and the ISO and
+// checks that nothing tagged with the run's id is left. The traces of publish and vm create
+// are kept, to send in or to replay (test/helpers/fake-vultr.ts).
+//
+// Billed, so it does nothing without VULTR_ACCEPTANCE=1 and credentials; --dry-run prints the
+// plan without either. --cleanup-only removes what a run left (the nightly runs it always).
+//   node dist/scripts/acceptance-vultr.js [--dry-run] [--cleanup-only] [--run-id ID]
+//     [--config FILE] [--base-iso PATH|URL] [--region ewr] [--plan vc2-1c-2gb] [--out DIR]
+//     [--no-ipv6-check]
+import { execa } from 'execa';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import yaml from 'js-yaml';
+import { readSettings } from '../src/config/settings.js';
+import { isOurIsoFileName } from '../src/iso/output-name.js';
+import { contains, parseIPv6, parsePrefix } from '../src/net/ipv6.js';
+import { PROJECT_ROOT } from '../src/paths.js';
+import { vultrClient, VultrApiError, type VultrClient } from '../src/systems/vultr-api.js';
+
+const CLI = join(PROJECT_ROOT, 'dist/src/bin.js');
+
+const { values: args } = parseArgs({
+  options: {
+    'dry-run': { type: 'boolean', default: false },
+    'cleanup-only': { type: 'boolean', default: false },
+    'run-id': { type: 'string' },
+    config: { type: 'string', default: 'iso.config.yaml' },
+    'base-iso': { type: 'string' },
+    region: { type: 'string', default: 'ewr' },
+    plan: { type: 'string', default: 'vc2-1c-2gb' },
+    out: { type: 'string' },
+    'no-ipv6-check': { type: 'boolean', default: false },
+  },
+});
+
+const runId = args['run-id'] ?? `${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '')}-${process.pid}`;
+/** Every VM of the run carries this tag; clean-up goes by it. */
+const RUN_TAG = `vsi-acceptance-${runId}`.slice(0, 64);
+const out = resolve(args.out ?? join(PROJECT_ROOT, 'iso/acceptance', runId));
+
+const say = (line: string) => console.error(`acceptance: ${line}`);
+
+function plan(prefix: string): string[] {
+  return [
+    `run ${runId}: ISOs named ${prefix}-*.iso, VMs tagged ${RUN_TAG}, traces and logs in ${out}`,
+    `1. build: vultr-sid-iso build --config <the config with name ${prefix}, publish.keep 1> ${args['base-iso'] ? `--base-iso ${args['base-iso']}` : '(its base.url, verified)'}`,
+    '2. publish: vultr-sid-iso publish --trace publish.trace (makes room for itself only among its own ISOs)',
+    `3. vm create: --region ${args.region} --plan ${args.plan} --tag ${RUN_TAG} --user-data <a throwaway SSH key> --trace vm.trace`,
+    '4. ssh in as the admin: docker run a web server on a published port; read the container\'s IPv6 address',
+    `5. from here: the container's address answers on the published port over IPv6${args['no-ipv6-check'] ? ' (skipped: --no-ipv6-check)' : ''}`,
+    `6. always: delete every VM tagged ${RUN_TAG} and every ${prefix}-*.iso (waiting out locks and detaches), then check none is left`,
+  ];
+}
+
+/** The acceptance run's own config: the given one under its own name prefix, keeping only its newest ISO. */
+async function acceptanceConfig(): Promise<{ path: string; prefix: string }> {
+  const base = (yaml.load(await readFile(args.config, 'utf8')) ?? {}) as Record<string, Record<string, unknown> | string | undefined>;
+  const prefix = `${String(base.name ?? 'vultr-sid').slice(0, 35)}-acc`;
+  const publish = (typeof base.publish === 'object' ? base.publish : {}) as Record<string, unknown>;
+  const config = { ...base, name: prefix, publish: { ...publish, keep: 1 } };
+  await mkdir(out, { recursive: true });
+  const path = join(out, 'acceptance.config.yaml');
+  await writeFile(path, yaml.dump(config));
+  return { path, prefix };
+}
+
+async function cli(name: string, argv: string[]): Promise<unknown> {
+  say(`vultr-sid-iso ${argv.join(' ')}`);
+  const r = await execa(process.execPath, [CLI, ...argv, '--json'], { reject: false, stderr: ['pipe', 'inherit'] });
+  await writeFile(join(out, `${name}.log`), String(r.stderr));
+  if (r.exitCode !== 0) throw new Error(`${name} failed (exit ${r.exitCode}); see ${join(out, `${name}.log`)}`);
+  return JSON.parse(String(r.stdout));
+}
+
+async function ssh(key: string, host: string, user: string, command: string): Promise<string> {
+  const r = await execa('ssh', ['-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=15', `${user}@${host}`, command], { reject: false });
+  if (r.exitCode !== 0) throw new Error(`ssh ${user}@${host} ${command}: exit ${r.exitCode}: ${String(r.stderr).slice(-500)}`);
+  return String(r.stdout).trim();
+}
+
+async function hasIPv6Route(): Promise<boolean> {
+  const r = await execa('ip', ['-6', 'route', 'show', 'default'], { reject: false });
+  return r.exitCode === 0 && String(r.stdout).trim() !== '';
+}
+
+/** Deletes every VM tagged with the run and every ISO of the prefix; then checks none is left. */
+async function cleanUp(vultr: VultrClient, prefix: string): Promise<string[]> {
+  const problems: string[] = [];
+  for (const vm of await vultr.listInstances({ tag: RUN_TAG })) {
+    say(`deleting VM ${vm.id}`);
+    await vultr.whenUnlocked(vm.id, 'delete it', () => vultr.deleteInstance(vm.id), { intervalMs: 10_000, info: say }).catch((e: Error) => problems.push(`VM ${vm.id}: ${e.message}`));
+  }
+  // Vultr detaches a deleted instance's ISO a few seconds later (research §9).
+  for (const iso of (await vultr.listIsos()).filter((i) => isOurIsoFileName(i.filename, prefix))) {
+    say(`deleting ISO ${iso.filename}`);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await vultr.deleteIso(iso.id);
+        break;
+      } catch (error) {
+        if (!(error instanceof VultrApiError && /still attached/i.test(error.vultrError)) || attempt >= 30) {
+          problems.push(`ISO ${iso.filename}: ${(error as Error).message}`);
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 10_000));
+      }
+    }
+  }
+  const vmsLeft = await vultr.listInstances({ tag: RUN_TAG });
+  const isosLeft = (await vultr.listIsos()).filter((i) => isOurIsoFileName(i.filename, prefix));
+  if (vmsLeft.length || isosLeft.length) problems.push(`left behind: ${[...vmsLeft.map((v) => `VM ${v.id}`), ...isosLeft.map((i) => `ISO ${i.filename}`)].join(', ')}`);
+  return problems;
+}
+
+async function main(): Promise<number> {
+  if (args['dry-run']) {
+    console.log(plan('<config name>-acc').join('\n'));
+    return 0;
+  }
+  const settings = readSettings(process.env);
+  const missing = [
+    process.env.VULTR_ACCEPTANCE === '1' ? undefined : 'VULTR_ACCEPTANCE=1',
+    settings.vultr.apiKey ? undefined : 'VULTR_API_KEY',
+    settings.s3.accessKeyId && settings.s3.secretAccessKey ? undefined : 'AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY',
+  ].filter(Boolean);
+  if (missing.length) {
+    say(`refusing to run: it creates billed resources on a real Vultr account; set ${missing.join(', ')} (see docs/publishing.md, "Acceptance run"), or pass --dry-run to see the plan`);
+    return 2;
+  }
+  const { path: config, prefix } = await acceptanceConfig();
+  const vultr = vultrClient(settings, new AbortController().signal);
+  if (args['cleanup-only']) {
+    const problems = await cleanUp(vultr, prefix);
+    for (const p of problems) say(p);
+    return problems.length ? 1 : 0;
+  }
+  for (const line of plan(prefix)) say(line);
+  const failures: string[] = [];
+  try {
+    const key = join(out, 'id_ed25519');
+    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', RUN_TAG, '-f', key]);
+    const userData = join(out, 'user-data');
+    await writeFile(userData, `#cloud-config\nssh_authorized_keys:\n  - ${(await readFile(`${key}.pub`, 'utf8')).trim()}\n`);
+    const manifest = (await cli('build', ['build', '--config', config, ...(args['base-iso'] ? ['--base-iso', args['base-iso']] : [])])) as { iso: { path: string } };
+    const published = (await cli('publish', ['publish', '--config', config, '--manifest', manifest.iso.path.replace(/\.iso$/, '.json'), '--trace', join(out, 'publish.trace')])) as { isoId: string };
+    const vm = (await cli('vm-create', ['vm', 'create', '--config', config, '--iso', published.isoId, '--region', args.region!, '--plan', args.plan!, '--tag', RUN_TAG, '--user-data', userData, '--trace', join(out, 'vm.trace')])) as {
+      mainIp: string;
+      containerPrefix: string | null;
+      installSeconds: number;
+    };
+    say(`installed in ${(vm.installSeconds / 60).toFixed(1)} min; containers get ${vm.containerPrefix}`);
+    const admin = String(((yaml.load(await readFile(config, 'utf8')) ?? {}) as { admin?: { username?: string } }).admin?.username ?? 'debian');
+    await ssh(key, vm.mainIp, admin, 'sudo docker run -d --name acceptance -p 8080:80 busybox httpd -f -p 80 -h /etc');
+    const address = await ssh(key, vm.mainIp, admin, "sudo docker inspect -f '{{range .NetworkSettings.Networks}}{{.GlobalIPv6Address}}{{end}}' acceptance");
+    say(`container address ${address}`);
+    const prefix80 = vm.containerPrefix ? parsePrefix(vm.containerPrefix) : undefined;
+    const parsed = parseIPv6(address);
+    if (!prefix80 || parsed === undefined || !contains(prefix80, parsed)) failures.push(`the container's address ${address || '(none)'} is not in ${vm.containerPrefix}`);
+    if (args['no-ipv6-check']) {
+      say('reaching the container over IPv6 from here: skipped (--no-ipv6-check)');
+    } else if (!(await hasIPv6Route())) {
+      failures.push('this machine has no IPv6 route, so it cannot reach the container; run from a host with IPv6, or pass --no-ipv6-check');
+    } else {
+      const r = await execa('curl', ['-g', '-6', '-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '20', `http://[${address}]:80/passwd`], { reject: false });
+      if (String(r.stdout) !== '200') failures.push(`the container's published port did not answer over IPv6 from here (${String(r.stdout) || r.stderr})`);
+      else say('the container answered over IPv6 from here');
+    }
+  } catch (error) {
+    failures.push((error as Error).message);
+  } finally {
+    failures.push(...(await cleanUp(vultr, prefix)));
+  }
+  for (const f of failures) say(`FAILED: ${f}`);
+  say(`${failures.length ? 'failed' : 'passed'}; traces and logs in ${out}`);
+  return failures.length ? 1 : 0;
+}
+
+process.exitCode = await main();
