@@ -3,7 +3,7 @@
 // under --root; Debian's ndppd then runs with the produced config, and the router must reach
 // a container in the /80 through it.
 import { execa } from 'execa';
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { containerPrefix, formatIPv6, formatPrefix, parseIPv6, parsePrefix } from '../../src/net/ipv6.js';
@@ -173,6 +173,40 @@ describe('vultr-sid-ipv6 in network namespaces', () => {
     expect(formatPrefix(ts)).toBe(expected);
     const daemon = JSON.parse(await readFile(join(root, 'etc/docker/daemon.json'), 'utf8'));
     expect(daemon).toEqual({ 'log-driver': 'journald', ipv6: true, 'fixed-cidr-v6': expected, ip6tables: false });
+  });
+
+  it.each([
+    ['a JSON string, not an object', 'not an object'],
+    ['interfaces of the wrong type', { interfaces: 'enp1s0' }],
+    ['no interface with the uplink\'s MAC', { interfaces: [{ mac: '56:00:00:99:99:99', ipv6: { network: '2001:db8:1::', prefix: '64' } }] }],
+    ['a /56 prefix', { interfaces: [{ mac: VM_MAC, ipv6: { network: '2001:db8:1::', prefix: '56' } }] }],
+    ['a prefix that is not a number', { interfaces: [{ mac: VM_MAC, ipv6: { network: '2001:db8:1::', prefix: 'sixty-four' } }] }],
+    ['ipv6 of the wrong type', { interfaces: [{ mac: VM_MAC, ipv6: 'yes' }] }],
+    ['a network that is not an address', { interfaces: [{ mac: VM_MAC, ipv6: { network: 'fe80::zz', prefix: 64 } }] }],
+  ] as const)('bad metadata (%s): the uplink\'s own /64, with one warning line', { timeout: 60_000 }, async (_name, metadata) => {
+    lab = await network('2001:db8:44:4:5400:ff:fe20:2295');
+    const dir = await tempDir();
+    await lab.serveMetadata(lab.vm, join(dir, 'v1.json'), metadata as object);
+    const r = await lab.exec(lab.vm, ['python3', PROGRAM, '--root', join(dir, 'root'), '--metadata-url', METADATA_URL, '--metadata-timeout', '1', '--wait', '3'], { reject: false });
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    expect(JSON.parse(String(r.stdout))).toMatchObject({ source: 'slaac', network: '2001:db8:44:4::/64', containerPrefix: '2001:db8:44:4::/80' });
+    const lines = String(r.stderr).trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^vultr-sid-ipv6: metadata at http:\/\/169\.254\.169\.254\/v1\.json is not usable \(.+\); using the uplink's SLAAC address$/);
+  });
+
+  it('keeps the mode of the files it rewrites (0644 for new ones)', { timeout: 60_000 }, async () => {
+    lab = await network('2001:db8:45:5:5400:ff:fe20:2295');
+    const root = join(await tempDir(), 'root');
+    await mkdir(join(root, 'etc/docker'), { recursive: true });
+    await writeFile(join(root, 'etc/docker/daemon.json'), '{}', { mode: 0o600 });
+    await writeFile(join(root, 'etc/ndppd.conf'), '# old\n', { mode: 0o640 });
+    const out = await runProgram(lab, root);
+    expect(out.changed).toHaveLength(3);
+    const mode = async (p: string) => (await stat(join(root, p))).mode & 0o7777;
+    expect(await mode('etc/docker/daemon.json')).toBe(0o600);
+    expect(await mode('etc/ndppd.conf')).toBe(0o640);
+    expect(await mode('etc/sysctl.d/60-vultr-sid-ipv6.conf')).toBe(0o644);
   });
 
   it('waits for the default route (DHCP still running at boot), and fails in one line without one', { timeout: 60_000 }, async () => {
