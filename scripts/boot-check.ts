@@ -1,19 +1,28 @@
 // Boot a built ISO in QEMU and require the preseed marker on the serial console, so the
 // nightly never publishes an ISO that does not start its unattended install.
-//   node dist/scripts/boot-check.js ISO [bios|uefi ...]   (default: both)
+//   node dist/scripts/boot-check.js [--logs DIR] ISO [bios|uefi ...]   (default: both)
+// --logs DIR keeps each boot's serial log there (the nightly uploads them, pass or fail).
+import { copyFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { bootToPreseed } from './preseed-boot.js';
 
 async function main(): Promise<number> {
-  const [iso, ...rest] = process.argv.slice(2);
+  const { values, positionals } = parseArgs({ options: { logs: { type: 'string' } }, allowPositionals: true });
+  const [iso, ...rest] = positionals;
   if (!iso) {
-    console.error('usage: boot-check ISO [bios|uefi ...]');
+    console.error('usage: boot-check [--logs DIR] ISO [bios|uefi ...]');
     return 2;
   }
   const firmwares = (rest.length ? rest : ['bios', 'uefi']) as ('bios' | 'uefi')[];
   const limit = Number(process.env.BOOT_CHECK_TIMEOUT ?? 600) * 1000;
   let failed = 0;
   for (const firmware of firmwares) {
-    const r = await bootToPreseed(iso, firmware, limit);
+    const r = await bootToPreseed(iso, firmware, limit, undefined, async (serialLog) => {
+      if (!values.logs) return;
+      await mkdir(values.logs, { recursive: true });
+      await copyFile(serialLog, join(values.logs, `boot-check-${firmware}.serial.log`));
+    });
     console.error(`${firmware}: ${r.ok ? `preseed marker after ${(r.ms / 1000).toFixed(0)} s` : 'FAILED'}`);
     if (!r.ok) {
       console.error(r.serial.slice(-3000));

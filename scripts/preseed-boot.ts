@@ -15,10 +15,12 @@ export interface PreseedBoot extends BootResult {
   ok: boolean;
 }
 
-export async function bootToPreseed(iso: string, firmware: 'bios' | 'uefi', timeoutMs: number, workDir?: string): Promise<PreseedBoot> {
+/** `keepLog` gets the serial log's path before the work directory is removed. */
+export async function bootToPreseed(iso: string, firmware: 'bios' | 'uefi', timeoutMs: number, workDir?: string, keepLog?: (path: string) => Promise<void>): Promise<PreseedBoot> {
   const dir = workDir ?? (await mkdtemp(join(tmpdir(), 'vsi-boot-')));
   try {
     const boot = await bootIso(iso, { firmware, workDir: dir, until: new RegExp(`${MARKER}|${LANGUAGE_QUESTION.source}`), timeoutMs });
+    await keepLog?.(boot.serialPath);
     const at = boot.serial.indexOf(MARKER);
     return { ...boot, ok: at >= 0 && !LANGUAGE_QUESTION.test(boot.serial.slice(0, at)) };
   } finally {

