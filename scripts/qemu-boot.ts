@@ -1,8 +1,10 @@
-// Boots an ISO in QEMU (TCG unless VSI_QEMU_KVM=1 and /dev/kvm) with no network and no
-// keyboard input, and watches the serial console. Used by the tests and the nightly.
+// Boots an ISO in QEMU (TCG unless VSI_QEMU_KVM=1 and /dev/kvm) with no network, and watches
+// the serial console; keys are typed only when asked for (to pick a menu entry the way a
+// person would). Used by the tests, the bench and the nightly.
 import { execa } from 'execa';
 import { copyFile, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
@@ -18,6 +20,10 @@ export interface BootOptions {
   /** Stop when this appears in the serial log (or when QEMU exits, e.g. on power-off). */
   until: RegExp;
   timeoutMs: number;
+  /** Once the serial log first matches `when`, type these keys (QEMU's sendkey names, e.g. "down", "ret"). */
+  keys?: { when: RegExp; send: string[] }[];
+  /** Let the guest reboot (QEMU stays up and boots again, from the CD first) instead of stopping. */
+  reboots?: boolean;
 }
 
 export interface BootResult {
@@ -35,12 +41,15 @@ function kvmUsable(): boolean {
 
 export async function bootIso(iso: string, options: BootOptions): Promise<BootResult> {
   const serialPath = join(options.workDir, `serial-${options.firmware}.log`);
+  const monitor = join(options.workDir, `monitor-${options.firmware}.sock`);
   const args = [
     '-machine', 'q35',
     ...(kvmUsable() ? ['-enable-kvm', '-cpu', 'host'] : ['-accel', 'tcg,thread=multi', '-cpu', 'max']),
     '-m', '1024', '-smp', '1',
-    '-display', 'none', '-monitor', 'none', '-serial', `file:${serialPath}`,
-    '-no-reboot', '-nic', 'none',
+    '-display', 'none', '-serial', `file:${serialPath}`,
+    '-monitor', options.keys?.length ? `unix:${monitor},server,nowait` : 'none',
+    ...(options.reboots ? [] : ['-no-reboot']),
+    '-nic', 'none',
     '-drive', `file=${iso},media=cdrom,if=ide,readonly=on`,
     '-boot', 'order=dc',
   ];
@@ -59,9 +68,11 @@ export async function bootIso(iso: string, options: BootOptions): Promise<BootRe
   });
   let serial = '';
   let matched = false;
+  const pending = [...(options.keys ?? [])];
   while (Date.now() - started < options.timeoutMs) {
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, pending.length ? 250 : 1000));
     serial = await readFile(serialPath, 'utf8').catch(() => '');
+    while (pending[0] && pending[0].when.test(serial)) await sendKeys(monitor, pending.shift()!.send);
     if (options.until.test(serial)) {
       matched = true;
       break;
@@ -76,4 +87,15 @@ export async function bootIso(iso: string, options: BootOptions): Promise<BootRe
   }
   serial = await readFile(serialPath, 'utf8').catch(() => serial);
   return { serial, serialPath, matched, exited: exitedOnItsOwn, ms };
+}
+
+/** Types keys into the guest through QEMU's human monitor, a short pause after each. */
+async function sendKeys(socketPath: string, keys: string[]): Promise<void> {
+  const socket = connect(socketPath);
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  for (const key of keys) {
+    socket.write(`sendkey ${key}\n`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  socket.end();
 }

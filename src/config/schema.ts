@@ -141,6 +141,10 @@ export const configSchema = z
           .array(z.string().refine(isSshPublicKey, 'is not an OpenSSH public key line (type, base64 blob, optional comment)'))
           .default([]),
         sudo: z.enum(['nopasswd', 'password', 'none'], { error: 'is not one of nopasswd, password, none' }).default('nopasswd'),
+        sshPasswordLogin: z
+          .boolean()
+          .default(false)
+          .describe('Let the admin log in over SSH with the password (admin.passwordHash), not only with keys. Off by default: the hash is published with the ISO.'),
       })
       .superRefine((admin, ctx) => {
         // With no root password, an admin who cannot sudo can never become root.
@@ -150,6 +154,14 @@ export const configSchema = z
             path: ['sudo'],
             input: admin.sudo,
             message: 'asks for the admin\'s password, but admin.passwordHash is "!" (none), so sudo could never be used; set admin.passwordHash (mkpasswd -m sha-512) or use nopasswd',
+          });
+        }
+        if (admin.sshPasswordLogin && admin.passwordHash === '!') {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['sshPasswordLogin'],
+            input: admin.sshPasswordLogin,
+            message: 'turns on SSH password login, but admin.passwordHash is "!" (none), so no password could log in; set admin.passwordHash (mkpasswd -m sha-512) or leave it off',
           });
         }
       })

@@ -28,7 +28,8 @@ function templateContext(config: Config) {
     ...config,
     fqdn: fqdn(config),
     instanceId,
-    passwordLogin: config.admin.passwordHash !== '!',
+    // A password hash alone gives sudo a password; SSH takes it only when asked to.
+    passwordLogin: config.admin.sshPasswordLogin,
     wipeParameter: WIPE_PARAMETER,
     packages: [...new Set([...TARGET_PACKAGES, ...config.installer.packages])],
   };

@@ -38,6 +38,7 @@ const CASES: [string, string, string][] = [
   ['bad user name', 'admin:\n  username: "Bad User"\n', 'admin.username: "Bad User" is not a valid user name'],
   ['plain password', 'admin:\n  passwordHash: hunter2\n', 'admin.passwordHash: "hunter2" is not a crypted password hash'],
   ['sudo by password without one', 'admin:\n  sudo: password\n', 'admin.sudo: "password" asks for the admin\'s password, but admin.passwordHash is "!" (none), so sudo could never be used'],
+  ['ssh password login without a password', 'admin:\n  sshPasswordLogin: true\n', 'admin.sshPasswordLogin: true turns on SSH password login, but admin.passwordHash is "!"'],
   ['bad ssh key type', 'admin:\n  sshAuthorizedKeys: ["ssh-foo AAAA"]\n', 'admin.sshAuthorizedKeys[0]: "ssh-foo AAAA" is not an OpenSSH public key'],
   ['ssh key blob mismatch', 'admin:\n  sshAuthorizedKeys: ["ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"]\n', 'admin.sshAuthorizedKeys[0]'],
   ['ssh key with newline', `admin:\n  sshAuthorizedKeys: ["${KEY}\\nssh-rsa AAAA"]\n`, 'is not an OpenSSH public key'],

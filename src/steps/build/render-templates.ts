@@ -13,8 +13,14 @@ import type { BuildState } from './state.js';
 
 export const renderTemplates: Step<BuildState> = {
   title: 'Render and validate templates',
-  async run(state) {
+  async run(state, { reporter }) {
     state.config = await loadConfig(state.options.configPath, state.options.settings.secrets);
+    const { admin } = state.config;
+    if (admin.passwordHash !== '!') {
+      reporter.warn(
+        `admin.passwordHash is baked into the ISO, and the ISO is published at a URL: anyone who fetches it can try to crack the hash${admin.sshPasswordLogin ? ', and SSH takes that password (admin.sshPasswordLogin)' : ''}; use a long random password, or "!" for keys only`,
+      );
+    }
     try {
       state.artifacts = await renderArtifacts(state.config);
     } catch (error) {
