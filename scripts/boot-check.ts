@@ -18,10 +18,12 @@ async function main(): Promise<number> {
   const limit = Number(process.env.BOOT_CHECK_TIMEOUT ?? 600) * 1000;
   let failed = 0;
   for (const firmware of firmwares) {
-    const r = await bootToPreseed(iso, firmware, limit, undefined, async (serialLog) => {
-      if (!values.logs) return;
-      await mkdir(values.logs, { recursive: true });
-      await copyFile(serialLog, join(values.logs, `boot-check-${firmware}.serial.log`));
+    const r = await bootToPreseed(iso, firmware, limit, {
+      keepLog: async (serialLog) => {
+        if (!values.logs) return;
+        await mkdir(values.logs, { recursive: true });
+        await copyFile(serialLog, join(values.logs, `boot-check-${firmware}.serial.log`));
+      },
     });
     console.error(`${firmware}: ${r.ok ? `preseed marker after ${(r.ms / 1000).toFixed(0)} s` : 'FAILED'}`);
     if (!r.ok) {

@@ -9,13 +9,15 @@ cd "$(dirname "$0")/.."
 
 # command:package pairs this mode needs.
 run_tools="xorriso:xorriso"
-test_tools="xorriso:xorriso qemu-system-x86_64:qemu-system-x86 ndppd:ndppd cloud-init:cloud-init shellcheck:shellcheck mkfs.msdos:dosfstools mcopy:mtools ip:iproute2 ping:iputils-ping systemd-analyze:systemd debconf-set-selections:debconf dpkg-deb:dpkg openssl:openssl curl:curl python3:python3 gpg:gpg cpio:cpio depmod:kmod /usr/bin/time:time strace:strace sfdisk:fdisk mkfs.ext4:e2fsprogs radvd:radvd"
-test_files="/usr/share/OVMF/OVMF_CODE_4M.fd:ovmf"
+run_files=""
+test_tools="xorriso:xorriso grub-install:grub2-common sgdisk:gdisk losetup:mount nft:nftables qemu-system-x86_64:qemu-system-x86 ndppd:ndppd cloud-init:cloud-init shellcheck:shellcheck mkfs.msdos:dosfstools mcopy:mtools ip:iproute2 ping:iputils-ping systemd-analyze:systemd debconf-set-selections:debconf dpkg-deb:dpkg openssl:openssl curl:curl python3:python3 gpg:gpg cpio:cpio depmod:kmod /usr/bin/time:time strace:strace sfdisk:fdisk mkfs.ext4:e2fsprogs radvd:radvd"
+test_files="/usr/share/OVMF/OVMF_CODE_4M.fd:ovmf /usr/lib/grub/i386-pc/lnxboot.img:grub-pc-bin"
 
 tools=$run_tools
-files=""
+files=$run_files
 if [ "$mode" = compile ]; then
   tools=""
+  files=""
 fi
 if [ "$mode" = test ]; then
   tools=$test_tools

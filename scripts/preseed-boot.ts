@@ -1,7 +1,9 @@
 // The boot proof shared by the nightly (scripts/boot-check.ts) and the tests: boot an ISO
-// under SeaBIOS or OVMF with no network and no keyboard, and require the preseed marker on
-// the serial console, with no language question before it (which would mean the preseed
-// was not loaded from the initrd).
+// under SeaBIOS or OVMF with a blank disk, no network and no keyboard, and require the
+// preseed marker on the serial console, with no language question before it (which would
+// mean the preseed was not loaded from the initrd). On a blank disk the default entry's
+// decision (boot an installed system, or install) must come out as "install".
+import { execa } from 'execa';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,12 +17,22 @@ export interface PreseedBoot extends BootResult {
   ok: boolean;
 }
 
-/** `keepLog` gets the serial log's path before the work directory is removed. */
-export async function bootToPreseed(iso: string, firmware: 'bios' | 'uefi', timeoutMs: number, workDir?: string, keepLog?: (path: string) => Promise<void>): Promise<PreseedBoot> {
+export interface PreseedBootOptions {
+  /** Where QEMU's files go (default: a temporary directory, removed afterwards). */
+  workDir?: string;
+  /** Gets the serial log's path before the work directory is removed. */
+  keepLog?: (path: string) => Promise<void>;
+}
+
+export async function bootToPreseed(iso: string, firmware: 'bios' | 'uefi', timeoutMs: number, options: PreseedBootOptions = {}): Promise<PreseedBoot> {
+  const workDir = options.workDir;
   const dir = workDir ?? (await mkdtemp(join(tmpdir(), 'vsi-boot-')));
   try {
-    const boot = await bootIso(iso, { firmware, workDir: dir, until: new RegExp(`${MARKER}|${LANGUAGE_QUESTION.source}`), timeoutMs });
-    await keepLog?.(boot.serialPath);
+    const disk = join(dir, `blank-${firmware}.img`);
+    await execa('truncate', ['-s', '4G', disk]);
+    const boot = await bootIso(iso, { firmware, workDir: dir, disk, until: new RegExp(`${MARKER}|${LANGUAGE_QUESTION.source}`), timeoutMs });
+    await rm(disk, { force: true });
+    await options.keepLog?.(boot.serialPath);
     const at = boot.serial.indexOf(MARKER);
     return { ...boot, ok: at >= 0 && !LANGUAGE_QUESTION.test(boot.serial.slice(0, at)) };
   } finally {

@@ -16,4 +16,8 @@ function findRoot(): string {
 
 export const PROJECT_ROOT = findRoot();
 export const TEMPLATES_DIR = join(PROJECT_ROOT, 'templates');
+/** GRUB for the ISO's BIOS boot, built from pinned Debian packages by grub/build.sh. */
+export const GRUB_BIOS_IMAGE_FILE = join(PROJECT_ROOT, 'grub/biosgrub.img');
+/** The default entry's decision, in GRUB script: boot the installed system, or install. */
+export const GRUB_DECIDE_FILE = join(PROJECT_ROOT, 'grub/decide.cfg');
 export const TOOL_VERSION: string = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;

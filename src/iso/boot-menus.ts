@@ -1,19 +1,25 @@
-// New BIOS (ISOLINUX) and UEFI (GRUB) menus: the automated install starts by itself after a
-// short timeout; a separately labelled entry allows wiping an existing system; Debian's own
-// menu stays one entry away. The kernel console goes to screen and serial, and the same
-// console= arguments follow "---" so the installed system keeps them.
+// New BIOS (ISOLINUX) and UEFI (GRUB) menus. The default entry, after a short timeout, boots
+// the installed system when the disk has one and starts the automated install when it does
+// not (grub-config.ts: the decision is GRUB's, on both firmwares); a separately labelled
+// entry reinstalls over an existing system; Debian's own menu stays one entry away. The
+// kernel console goes to screen and serial, and the same console= arguments follow "---" so
+// the installed system keeps them.
 import { WIPE_PARAMETER } from './boot-parameters.js';
+import { GRUB_BIOS_IMAGE, GRUB_DECIDE_CONFIG } from './grub-config.js';
 import { AUTO_INITRD } from './initrd-overlay.js';
 import type { IsoLayout } from './layout.js';
 
 export interface BootEntry {
   id: 'vultr-auto' | 'vultr-wipe';
   label: string;
+  /** The installer this entry starts (the default entry: when the disk holds no installed system). */
   kernel: string;
   initrd: string;
   /** Kernel command line, without initrd=. */
   cmdline: string;
   default: boolean;
+  /** Boots the installed system instead, when the target disk holds one. */
+  bootsInstalledSystem: boolean;
 }
 
 export interface BootMenuOptions {
@@ -32,11 +38,12 @@ export function bootEntries(layout: IsoLayout, options: BootMenuOptions): BootEn
   return [
     {
       id: 'vultr-auto',
-      label: 'Automated install: Debian unstable for Vultr (vultr-sid-iso)',
+      label: 'Boot the installed system (default when one is found), else install Debian unstable for Vultr',
       kernel: layout.kernel,
       initrd: AUTO_INITRD,
       cmdline: `${base} --- ${c}`,
       default: true,
+      bootsInstalledSystem: true,
     },
     {
       id: 'vultr-wipe',
@@ -45,6 +52,7 @@ export function bootEntries(layout: IsoLayout, options: BootMenuOptions): BootEn
       initrd: AUTO_INITRD,
       cmdline: `${base} ${WIPE_PARAMETER} --- ${c}`,
       default: false,
+      bootsInstalledSystem: false,
     },
   ];
 }
@@ -54,26 +62,27 @@ export function isolinuxConfig(layout: IsoLayout, options: BootMenuOptions): str
   const entries = bootEntries(layout, options);
   const tenths = Math.max(1, Math.round(options.timeout * 10));
   const lines = [
-    '# Written by vultr-sid-iso. The automated install starts by itself after the timeout.',
+    '# Written by vultr-sid-iso. After the timeout the default entry starts GRUB, which boots',
+    '# the installed system if the disk has one and the automated install if it does not.',
     "# Debian's own menu (manual install, rescue, ...) is the last entry; its files are unchanged.",
     ...(options.serialConsole ? ['serial 0 115200'] : []),
     'path ',
     'ui vesamenu.c32',
     'menu title Debian unstable for Vultr (vultr-sid-iso)',
-    'menu autoboot Automated install starts in # second{,s}. Press a key for the menu.',
+    'menu autoboot Boots the installed system (or installs on a blank disk) in # second{,s}. Press a key for the menu.',
     'prompt 0',
     `timeout ${tenths}`,
     'ontimeout vultr-auto',
     'default vultr-auto',
-    `say vultr-sid-iso: automated install starts in ${options.timeout} s`,
+    `say vultr-sid-iso: booting the installed system, or installing on a blank disk, in ${options.timeout} s`,
   ];
   for (const [i, e] of entries.entries()) {
     lines.push(
       `label ${e.id}`,
       `\tmenu label ${i === 0 ? '^' : ''}${i === 1 ? e.label.replace('ERASING', '^ERASING') : e.label}`,
       ...(e.default ? ['\tmenu default'] : []),
-      `\tkernel ${e.kernel}`,
-      `\tappend initrd=${e.initrd} ${e.cmdline}`,
+      // GRUB decides for the default entry; it starts this same installer when the disk is blank.
+      ...(e.bootsInstalledSystem ? [`\tkernel ${GRUB_BIOS_IMAGE}`] : [`\tkernel ${e.kernel}`, `\tappend initrd=${e.initrd} ${e.cmdline}`]),
     );
   }
   lines.push(
@@ -90,7 +99,8 @@ export function isolinuxConfig(layout: IsoLayout, options: BootMenuOptions): str
 export function grubConfig(layout: IsoLayout, options: BootMenuOptions, originalGrubCfg: string): string {
   const entries = bootEntries(layout, options);
   const lines = [
-    '# Written by vultr-sid-iso. The automated install starts by itself after the timeout.',
+    '# Written by vultr-sid-iso. After the timeout the default entry boots the installed system',
+    '# if the disk has one, and starts the automated install if it does not.',
     "# Debian's original menu is kept, unchanged, in the last submenu.",
   ];
   if (options.serialConsole) {
@@ -100,6 +110,7 @@ export function grubConfig(layout: IsoLayout, options: BootMenuOptions, original
   for (const e of entries) {
     lines.push(
       `menuentry '${e.label}' --id ${e.id} {`,
+      ...(e.bootsInstalledSystem ? [`    source ${GRUB_DECIDE_CONFIG}`] : []),
       `    linux    ${e.kernel} ${e.cmdline}`,
       `    initrd   ${e.initrd}`,
       '}',

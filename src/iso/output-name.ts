@@ -9,6 +9,8 @@ export interface OutputInputs {
   /** The programs that produce the bytes: xorriso writes the image, zlib the initrd member. */
   xorrisoVersion: string;
   zlibVersion: string;
+  /** Every file the build adds or changes (our initrd, the menus, GRUB's files, the checksum lists). */
+  addedFilesDigest: string;
   baseSha512: string;
   artifactsDigest: string;
   boot: unknown;
@@ -16,9 +18,8 @@ export interface OutputInputs {
 }
 
 export function inputsHash(inputs: OutputInputs): string {
-  const { tool, xorrisoVersion, zlibVersion, baseSha512, artifactsDigest, boot, entries } = inputs;
-  // The key names and order are those of every earlier release: same inputs, same name.
-  const json = JSON.stringify({ tool, xorriso: xorrisoVersion, zlib: zlibVersion, base: baseSha512, artifacts: artifactsDigest, boot, entries });
+  const { tool, xorrisoVersion, zlibVersion, addedFilesDigest, baseSha512, artifactsDigest, boot, entries } = inputs;
+  const json = JSON.stringify({ tool, xorriso: xorrisoVersion, zlib: zlibVersion, added: addedFilesDigest, base: baseSha512, artifacts: artifactsDigest, boot, entries });
   return createHash('sha256').update(json).digest('hex');
 }
 

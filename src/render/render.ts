@@ -12,10 +12,12 @@ import type { Artifact, Artifacts } from './artifacts.js';
 import { validateArtifacts } from './validate.js';
 
 /** Packages the late command installs from unstable, plus the config's extras. */
-export const TARGET_PACKAGES = ['docker.io', 'ndppd', 'cloud-init', 'openssh-server', 'python3', 'iproute2', 'sudo', 'ca-certificates'];
+export const TARGET_PACKAGES = ['docker.io', 'ndppd', 'cloud-init', 'openssh-server', 'python3', 'iproute2', 'nftables', 'sudo', 'ca-certificates'];
 
 async function* walk(dir: string): AsyncGenerator<string> {
   for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+    // Python's byte-code cache (a py_compile of the boot program) is not a template.
+    if (entry.name === '__pycache__') continue;
     const full = join(dir, entry.name);
     if (entry.isDirectory()) yield* walk(full);
     else yield full;

@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readNewc } from '../../src/iso/cpio.js';
 import { gzipMembers } from '../../src/iso/gzip-members.js';
+import { GRUB_BIOS_CONFIG, GRUB_BIOS_IMAGE, GRUB_DECIDE_CONFIG } from '../../src/iso/grub-config.js';
 import { AUTO_INITRD } from '../../src/iso/initrd-overlay.js';
 import { standinIso } from '../helpers/fixtures.js';
 import { extractAll, report, treeDigest } from '../helpers/iso-tree.js';
-import { runCli, tempDir } from '../helpers/project.js';
+import { ROOT, runCli, tempDir } from '../helpers/project.js';
 
 const LAYOUTS = {
   netinst: { initrd: '/install.amd/initrd.gz', menus: ['/isolinux/isolinux.cfg', '/boot/grub/grub.cfg', '/md5sum.txt'], bios: '/isolinux/isolinux.bin', catalog: '/isolinux/boot.cat' },
@@ -48,9 +49,20 @@ describe.each(Object.keys(LAYOUTS) as (keyof typeof LAYOUTS)[])('build from a %s
     const a = await treeDigest(join(dir, 'a'));
     const b = await treeDigest(join(dir, 'b'));
     const changed = [...LAYOUTS[kind].menus];
-    expect([...b.keys()].sort()).toEqual([...a.keys(), AUTO_INITRD].sort());
+    const ours = [AUTO_INITRD, GRUB_BIOS_IMAGE, GRUB_BIOS_CONFIG, GRUB_DECIDE_CONFIG];
+    expect([...b.keys()].sort()).toEqual([...a.keys(), ...ours].sort());
     expect(b.get(LAYOUTS[kind].initrd)).toBe(a.get(LAYOUTS[kind].initrd));
     expect(manifest.bootEntries.map((e: { initrd: string }) => e.initrd)).toEqual([AUTO_INITRD, AUTO_INITRD]);
+    // The default entry decides in GRUB: ISOLINUX starts the BIOS GRUB image (lnxboot.img and a
+    // core image, from the build machine's GRUB), the UEFI entry sources the decision first.
+    const lnxboot = await readFile('/usr/lib/grub/i386-pc/lnxboot.img');
+    expect((await readFile(join(dir, 'b', GRUB_BIOS_IMAGE))).subarray(0, lnxboot.length).equals(lnxboot)).toBe(true);
+    const biosMenu = await readFile(join(dir, 'b', LAYOUTS[kind].menus[0]), 'utf8');
+    expect(/label vultr-auto\n[\s\S]*?\n\tkernel (\S+)/.exec(biosMenu)?.[1]).toBe(GRUB_BIOS_IMAGE);
+    const grubCfg = await readFile(join(dir, 'b', '/boot/grub/grub.cfg'), 'utf8');
+    expect(grubCfg).toContain(`--id vultr-auto {\n    source ${GRUB_DECIDE_CONFIG}\n`);
+    expect(grubCfg).not.toContain('--id vultr-wipe {\n    source');
+    expect(await readFile(join(dir, 'b', GRUB_DECIDE_CONFIG), 'utf8')).toBe(await readFile(join(ROOT, 'grub/decide.cfg'), 'utf8'));
     // xorriso rewrites the boot catalog and the boot info table (bytes 8-63) of isolinux.bin
     // for the new block addresses; nothing else of the boot image may change.
     const { bios, catalog } = LAYOUTS[kind];
@@ -98,7 +110,7 @@ describe.each(Object.keys(LAYOUTS) as (keyof typeof LAYOUTS)[])('build from a %s
     // md5sum.txt is right for the changed and added files.
     if (kind === 'netinst') {
       const sums = await readFile(join(dir, 'b', 'md5sum.txt'), 'utf8');
-      for (const p of [...changed.filter((c) => c !== '/md5sum.txt'), AUTO_INITRD]) {
+      for (const p of [...changed.filter((c) => c !== '/md5sum.txt'), ...ours]) {
         const md5 = createHash('md5').update(await readFile(join(dir, 'b', p))).digest('hex');
         expect(sums).toContain(`${md5}  .${p}\n`);
       }

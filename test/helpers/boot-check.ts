@@ -1,5 +1,6 @@
-// The boot proof for the layout tests: build an ISO from a stand-in and boot it to the
-// preseed marker within a time limit (scripts/preseed-boot.ts, which the nightly uses too).
+// The boot proof for the layout tests: build an ISO from a stand-in and boot it, with a blank
+// disk, to the preseed marker within a time limit (scripts/preseed-boot.ts, which the nightly
+// uses too).
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { MARKER, bootToPreseed } from '../../scripts/preseed-boot.js';
@@ -20,6 +21,6 @@ export async function buildFrom(kind: 'netinst' | 'mini', extra: string[] = []):
 
 export async function expectPreseedMarker(kind: 'netinst' | 'mini', firmware: 'bios' | 'uefi'): Promise<void> {
   const { iso, dir } = await buildFrom(kind);
-  const boot = await bootToPreseed(iso, firmware, BOOT_LIMIT_MS, dir);
+  const boot = await bootToPreseed(iso, firmware, BOOT_LIMIT_MS, { workDir: dir });
   expect(boot.ok, `no marker (or the language question first) within ${BOOT_LIMIT_MS / 1000} s; serial tail:\n${boot.serial.slice(-2000)}`).toBe(true);
 }

@@ -1,13 +1,16 @@
 // Extract the few files we read or change (Debian's initrd, the boot menus, the checksum
-// lists), write our initrd and the new versions into a scratch directory that is always
-// removed afterwards.
+// lists), write our initrd, GRUB's BIOS image and configs, and the new versions into a
+// scratch directory that is always removed afterwards.
+import { createHash } from 'node:crypto';
 import { appendFile, chmod, copyFile, mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { hashFile } from '../../files/hash-file.js';
 import { grubConfig, isolinuxConfig } from '../../iso/boot-menus.js';
+import { biosConfig, GRUB_BIOS_CONFIG, GRUB_BIOS_IMAGE, GRUB_DECIDE_CONFIG, GRUB_DIR } from '../../iso/grub-config.js';
 import { patchChecksumList } from '../../iso/checksum-list.js';
 import { AUTO_INITRD, overlayMember } from '../../iso/initrd-overlay.js';
+import { GRUB_BIOS_IMAGE_FILE, GRUB_DECIDE_FILE } from '../../paths.js';
 import type { Step } from '../../pipeline/runner.js';
 import { extractFiles } from '../../systems/xorriso.js';
 import type { BuildState } from './state.js';
@@ -33,8 +36,14 @@ export const patchBootFiles: Step<BuildState> = {
     await writeFile(local(layout.biosMenu), isolinuxConfig(layout, config.boot));
     const originalGrub = await readFile(local(layout.uefiMenu), 'utf8');
     await writeFile(local(layout.uefiMenu), grubConfig(layout, config.boot, originalGrub));
+    // The default entry's decision: GRUB for BIOS (ISOLINUX starts it), and its configs.
+    const defaultEntry = state.bootEntries!.find((e) => e.default)!;
+    await mkdir(local(GRUB_DIR), { recursive: true });
+    await copyFile(GRUB_BIOS_IMAGE_FILE, local(GRUB_BIOS_IMAGE));
+    await writeFile(local(GRUB_BIOS_CONFIG), biosConfig(defaultEntry, config.boot.serialConsole));
+    await copyFile(GRUB_DECIDE_FILE, local(GRUB_DECIDE_CONFIG));
 
-    const changed = [AUTO_INITRD, layout.biosMenu, layout.uefiMenu];
+    const changed = [AUTO_INITRD, GRUB_BIOS_IMAGE, GRUB_BIOS_CONFIG, GRUB_DECIDE_CONFIG, layout.biosMenu, layout.uefiMenu];
     // One read per changed file serves every list's algorithm.
     const digests = new Map<string, Record<string, string>>();
     if (lists.length > 0) for (const p of changed) digests.set(p, await hashFile(local(p), lists.map((l) => l.algorithm)));
@@ -43,11 +52,18 @@ export const patchBootFiles: Step<BuildState> = {
       await writeFile(local(list.path), patchChecksumList(await readFile(local(list.path), 'utf8'), sums));
       changed.push(list.path);
     }
-    // Dates come from the base ISO so the output does not depend on the clock; our initrd's
-    // directory is mapped as a whole, or xorriso would date it itself.
+    // Dates come from the base ISO so the output does not depend on the clock; our directory
+    // is mapped as a whole, or xorriso would date (and mode) its subdirectories itself.
     const ourDir = dirname(AUTO_INITRD);
-    for (const p of [...changed, ourDir]) await utimes(local(p), state.sourceDateEpoch!, state.sourceDateEpoch!);
-    state.replacements = [ourDir, ...changed.filter((p) => dirname(p) !== ourDir)].map((isoPath) => ({ localPath: local(isoPath), isoPath }));
+    for (const p of [...changed, GRUB_DIR, ourDir]) await utimes(local(p), state.sourceDateEpoch!, state.sourceDateEpoch!);
+    await chmod(local(GRUB_DIR), 0o755);
+    await chmod(local(ourDir), 0o755);
+    // Every byte this build adds or changes names the output (with the base image and the tool
+    // versions): a change in how a menu is written changes the name as surely as a config does.
+    const added = createHash('sha256');
+    for (const p of [...changed].sort()) added.update(`${p}\0${(await hashFile(local(p), ['sha256'])).sha256}\0`);
+    state.addedFilesDigest = added.digest('hex');
+    state.replacements = [ourDir, ...changed.filter((p) => !p.startsWith(`${ourDir}/`))].map((isoPath) => ({ localPath: local(isoPath), isoPath }));
     return `${changed.length} files`;
   },
   async cleanup(state) {

@@ -48,6 +48,8 @@ export interface BuildState {
   report?: IsoReport;
   /** Part of the inputs hash: another xorriso may lay out the same inputs differently. */
   xorrisoVersion?: string;
+  /** sha256 over every file the build adds or changes (paths and bytes): part of the inputs hash. */
+  addedFilesDigest?: string;
   layout?: IsoLayout;
   bootEntries?: BootEntry[];
   baseSha512?: string;

@@ -36,6 +36,7 @@ async function planOutput(state: BuildState): Promise<Manifest | undefined> {
     tool: TOOL_VERSION,
     xorrisoVersion: state.xorrisoVersion!,
     zlibVersion: process.versions.zlib,
+    addedFilesDigest: state.addedFilesDigest!,
     baseSha512: state.baseSha512!,
     artifactsDigest: artifactsDigest(state.artifacts!),
     boot: state.config!.boot,

@@ -1,0 +1,63 @@
+// An ISO left attached to a VM is harmless: its default entry boots the installed system when
+// the disk holds one, before any installer code runs, and starts the automated install only
+// on a blank disk (the blank-disk boots are in boot-netinst/boot-mini, the data disk the
+// guard refuses in test/installer/guard). The ERASING entry, picked in the menu by key as a
+// person would, still installs over a system. Under SeaBIOS (how Vultr boots custom ISOs)
+// and OVMF. The "installed system" is a stand-in disk with GRUB for BIOS and UEFI whose
+// grub.cfg prints a marker (scripts/fixtures/build-installed-disk.sh).
+import { describe, expect, it } from 'vitest';
+import { BOOT_LIMIT_MS, buildFrom, MARKER } from '../helpers/boot-check.js';
+import { copyOfDisk, installedDisk, sha256OfFile } from '../helpers/fixtures.js';
+import { bootIso } from '../helpers/qemu.js';
+
+const INSTALLED = 'vultr-sid-iso-test: installed system booted';
+// The menu is up and counting down (ISOLINUX's autoboot line, GRUB's own): keys now reach it.
+const MENU = /Press a key for the menu|will be executed automatically/;
+const FIRMWARES = [
+  ['bios', 'msdos'],
+  ['uefi', 'gpt'],
+] as const;
+
+const count = (text: string, needle: string) => text.split(needle).length - 1;
+
+describe.each(FIRMWARES)('the ISO left attached, under %s (a %s disk)', (firmware, layout) => {
+  it('boots the installed system, never the installer, and leaves the disk as it was', { timeout: BOOT_LIMIT_MS + 120_000 }, async () => {
+    const { iso, dir } = await buildFrom('netinst');
+    const disk = await copyOfDisk(await installedDisk(layout), dir);
+    const before = await sha256OfFile(disk);
+    const boot = await bootIso(iso, { firmware, workDir: dir, disk, until: new RegExp(`${INSTALLED}|${MARKER}`), timeoutMs: BOOT_LIMIT_MS });
+    expect(boot.serial, boot.serial.slice(-1500)).toContain(INSTALLED);
+    expect(boot.serial).toMatch(/vultr-sid-iso: installed system on hd\d .*: booting it/);
+    expect(boot.serial).not.toContain(MARKER);
+    expect(await sha256OfFile(disk)).toBe(before);
+  });
+
+  it('boots it again on every reboot: three boots in a row reach the installed system', { timeout: BOOT_LIMIT_MS + 120_000 }, async () => {
+    const { iso, dir } = await buildFrom('netinst');
+    // gpt: the reboot-counting stand-in; it has GRUB for both firmwares.
+    const disk = await copyOfDisk(await installedDisk('gpt', 'reboot3'), dir);
+    const boot = await bootIso(iso, { firmware, workDir: dir, disk, reboots: true, until: /installed system booted \(boot 3,/, timeoutMs: BOOT_LIMIT_MS });
+    expect(boot.serial, boot.serial.slice(-1500)).toMatch(/installed system booted \(boot 3,/);
+    expect(count(boot.serial, INSTALLED)).toBe(3);
+    // Each boot went through the ISO's decision (the CD is first in the boot order).
+    expect(count(boot.serial, ': booting it')).toBe(3);
+    expect(boot.serial).not.toContain(MARKER);
+  });
+
+  it('the ERASING entry, picked in the menu, starts the installer over the installed system', { timeout: BOOT_LIMIT_MS + 120_000 }, async () => {
+    const { iso, dir } = await buildFrom('netinst');
+    const disk = await copyOfDisk(await installedDisk(layout), dir);
+    const boot = await bootIso(iso, {
+      firmware,
+      workDir: dir,
+      disk,
+      // Down to the second entry (ERASING) and Enter, before the 5 s timeout.
+      keys: [{ when: MENU, send: ['down', 'ret'] }],
+      until: new RegExp(`${MARKER}|${INSTALLED}`),
+      timeoutMs: BOOT_LIMIT_MS,
+    });
+    expect(boot.serial, boot.serial.slice(-1500)).toContain(MARKER);
+    expect(boot.serial).not.toContain(INSTALLED);
+    expect(boot.serial).not.toMatch(/installed system on hd\d/);
+  });
+});
