@@ -30,6 +30,7 @@ export function describeIssue(issue: z.core.$ZodIssue, root: unknown): string {
   switch (issue.code) {
     case 'unrecognized_keys': {
       const keys = issue.keys.map((k) => `${path === '(top level)' ? '' : `${path}.`}${k}`);
+      if (keys.includes('docker.ip6tables')) return 'docker.ip6tables: replaced by docker.exposure; use published (the default: only published ports answer) or all-ports (what ip6tables: false did)';
       return `${keys.join(', ')}: unknown key${keys.length > 1 ? 's' : ''}; check the spelling against iso.config.schema.json`;
     }
     case 'invalid_type':

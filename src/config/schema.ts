@@ -177,7 +177,18 @@ export const configSchema = z
           ], { error: 'is not "auto", a /80 index from 0 to 65535, or an IPv6 /80 prefix' })
           .default('auto')
           .describe('"auto": the first /80 of the VM\'s /64 that does not hold the host address; a number: that /80 of the /64; or an explicit /80.'),
-        ip6tables: z.boolean().default(false).describe('false: containers are reachable on every port (Debian docker.io 26 behaviour); true: Docker filters inbound IPv6.'),
+        exposure: z
+          .enum(['published', 'all-ports'], { error: 'is not published or all-ports' })
+          .default('published')
+          .describe(
+            'published: containers on the docker.network network get public IPv6 addresses on which only ports published with -p answer (and ping); all-ports: every container on the default bridge is reachable on every port (the original procedure; a warning at build time).',
+          ),
+        network: z
+          .string()
+          .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/, 'is not a Docker network name')
+          .refine((n) => !['bridge', 'host', 'none', 'default'].includes(n), "is one of Docker's own networks; pick another name")
+          .default('public')
+          .describe('The Docker network on the /80 (exposure: published): docker run --network public gives a container a public IPv6 address.'),
       })
       .prefault({}),
     ndppd: z

@@ -113,8 +113,12 @@ describe('vultr-sid-ipv6 in network namespaces', () => {
 
     const ndppdConf = await readFile(join(root, 'etc/ndppd.conf'), 'utf8');
     expect(ndppdConf).toMatch(/proxy enp1s0 \{[\s\S]*rule 2001:db8:5:56c2::\/80 \{\s+auto\s+\}/);
-    const daemon = JSON.parse(await readFile(join(root, 'etc/docker/daemon.json'), 'utf8'));
-    expect(daemon).toEqual({ ipv6: true, 'fixed-cidr-v6': '2001:db8:5:56c2::/80', ip6tables: false });
+    // exposure: published (the default): the default bridge stays IPv4 with Docker's own
+    // filtering; the /80 goes to the routed network the --docker-network run keeps.
+    expect(JSON.parse(await readFile(join(root, 'etc/docker/daemon.json'), 'utf8'))).toEqual({});
+    expect(JSON.parse(await readFile(join(root, 'run/vultr-sid-ipv6/state.json'), 'utf8'))).toEqual({
+      uplink: 'enp1s0', containerPrefix: '2001:db8:5:56c2::/80', ipv6: true, exposure: 'published', network: 'public',
+    });
     const sysctl = (await readFile(join(root, 'etc/sysctl.d/60-vultr-sid-ipv6.conf'), 'utf8')).split('\n').filter((l) => l && !l.startsWith('#'));
     expect(sysctl).toEqual(['net/ipv6/conf/enp1s0/accept_ra = 2', 'net.ipv6.conf.all.forwarding = 1', 'net.ipv6.conf.default.forwarding = 1']);
 
@@ -171,8 +175,9 @@ describe('vultr-sid-ipv6 in network namespaces', () => {
     // The TypeScript arithmetic (used by `vm create` to report the /80) agrees.
     const ts = containerPrefix(parsePrefix(`${network64}/64`)!, parseIPv6(host), subnet);
     expect(formatPrefix(ts)).toBe(expected);
+    // Keys it does not own survive; its own (ipv6, an old ipv6: false) go with exposure: published.
     const daemon = JSON.parse(await readFile(join(root, 'etc/docker/daemon.json'), 'utf8'));
-    expect(daemon).toEqual({ 'log-driver': 'journald', ipv6: true, 'fixed-cidr-v6': expected, ip6tables: false });
+    expect(daemon).toEqual({ 'log-driver': 'journald' });
   });
 
   it.each([
@@ -209,6 +214,20 @@ describe('vultr-sid-ipv6 in network namespaces', () => {
     expect(await mode('etc/sysctl.d/60-vultr-sid-ipv6.conf')).toBe(0o644);
   });
 
+  it('exposure: all-ports puts the default bridge on the /80 with Docker\'s IPv6 filtering off (the original procedure)', { timeout: 60_000 }, async () => {
+    lab = await network('2001:db8:46:6:5400:ff:fe20:2295');
+    const root = join(await tempDir(), 'root');
+    await mkdir(join(root, 'etc/vultr-sid-iso'), { recursive: true });
+    await writeFile(join(root, 'etc/vultr-sid-iso/ipv6.json'), JSON.stringify({ docker: { exposure: 'all-ports' } }));
+    const out = await runProgram(lab, root);
+    expect(out.containerPrefix).toBe('2001:db8:46:6::/80');
+    expect(JSON.parse(await readFile(join(root, 'etc/docker/daemon.json'), 'utf8'))).toEqual({ ipv6: true, 'fixed-cidr-v6': '2001:db8:46:6::/80', ip6tables: false });
+    // Back to published: the keys it set are gone again.
+    await writeFile(join(root, 'etc/vultr-sid-iso/ipv6.json'), JSON.stringify({ docker: { exposure: 'published' } }));
+    await runProgram(lab, root);
+    expect(JSON.parse(await readFile(join(root, 'etc/docker/daemon.json'), 'utf8'))).toEqual({});
+  });
+
   it('waits for the default route (DHCP still running at boot), and fails in one line without one', { timeout: 60_000 }, async () => {
     lab = await network('2001:db8:6:6:5400:ff:fe20:2295', { defaultRoute: false });
     const l = lab;
@@ -239,8 +258,9 @@ describe('vultr-sid-ipv6 in network namespaces', () => {
 
 /**
  * The live path, as at boot (no --root): the program runs inside the "vm" namespace, whose
- * /proc/sys/net is its own, with an overlay over /etc in a private mount namespace (writes
- * land in `etc`, the machine's /etc is never touched) and a systemctl that only records.
+ * /proc/sys/net and nftables are its own, with an overlay over /etc and a /run of the test's
+ * own in a private mount namespace (writes land in `etc` and `run`, the machine's /etc and
+ * /run are never touched) and a systemctl that only records.
  */
 async function runLive(l: Lab, dir: string): Promise<{ out: Outcome; systemctl: string[] }> {
   const calls = join(dir, 'systemctl.log');
@@ -248,6 +268,7 @@ async function runLive(l: Lab, dir: string): Promise<{ out: Outcome; systemctl: 
   const script = [
     'set -e',
     `mount -t overlay overlay -o lowerdir=/etc,upperdir=${dir}/etc,workdir=${dir}/work /etc`,
+    `mount --bind ${dir}/run /run`,
     `exec env PATH=${dir}/bin:$PATH python3 ${PROGRAM} --metadata-url ${METADATA_URL} --metadata-timeout 1 --wait 15`,
   ].join('\n');
   const r = await l.exec(l.vm, ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script], { reject: false, timeout: 40_000 });
@@ -274,7 +295,7 @@ describe('vultr-sid-ipv6 as it runs at boot (no --root)', () => {
     lab = await Lab.withUplink();
     const l = lab;
     const dir = await tempDir();
-    for (const sub of ['etc', 'work', 'bin']) await mkdir(join(dir, sub));
+    for (const sub of ['etc', 'work', 'bin', 'run']) await mkdir(join(dir, sub));
     await writeFile(join(dir, 'bin/systemctl'), `#!/bin/sh\necho "$*" >> ${dir}/systemctl.log\n`, { mode: 0o755 });
     const hostFiles = ['/etc/docker/daemon.json', '/etc/ndppd.conf', '/etc/sysctl.d/60-vultr-sid-ipv6.conf'];
     const snapshot = () => Promise.all(hostFiles.map((f) => readFile(f, 'utf8').catch(() => null)));
@@ -301,9 +322,12 @@ describe('vultr-sid-ipv6 as it runs at boot (no --root)', () => {
     expect(await sysctl('net.ipv6.conf.enp1s0.accept_ra')).toBe('2');
     expect(await sysctl('net.ipv6.conf.all.forwarding')).toBe('1');
     expect(await defaultRouteFromRa(l), 'forwarding on dropped the RA-learned default route').toMatch(/^default via fe80::/);
-    // Both units are ordered after this one: a blocking restart would wait for it forever.
-    expect(first.systemctl).toEqual(['--no-block try-restart docker.service', '--no-block try-restart ndppd.service']);
-    expect(JSON.parse(await readFile(join(dir, 'etc/docker/daemon.json'), 'utf8'))).toEqual({ ipv6: true, 'fixed-cidr-v6': '2001:db8:a:1::/80', ip6tables: false });
+    // The units are ordered after this one: a blocking restart would wait for it forever.
+    expect(first.systemctl).toEqual(['--no-block try-restart docker.service', '--no-block try-restart ndppd.service', '--no-block try-restart vultr-sid-docker-network.service']);
+    expect(JSON.parse(await readFile(join(dir, 'etc/docker/daemon.json'), 'utf8'))).toEqual({});
+    // Forwarded traffic to the metadata service is refused (the VM's own requests are not forwarded).
+    const guard = await l.exec(l.vm, ['nft', 'list', 'table', 'inet', 'vultr_sid_iso']);
+    expect(guard.stdout).toMatch(/hook forward[\s\S]*ip daddr 169\.254\.169\.254 counter packets \d+ bytes \d+ reject with icmpx admin-prohibited/);
     expect(await snapshot(), "the machine's own /etc changed").toEqual(hostBefore);
 
     // The next boot: nothing changed, so nothing is restarted.
@@ -311,13 +335,14 @@ describe('vultr-sid-ipv6 as it runs at boot (no --root)', () => {
     expect(second.out.changed).toEqual([]);
     expect(second.systemctl).toEqual([]);
 
-    // Another /80 in the settings: daemon.json and ndppd.conf change, the sysctl file does not.
+    // Another /80 in the settings: ndppd.conf changes, and the Docker network moves (daemon.json
+    // and the sysctl file do not depend on the /80 with exposure: published).
     await mkdir(join(dir, 'etc/vultr-sid-iso'), { recursive: true });
     await writeFile(join(dir, 'etc/vultr-sid-iso/ipv6.json'), JSON.stringify({ docker: { subnet: 7 } }));
     const third = await runLive(l, dir);
     expect(third.out.containerPrefix).toBe('2001:db8:a:1:7::/80');
-    expect(third.out.changed.sort()).toEqual(['/etc/docker/daemon.json', '/etc/ndppd.conf']);
-    expect(third.systemctl).toEqual(['--no-block try-restart docker.service', '--no-block try-restart ndppd.service']);
+    expect(third.out.changed.sort()).toEqual(['/etc/ndppd.conf']);
+    expect(third.systemctl).toEqual(['--no-block try-restart ndppd.service', '--no-block try-restart vultr-sid-docker-network.service']);
 
     // The control: the same host with accept_ra=1 loses that route the moment forwarding
     // goes on, which is what the order above prevents. (The kernel purges only after an RA

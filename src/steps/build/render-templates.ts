@@ -15,7 +15,10 @@ export const renderTemplates: Step<BuildState> = {
   title: 'Render and validate templates',
   async run(state, { reporter }) {
     state.config = await loadConfig(state.options.configPath, state.options.settings.secrets);
-    const { admin } = state.config;
+    const { admin, docker } = state.config;
+    if (docker.ipv6 && docker.exposure === 'all-ports') {
+      reporter.warn('docker.exposure is all-ports: every port of every container will answer on its public IPv6 address, published or not; use published (the default) unless that is what you want');
+    }
     if (admin.passwordHash !== '!') {
       reporter.warn(
         `admin.passwordHash is baked into the ISO, and the ISO is published at a URL: anyone who fetches it can try to crack the hash${admin.sshPasswordLogin ? ', and SSH takes that password (admin.sshPasswordLogin)' : ''}; use a long random password, or "!" for keys only`,
