@@ -123,3 +123,17 @@ export function grubConfig(layout: IsoLayout, options: BootMenuOptions, original
   lines.push("submenu 'Debian installer menu (manual install, rescue, ...)' --id debian {", ...indented, '}', '');
   return lines.join('\n');
 }
+
+/** BIOS: GRUB's config after the decision, the same installer start as the UEFI entry. */
+export function biosConfig(entry: BootEntry, serialConsole: boolean): string {
+  return [
+    '# Written by vultr-sid-iso. ISOLINUX\'s default entry started GRUB, whose built-in config',
+    '# found this ISO and reads this file.',
+    ...(serialConsole ? ['serial --unit=0 --speed=115200', 'terminal_input serial console', 'terminal_output serial console'] : []),
+    `source $prefix/decide.cfg`,
+    `linux ${entry.kernel} ${entry.cmdline}`,
+    `initrd ${entry.initrd}`,
+    'boot',
+    '',
+  ].join('\n');
+}

@@ -67,8 +67,8 @@ describe("the late command, under the installer's busybox", () => {
     expect(late.calls).toEqual([
       'in-target apt-get update',
       'in-target sh -c DEBIAN_FRONTEND=noninteractive apt-get -y -o Dpkg::Options::=--force-confold full-upgrade',
-      'in-target sh -c DEBIAN_FRONTEND=noninteractive apt-get -y -o Dpkg::Options::=--force-confold install "$@" sh docker.io ndppd cloud-init openssh-server python3 iproute2 sudo ca-certificates',
-      'in-target systemctl enable vultr-sid-ipv6.service',
+      'in-target sh -c DEBIAN_FRONTEND=noninteractive apt-get -y -o Dpkg::Options::=--force-confold install "$@" sh docker.io ndppd cloud-init openssh-server python3 iproute2 nftables sudo ca-certificates',
+      'in-target systemctl enable vultr-sid-ipv6.service vultr-sid-docker-network.service',
       'in-target systemctl enable ndppd.service',
     ]);
   });

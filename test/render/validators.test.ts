@@ -68,7 +68,7 @@ describe('rendered artifacts of the committed config', () => {
 
   it('JSON files parse', async () => {
     const json = JSON.parse(await readFile(join(rendered.dir, 'rootfs/etc/vultr-sid-iso/ipv6.json'), 'utf8'));
-    expect(json).toEqual({ docker: { ipv6: true, subnet: 'auto', ip6tables: false }, ndppd: { enabled: true, method: 'auto' }, uplink: 'auto' });
+    expect(json).toEqual({ docker: { ipv6: true, subnet: 'auto', exposure: 'published', network: 'public' }, ndppd: { enabled: true, method: 'auto' }, uplink: 'auto' });
   });
 
   it('a sudoers file that visudo would accept and a key-only sshd drop-in', async () => {

@@ -6,8 +6,8 @@ import { appendFile, chmod, copyFile, mkdir, mkdtemp, readFile, rm, utimes, writ
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { hashFile } from '../../files/hash-file.js';
-import { grubConfig, isolinuxConfig } from '../../iso/boot-menus.js';
-import { biosConfig, GRUB_BIOS_CONFIG, GRUB_BIOS_IMAGE, GRUB_DECIDE_CONFIG, GRUB_DIR } from '../../iso/grub-config.js';
+import { biosConfig, grubConfig, isolinuxConfig } from '../../iso/boot-menus.js';
+import { GRUB_BIOS_CONFIG, GRUB_BIOS_IMAGE, GRUB_DECIDE_CONFIG, GRUB_DIR } from '../../iso/grub-config.js';
 import { patchChecksumList } from '../../iso/checksum-list.js';
 import { AUTO_INITRD, overlayMember } from '../../iso/initrd-overlay.js';
 import { GRUB_BIOS_IMAGE_FILE, GRUB_DECIDE_FILE } from '../../paths.js';
