@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ROOT } from './project.js';
 
-const METADATA_SERVER = join(ROOT, 'test/helpers/metadata-server.py');
+const METADATA_SERVER = join(ROOT, 'dist/scripts/lab/metadata-server.js');
 
 /** The MAC of the vm's uplink: what Vultr's metadata names the interface by. */
 export const VM_MAC = '56:00:00:20:22:95';
@@ -70,10 +70,9 @@ export class Lab {
   async serveMetadata(ns: string, file: string, metadata: object): Promise<void> {
     await writeFile(file, JSON.stringify(metadata));
     await this.exec(ns, ['ip', 'addr', 'add', '169.254.169.254/32', 'dev', 'lo']);
-    this.spawn(ns, ['python3', METADATA_SERVER, '169.254.169.254', '80', file]);
-    const probe = "import urllib.request;urllib.request.urlopen('http://169.254.169.254/v1.json',timeout=1)";
+    this.spawn(ns, [process.execPath, METADATA_SERVER, '169.254.169.254', '80', file]);
     for (let i = 0; i < 50; i++) {
-      if ((await this.exec(ns, ['python3', '-c', probe], { reject: false })).exitCode === 0) return;
+      if ((await this.exec(ns, ['curl', '-fsS', '--max-time', '1', '-o', '/dev/null', 'http://169.254.169.254/v1.json'], { reject: false })).exitCode === 0) return;
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error('metadata server did not start');

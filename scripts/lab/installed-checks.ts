@@ -1,0 +1,232 @@
+// What must hold on an installed system, checked from outside through the lab: SSH from the
+// router namespace and traffic from the router. Shared by the lab test
+// (test/system/installed-system.slow.test.ts) and the nightly's full-install gate
+// (scripts/install-check.ts), so both prove the same things. Each check throws CheckFailed
+// with what it saw, or returns a one-line summary of it.
+import { execa } from 'execa';
+import { mkdtemp, rm, symlink, writeFile, mkdir, copyFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { contains, parseIPv6, parsePrefix } from '../../src/net/ipv6.js';
+import type { LabVm, VultrLab } from './vultr-lab.js';
+
+export class CheckFailed extends Error {
+  override name = 'CheckFailed';
+}
+
+function check(ok: boolean, message: string): asserts ok {
+  if (!ok) throw new CheckFailed(message);
+}
+
+export interface Target {
+  lab: VultrLab;
+  vm: LabVm;
+  /** The admin user and a private key whose public half Vultr's metadata served. */
+  admin: string;
+  key: string;
+  /** The /80 the CLI computes for the lab's /64 (src/net/ipv6.ts containerPrefix). */
+  expectedPrefix: string;
+}
+
+/** Runs a shell command as the admin (sudo where needed); throws when SSH itself fails. */
+async function onVm(t: Target, command: string, input?: string | Buffer): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const r = await t.vm.ssh(t.key, t.admin, command, { input });
+  check(r.exitCode !== 255, `ssh ${t.admin}@vm "${command}" failed: ${r.stderr.trim()}`);
+  return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** cloud-init finished without errors (not even recoverable ones) and used Vultr's datasource; vendor-data stayed off. */
+export async function cloudInitClean(t: Target, expectedInstanceId: string): Promise<string> {
+  const r = await onVm(t, 'sudo cloud-init status --wait --long --format json; echo "exit=$?"; cloud-id; sudo cat /var/lib/cloud/data/instance-id');
+  const exit = /^exit=(\d+)$/m.exec(r.stdout)?.[1];
+  const json = r.stdout.slice(0, r.stdout.indexOf('\nexit='));
+  const status = JSON.parse(json) as { status: string; extended_status: string; datasource: string; errors: unknown[]; recoverable_errors: Record<string, unknown> };
+  const [cloudId, instanceId] = r.stdout.slice(r.stdout.indexOf('\nexit=') + 1).split('\n').slice(1);
+  check(status.status === 'done' && status.errors.length === 0, `cloud-init status ${status.status}, errors ${JSON.stringify(status.errors)}`);
+  check(Object.keys(status.recoverable_errors ?? {}).length === 0, `cloud-init is ${status.extended_status}: ${JSON.stringify(status.recoverable_errors)}`);
+  check(exit === '0', `cloud-init status exited ${exit} (${status.extended_status})`);
+  check(status.datasource === 'vultr' && cloudId === 'vultr', `cloud-init used datasource ${status.datasource} (cloud-id ${cloudId}), not Vultr's`);
+  check(instanceId === expectedInstanceId, `cloud-init's instance id is ${instanceId}, not the metadata's ${expectedInstanceId}`);
+  // Vultr's vendor-data (VULTR_VENDOR_DATA) would have run this and turned root/password logins on.
+  const vendor = await onVm(t, 'sudo test -e /root/LAB-VENDOR-DATA-RAN && echo ran; sudo /usr/sbin/sshd -T | grep -Ei "^(permitrootlogin|passwordauthentication) "');
+  check(!/^ran$/m.test(vendor.stdout), "Vultr's vendor-data ran (its runcmd left /root/LAB-VENDOR-DATA-RAN)");
+  // (sshd -T prints the keywords in lower case up to OpenSSH 9 and capitalised in OpenSSH 10.)
+  check(/^permitrootlogin no$/im.test(vendor.stdout) && /^passwordauthentication no$/im.test(vendor.stdout), `sshd allows more than keys: ${vendor.stdout.trim()}`);
+  return `cloud-init ${status.extended_status}, datasource ${status.datasource}, instance ${instanceId}`;
+}
+
+/** The metadata's key logs in as the admin; no password method is offered, and root is refused. */
+export async function loginsAsExpected(t: Target): Promise<string> {
+  const admin = await t.vm.ssh(t.key, t.admin, 'id -un');
+  check(admin.exitCode === 0 && admin.stdout.trim() === t.admin, `the metadata key did not log in as ${t.admin}: ${admin.stderr.trim()}`);
+  const password = await t.vm.ssh(t.key, t.admin, 'true', { extra: ['-o', 'PubkeyAuthentication=no', '-o', 'PreferredAuthentications=password,keyboard-interactive'] });
+  check(password.exitCode === 255 && /Permission denied \(publickey\)/.test(password.stderr), `sshd offers more than public keys: ${password.stderr.trim()}`);
+  const root = await t.vm.ssh(t.key, 'root', 'id -un');
+  check(root.exitCode === 255 && /Permission denied/.test(root.stderr), `root logged in or was not refused: exit ${root.exitCode} ${root.stdout.trim()} ${root.stderr.trim()}`);
+  return `${t.admin} logs in with the metadata key; password: "${/Permission denied \([^)]*\)/.exec(password.stderr)?.[0]}"; root refused`;
+}
+
+export interface Ipv6State {
+  uplink: string;
+  containerPrefix: string;
+  exposure: string;
+  network: string;
+}
+
+/** vultr-sid-ipv6 chose the expected /80 from `source`; ndppd runs; accept_ra=2 and an RA default route with forwarding on. */
+export async function ipv6Ready(t: Target, source: 'metadata' | 'slaac'): Promise<string> {
+  const r = await onVm(t, [
+    'cat /run/vultr-sid-ipv6/state.json; echo',
+    'echo "--- journal"; sudo journalctl -b -u vultr-sid-ipv6 -o cat --no-pager',
+    'echo "--- active"; systemctl is-active vultr-sid-ipv6 ndppd docker vultr-sid-docker-network',
+    'echo "--- sysctl"; cat /proc/sys/net/ipv6/conf/enp1s0/accept_ra /proc/sys/net/ipv6/conf/all/forwarding',
+    'echo "--- route"; ip -6 route show default',
+  ].join('; '));
+  const [stateText, journal = '', active = '', sysctl = '', route = ''] = r.stdout.split(/^--- \w+$/m);
+  const state = JSON.parse(stateText!) as Ipv6State;
+  check(state.containerPrefix === t.expectedPrefix, `Docker's /80 is ${state.containerPrefix}, the CLI computes ${t.expectedPrefix}`);
+  const report = journal.split('\n').find((l) => l.startsWith('{')) ?? '';
+  check(report.includes(`"source": "${source}"`), `vultr-sid-ipv6 did not take the /64 from ${source}: ${journal.trim()}`);
+  check(active.trim().split('\n').every((s) => s === 'active'), `not all of vultr-sid-ipv6 ndppd docker vultr-sid-docker-network are active: ${active.trim().replace(/\n/g, ' ')}`);
+  check(sysctl.trim().split('\n').join(' ') === '2 1', `accept_ra/forwarding are ${sysctl.trim().replace(/\n/g, '/')}, not 2/1`);
+  // The kernel's own RA route (metric 1024) is the one accept_ra=2 keeps; dhcpcd, which
+  // ifupdown runs for "inet6 auto", adds another from its own RA handling (metric 1000 + index).
+  const kernelRoute = route.split('\n').find((l) => /^default via fe80::\S+ dev enp1s0 proto ra metric 1024\b/.test(l));
+  check(kernelRoute !== undefined, `no RA-learned kernel default route with forwarding on: ${route.trim() || '(none)'}`);
+  return `${state.containerPrefix} from ${source}; ndppd active; accept_ra 2, forwarding 1, ${kernelRoute}`;
+}
+
+/** The lines vultr-sid-ipv6 logged this boot besides its JSON report. */
+export async function ipv6Warnings(t: Target): Promise<string[]> {
+  const r = await onVm(t, 'sudo journalctl -b -u vultr-sid-ipv6 -o cat --no-pager');
+  return r.stdout.split('\n').filter((l) => l.startsWith('vultr-sid-ipv6:'));
+}
+
+/** A busybox image made with `docker import` from this host's busybox-static (there is no registry in the lab). */
+export async function importBusybox(t: Target): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'vsi-busybox-'));
+  try {
+    const { stdout: busybox } = await execa('sh', ['-c', 'command -v busybox']);
+    const { stdout: kind } = await execa('file', ['-L', busybox]);
+    check(kind.includes('statically linked'), `${busybox} is not static: install busybox-static`);
+    await mkdir(join(dir, 'bin'));
+    await mkdir(join(dir, 'www'));
+    await copyFile(busybox, join(dir, 'bin/busybox'));
+    for (const applet of ['sh', 'httpd', 'nc', 'ping', 'ip', 'cat', 'sleep']) await symlink('busybox', join(dir, 'bin', applet));
+    await writeFile(join(dir, 'www/index.html'), 'lab-container\n');
+    const { stdout: tar } = await execa('tar', ['-C', dir, '--owner=0', '--group=0', '-c', '.'], { encoding: 'buffer' });
+    const r = await onVm(t, "sudo docker import -c 'CMD [\"/bin/sh\"]' - lab/busybox", Buffer.from(tar));
+    check(r.exitCode === 0, `docker import failed: ${r.stderr.trim()}`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `docker run` NAME (restarting with the VM) with httpd on 80, published, and on 81, not
+ * published; returns its IPv6 address, checked to be in the /80.
+ */
+export async function runContainer(t: Target, name: string, network?: string): Promise<string> {
+  const net = network ? `--network ${network} ` : '';
+  const run = await onVm(t, `sudo docker run -d --restart=always --name ${name} ${net}-p 8080:80 lab/busybox sh -c 'httpd -p 81 -h /www; exec httpd -f -p 80 -h /www'`);
+  check(run.exitCode === 0, `docker run failed: ${run.stderr.trim()}`);
+  return containerAddress(t, name);
+}
+
+export async function containerAddress(t: Target, name: string): Promise<string> {
+  const r = await onVm(t, `sudo docker inspect -f '{{range .NetworkSettings.Networks}}{{.GlobalIPv6Address}} {{end}}' ${name}`);
+  const address = r.stdout.trim().split(' ').find(Boolean) ?? '';
+  const prefix = parsePrefix(t.expectedPrefix)!;
+  const parsed = parseIPv6(address);
+  check(parsed !== undefined && contains(prefix, parsed), `container ${name} has IPv6 "${address}", not an address in ${t.expectedPrefix}`);
+  return address;
+}
+
+/** Pings the address from the router until it answers; returns the host time (ms) it first did. */
+export async function waitUntilReachable(t: Target, address: string, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await t.lab.router(['ping', '-6', '-c', '1', '-W', '1', address], { reject: false });
+    if (r.exitCode === 0) return Date.now();
+    check(Date.now() < deadline, `${address} did not answer ping from the router within ${timeoutMs / 1000} s`);
+    await new Promise((res) => setTimeout(res, 500));
+  }
+}
+
+async function httpFromRouter(t: Target, address: string, port: number): Promise<string | undefined> {
+  const r = await t.lab.router(['curl', '-g', '-fsS', '--max-time', '8', `http://[${address}]:${port}/`], { reject: false });
+  return r.exitCode === 0 ? r.stdout : undefined;
+}
+
+/**
+ * From the router: the container answers ping and its published port; its unpublished port
+ * answers only when `unpublished` is 'open'. The VM itself reaching port 81 shows the port is
+ * served, so "closed" from outside is the firewall, not a missing listener.
+ */
+export async function exposure(t: Target, address: string, unpublished: 'open' | 'closed'): Promise<string> {
+  await waitUntilReachable(t, address, 120_000);
+  const neighbour = await t.lab.router(['ip', '-6', 'neigh', 'show', address]);
+  check(neighbour.stdout.toLowerCase().includes('56:00:00:20:22:95'), `the router's neighbour entry for ${address} is not the VM's MAC (ndppd): ${neighbour.stdout.trim()}`);
+  check((await httpFromRouter(t, address, 80))?.trim() === 'lab-container', `the published port [${address}]:80 does not answer from the router`);
+  const local = await onVm(t, `python3 -c 'import urllib.request,sys; print(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' 'http://[${address}]:81/'`);
+  check(local.stdout.trim() === 'lab-container', `port 81 is not served in the container (from the VM: ${local.stderr.trim()})`);
+  const outside = await httpFromRouter(t, address, 81);
+  check((outside !== undefined) === (unpublished === 'open'), `the unpublished port [${address}]:81 is ${outside === undefined ? 'closed' : 'open'} from the router, expected ${unpublished}`);
+  return `[${address}] ping ok, :80 (published) open, :81 (unpublished) ${unpublished}; router neighbour = VM MAC`;
+}
+
+/**
+ * An HTTP GET of the metadata from inside the container, with busybox nc (the static busybox's
+ * wget crashes in a container). Returns what came back (empty when nothing did).
+ */
+async function metadataFromContainer(t: Target, container: string): Promise<{ body: string; error: string }> {
+  const request = String.raw`printf 'GET /v1.json HTTP/1.0\r\nHost: 169.254.169.254\r\n\r\n' | nc -w 5 169.254.169.254 80`;
+  const r = await onVm(t, `sudo docker exec ${container} sh -c ${shellQuote(request)}`);
+  return { body: r.stdout, error: r.stderr.trim() };
+}
+
+/** The container cannot fetch the metadata; the VM can. */
+export async function metadataGuarded(t: Target, container: string): Promise<string> {
+  const fromContainer = await metadataFromContainer(t, container);
+  check(!fromContainer.body.includes('instance-v2-id'), `container ${container} read the metadata service`);
+  const fromVm = await onVm(t, "python3 -c 'import urllib.request; print(len(urllib.request.urlopen(\"http://169.254.169.254/v1.json\", timeout=10).read()))'");
+  check(fromVm.exitCode === 0, `the VM itself cannot read the metadata service: ${fromVm.stderr.trim()}`);
+  return `container: ${fromContainer.error || 'nothing came back'}; VM: ${fromVm.stdout.trim()} bytes`;
+}
+
+/** Can the container read the metadata (for the control that lifts the guard)? */
+export async function containerReadsMetadata(t: Target, container: string): Promise<boolean> {
+  return (await metadataFromContainer(t, container)).body.includes('instance-v2-id');
+}
+
+export async function sudo(t: Target, command: string): Promise<string> {
+  const r = await onVm(t, `sudo sh -c ${shellQuote(command)}`);
+  check(r.exitCode === 0, `"${command}" failed on the VM: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/** Asks the VM to reboot or power off; the SSH session ends with the VM. */
+export async function shutdown(t: Target, how: 'reboot' | 'poweroff'): Promise<void> {
+  await t.vm.ssh(t.key, t.admin, `sudo systemctl ${how}`, { timeoutMs: 120_000 });
+}
+
+/**
+ * Seconds from kernel start to "container reachable", and what our units took of it
+ * (systemd-analyze blame of this boot), for the test log and the nightly's summary.
+ */
+export async function bootFigures(t: Target, kernelAt: number, reachableAt: number): Promise<string> {
+  const r = await onVm(t, 'systemctl is-system-running --wait >/dev/null; systemd-analyze; systemd-analyze blame --no-pager');
+  const blame = new Map(
+    r.stdout.split('\n').map((l) => /^\s*(?:(\d+)min )?([\d.]+)(ms|s)\s+(\S+)$/.exec(l)).filter((m) => m !== null)
+      .map((m) => [m[4]!, (Number(m[1] ?? 0) * 60 + Number(m[2])) / (m[3] === 'ms' ? 1000 : 1)]),
+  );
+  const total = (reachableAt - kernelAt) / 1000;
+  const ours = ['vultr-sid-ipv6.service', 'vultr-sid-docker-network.service', 'ndppd.service'].map((u) => [u, blame.get(u) ?? 0] as const);
+  const oursTotal = ours.reduce((s, [, v]) => s + v, 0);
+  const startup = /^Startup finished in .*$/m.exec(r.stdout)?.[0] ?? '';
+  return `kernel start → container reachable: ${total.toFixed(0)} s; our units ${oursTotal.toFixed(1)} s (${((oursTotal / total) * 100).toFixed(0)} %: ${ours.map(([u, v]) => `${u} ${v.toFixed(1)} s`).join(', ')}); docker.service ${(blame.get('docker.service') ?? 0).toFixed(1)} s; ${startup}`;
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}

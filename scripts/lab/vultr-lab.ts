@@ -1,0 +1,302 @@
+// A Vultr-like lab for one VM: everything the VM talks to lives in a network namespace the lab
+// creates ("the router"), and nothing leaves it.
+//
+//   QEMU (TCG, or KVM where it works) ── tap ── router namespace:
+//     br0  198.51.100.1/24 and 2001:db8:5:16:ffff::1/64
+//     dnsmasq   DHCPv4 (the VM's MAC gets 198.51.100.10, router 198.51.100.1), as Vultr's DHCP
+//     radvd     router advertisements for 2001:db8:5:16::/64 (on-link, SLAAC), as Vultr's router
+//     169.254.169.254:80 on lo, reached through the default gateway: the metadata service
+//   With `internet` (the nightly's full install, which needs Debian's mirror): a veth to the host,
+//   IPv4 masqueraded by the router and again by the host, and DNS from dnsmasq (forwarding to
+//   the host's upstream servers). Without it nothing leaves the namespace.
+//
+// The VM has a virtio NIC behind a PCIe root port (enp1s0 in the guest, as on Vultr) with a
+// Vultr-style MAC, and SMBIOS "Vultr" with serial = uuid = the instance id, which is what
+// cloud-init's Vultr datasource detects and compares on later boots.
+import { execa, type ResultPromise } from 'execa';
+import { existsSync } from 'node:fs';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../src/paths.js';
+import { OVMF_CODE, OVMF_VARS } from '../qemu-boot.js';
+
+export const VM_MAC = '56:00:00:20:22:95';
+export const VM_IPV4 = '198.51.100.10';
+export const ROUTER_IPV4 = '198.51.100.1';
+/** The VM's /64, announced by radvd. */
+export const NETWORK_64 = '2001:db8:5:16::/64';
+/** The router's own address in it (not ::1, which a Docker bridge on the first /80 takes). */
+export const ROUTER_IPV6 = '2001:db8:5:16:ffff::1';
+const METADATA_SERVER = join(PROJECT_ROOT, 'dist/scripts/lab/metadata-server.js');
+
+export interface VmOptions {
+  name: string;
+  /** Raw disk image; the VM writes to a qcow2 overlay in the lab's directory, kept across boots of the same name. */
+  disk: string;
+  /** Boot this kernel directly (else the disk's or the CD's boot loader). */
+  direct?: { kernel: string; initrd: string; append: string };
+  /** An ISO attached as a CD (booted first when there is no direct kernel). */
+  cdrom?: string;
+  firmware?: 'bios' | 'uefi';
+  instanceId: string;
+  memoryMiB?: number;
+  cpus?: number;
+}
+
+export class VultrLab {
+  readonly ns: string;
+  readonly tap: string;
+  private readonly children: ResultPromise[] = [];
+  private vm: LabVm | undefined;
+
+  private constructor(
+    readonly dir: string,
+    id: string,
+  ) {
+    this.ns = `vsl-${id}`;
+    this.tap = `vsltap${id}`.slice(0, 15);
+  }
+
+  static async up(dir: string, options: { internet?: boolean } = {}): Promise<VultrLab> {
+    const lab = new VultrLab(dir, `${process.pid % 100000}`);
+    try {
+      await lab.start(options.internet ?? false);
+    } catch (error) {
+      await lab.down();
+      throw error;
+    }
+    return lab;
+  }
+
+  private uplink: Uplink | undefined;
+
+  private async start(internet: boolean): Promise<void> {
+    await execa('ip', ['netns', 'add', this.ns]);
+    await this.router(['ip', 'link', 'set', 'lo', 'up']);
+    await this.router(['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
+    await this.router(['ip', 'link', 'add', 'br0', 'type', 'bridge']);
+    await this.router(['ip', 'link', 'set', 'br0', 'up']);
+    await this.router(['ip', 'addr', 'add', `${ROUTER_IPV4}/24`, 'dev', 'br0']);
+    await this.router(['ip', '-6', 'addr', 'add', `${ROUTER_IPV6}/64`, 'dev', 'br0', 'nodad']);
+    await this.router(['ip', 'addr', 'add', '169.254.169.254/32', 'dev', 'lo']);
+    // The tap is made in the router's namespace; QEMU, started there, attaches to it.
+    await this.router(['ip', 'tuntap', 'add', 'dev', this.tap, 'mode', 'tap']);
+    await this.router(['ip', 'link', 'set', this.tap, 'master', 'br0']);
+    await this.router(['ip', 'link', 'set', this.tap, 'up']);
+
+    if (internet) this.uplink = await Uplink.add(this);
+    const dns = this.uplink ? ['--no-resolv', ...this.uplink.nameservers.map((n) => `--server=${n}`), `--dhcp-option=option:dns-server,${ROUTER_IPV4}`] : ['--port=0'];
+    this.spawn('dnsmasq', ['dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', ...dns, '--interface=br0', '--bind-interfaces', '--user=root',
+      `--dhcp-range=198.51.100.100,198.51.100.199,255.255.255.0,1h`, `--dhcp-host=${VM_MAC},${VM_IPV4}`, `--dhcp-option=option:router,${ROUTER_IPV4}`,
+      `--dhcp-leasefile=${join(this.dir, 'dnsmasq.leases')}`, '--pid-file=', '--log-dhcp', `--log-facility=${join(this.dir, 'dnsmasq.log')}`]);
+    const [network] = NETWORK_64.split('/');
+    await writeFile(join(this.dir, 'radvd.conf'), `interface br0 {\n  AdvSendAdvert on;\n  MinRtrAdvInterval 3;\n  MaxRtrAdvInterval 10;\n  AdvDefaultLifetime 1800;\n  prefix ${network}/64 { AdvOnLink on; AdvAutonomous on; };\n};\n`);
+    this.spawn('radvd', ['radvd', '--nodaemon', '-C', join(this.dir, 'radvd.conf'), '-p', join(this.dir, 'radvd.pid'), '-m', 'logfile', '-l', join(this.dir, 'radvd.log')]);
+    await this.setMetadata({});
+    this.spawn('metadata', [process.execPath, METADATA_SERVER, '169.254.169.254', '80', join(this.dir, 'v1.json'), join(this.dir, 'metadata-requests.jsonl')]);
+    for (let i = 0; ; i++) {
+      const probe = await this.router(['curl', '-fsS', '--max-time', '1', '-o', '/dev/null', 'http://169.254.169.254/'], { reject: false });
+      if (probe.exitCode === 0) break;
+      if (i === 50) throw new Error('the lab metadata service did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Vultr's /v1.json from now on (the server re-reads it for every request). */
+  async setMetadata(metadata: object): Promise<void> {
+    await writeFile(join(this.dir, 'v1.json'), JSON.stringify(metadata, null, 2));
+  }
+
+  async metadataRequests(): Promise<{ path: string; token?: string; agent?: string }[]> {
+    const text = await readFile(join(this.dir, 'metadata-requests.jsonl'), 'utf8').catch(() => '');
+    return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { path: string; token?: string; agent?: string });
+  }
+
+  /** A command in the router's namespace. */
+  router(cmd: string[], options: { reject?: boolean; timeout?: number; input?: string } = {}) {
+    return execa('ip', ['netns', 'exec', this.ns, ...cmd], { reject: options.reject ?? true, timeout: options.timeout ?? 60_000, input: options.input });
+  }
+
+  private spawn(name: string, cmd: string[]): ResultPromise {
+    const child = execa('ip', ['netns', 'exec', this.ns, ...cmd], { reject: false, stdout: { file: join(this.dir, `${name}.out`) }, stderr: { file: join(this.dir, `${name}.err`) } });
+    this.children.push(child);
+    return child;
+  }
+
+  /** Starts the VM (one at a time) with its serial console in DIR/serial-NAME.log. */
+  async boot(options: VmOptions): Promise<LabVm> {
+    if (this.vm?.running) throw new Error(`the lab already runs ${this.vm.name}`);
+    const overlay = join(this.dir, `${options.name}.qcow2`);
+    if (!existsSync(overlay)) await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', options.disk, '-F', 'raw', overlay]);
+    const kvm = process.env.VSI_QEMU_KVM === '1' && existsSync('/dev/kvm');
+    const serialPath = join(this.dir, `serial-${options.name}.log`);
+    const args = [
+      '-machine', 'q35',
+      ...(kvm ? ['-enable-kvm', '-cpu', 'host'] : ['-accel', 'tcg,thread=multi', '-cpu', 'max']),
+      '-m', String(options.memoryMiB ?? 1024), '-smp', String(options.cpus ?? 2),
+      '-display', 'none', '-monitor', 'none', '-serial', `file:${serialPath}`,
+      '-smbios', `type=1,manufacturer=Vultr,product=VC2,serial=${options.instanceId},uuid=${options.instanceId}`,
+      '-drive', `file=${overlay},format=qcow2,if=virtio`,
+      '-device', 'pcie-root-port,id=rp1,chassis=1,bus=pcie.0,addr=0x2',
+      '-netdev', `tap,id=n0,ifname=${this.tap},script=no,downscript=no`,
+      '-device', `virtio-net-pci,netdev=n0,mac=${VM_MAC},bus=rp1`,
+    ];
+    if (options.cdrom) args.push('-drive', `file=${options.cdrom},media=cdrom,if=ide,readonly=on`, '-boot', 'order=dc');
+    if (options.direct) args.push('-kernel', options.direct.kernel, '-initrd', options.direct.initrd, '-append', options.direct.append);
+    if (options.firmware === 'uefi') {
+      const vars = join(this.dir, `OVMF_VARS-${options.name}.fd`);
+      if (!existsSync(vars)) await copyFile(OVMF_VARS, vars);
+      args.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`, '-drive', `if=pflash,format=raw,unit=1,file=${vars}`);
+    }
+    await writeFile(serialPath, '');
+    const qemu = execa('ip', ['netns', 'exec', this.ns, 'qemu-system-x86_64', ...args], { reject: false, stderr: { file: join(this.dir, `qemu-${options.name}.err`) } });
+    this.vm = new LabVm(this, options.name, serialPath, qemu);
+    return this.vm;
+  }
+
+  async down(): Promise<void> {
+    await this.vm?.kill();
+    for (const child of this.children) child.kill('SIGKILL');
+    await Promise.allSettled(this.children);
+    await this.uplink?.remove();
+    await execa('ip', ['netns', 'del', this.ns], { reject: false });
+  }
+}
+
+/**
+ * The router's way out, for installs that need Debian's mirror: a veth from the host, IPv4
+ * masqueraded twice (the lab's addresses never reach the host's tables, so they cannot clash
+ * with the host's own network). Everything added to the host is removed again.
+ */
+class Uplink {
+  private readonly undo: string[][] = [];
+
+  private constructor(
+    readonly nameservers: string[],
+    private readonly hostSide: string,
+  ) {}
+
+  static async add(lab: VultrLab): Promise<Uplink> {
+    const id = lab.ns.replace(/\D/g, '');
+    const hostSide = `vslh${id}`.slice(0, 15);
+    const octet = Number(id) % 250;
+    const uplink = new Uplink(await upstreamNameservers(), hostSide);
+    await execa('ip', ['link', 'add', hostSide, 'type', 'veth', 'peer', 'name', 'up0', 'netns', lab.ns]);
+    uplink.undo.push(['ip', 'link', 'del', hostSide]);
+    await execa('ip', ['addr', 'add', `10.254.${octet}.1/30`, 'dev', hostSide]);
+    await execa('ip', ['link', 'set', hostSide, 'up']);
+    await lab.router(['ip', 'addr', 'add', `10.254.${octet}.2/30`, 'dev', 'up0']);
+    await lab.router(['ip', 'link', 'set', 'up0', 'up']);
+    await lab.router(['ip', 'route', 'add', 'default', 'via', `10.254.${octet}.1`]);
+    await lab.router(['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    await lab.router(['nft', `add table ip lab; add chain ip lab post { type nat hook postrouting priority srcnat; }; add rule ip lab post oifname "up0" masquerade`]);
+    const { stdout: forwarding } = await execa('sysctl', ['-n', 'net.ipv4.ip_forward']);
+    if (forwarding.trim() !== '1') {
+      await execa('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+      uplink.undo.push(['sysctl', '-qw', `net.ipv4.ip_forward=${forwarding.trim()}`]);
+    }
+    const table = `vsl_${id}`;
+    await execa('nft', [`add table ip ${table}; add chain ip ${table} post { type nat hook postrouting priority srcnat; }; add rule ip ${table} post ip saddr 10.254.${octet}.0/30 masquerade`]);
+    uplink.undo.push(['nft', 'delete', 'table', 'ip', table]);
+    // A host running Docker drops forwarded traffic by default (iptables FORWARD policy DROP).
+    const iptables = await execa('iptables', ['-w', '-I', 'FORWARD', '1', '-i', hostSide, '-j', 'ACCEPT'], { reject: false });
+    if (iptables.exitCode === 0) {
+      await execa('iptables', ['-w', '-I', 'FORWARD', '1', '-o', hostSide, '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT']);
+      uplink.undo.push(['iptables', '-w', '-D', 'FORWARD', '-i', hostSide, '-j', 'ACCEPT'], ['iptables', '-w', '-D', 'FORWARD', '-o', hostSide, '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT']);
+    }
+    return uplink;
+  }
+
+  async remove(): Promise<void> {
+    for (const cmd of this.undo.reverse()) await execa(cmd[0]!, cmd.slice(1), { reject: false });
+  }
+}
+
+/** The host's DNS servers, past systemd-resolved's loopback stub (which the lab cannot reach). */
+async function upstreamNameservers(): Promise<string[]> {
+  for (const file of ['/run/systemd/resolve/resolv.conf', '/etc/resolv.conf']) {
+    const text = await readFile(file, 'utf8').catch(() => '');
+    const servers = [...text.matchAll(/^nameserver\s+(\S+)/gm)].map((m) => m[1]!).filter((s) => !s.startsWith('127.') && s !== '::1' && !s.includes(':'));
+    if (servers.length) return servers;
+  }
+  throw new Error('the host has no DNS server the lab can forward to (/etc/resolv.conf lists only loopback ones)');
+}
+
+export class LabVm {
+  running = true;
+  readonly exited: Promise<unknown>;
+  /** Host time (ms) at which each serial pattern was first seen by watch(). */
+  private readonly seen = new Map<string, number>();
+
+  constructor(
+    private readonly lab: VultrLab,
+    readonly name: string,
+    readonly serialPath: string,
+    private readonly qemu: ResultPromise,
+  ) {
+    this.exited = qemu.then(() => {
+      this.running = false;
+    });
+  }
+
+  serial(): Promise<string> {
+    return readFile(this.serialPath, 'utf8').catch(() => '');
+  }
+
+  /**
+   * Waits until the serial log matches `pattern` `count` times (e.g. the second "Linux version"
+   * after a reboot); throws with the log's tail when the VM stops or the time is up. Returns the
+   * host time it was first seen.
+   */
+  async waitForSerial(pattern: RegExp, timeoutMs: number, count = 1): Promise<number> {
+    const key = `${pattern.source}#${count}`;
+    const deadline = Date.now() + timeoutMs;
+    const global = new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : `${pattern.flags}g`);
+    for (;;) {
+      const seen = this.seen.get(key);
+      if (seen) return seen;
+      const text = await this.serial();
+      if ((text.match(global)?.length ?? 0) >= count) {
+        this.seen.set(key, Date.now());
+        continue;
+      }
+      if (!this.running) throw new Error(`${this.name} stopped before its console showed ${pattern}:\n${text.slice(-3000)}`);
+      if (Date.now() > deadline) throw new Error(`${this.name}: no ${pattern} on the console within ${timeoutMs / 1000} s:\n${text.slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
+  /**
+   * ssh USER@VM COMMAND from the router, with KEY; never throws (tests assert on the result).
+   * OpenSSH 10's post-quantum key exchange is slow under TCG, hence the long connect timeout.
+   */
+  ssh(key: string, user: string, command: string, options: { input?: string | Buffer; timeoutMs?: number; extra?: string[] } = {}) {
+    return execa('ip', ['netns', 'exec', this.lab.ns, 'ssh', '-i', key, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no',
+      '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=90', ...(options.extra ?? []), `${user}@${VM_IPV4}`, command], {
+      reject: false, timeout: options.timeoutMs ?? 600_000, input: options.input,
+    });
+  }
+
+  /** Waits until `user` logs in with `key`. */
+  async waitForSsh(key: string, user: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const r = await this.ssh(key, user, 'true', { timeoutMs: 120_000 });
+      if (r.exitCode === 0) return;
+      if (!this.running) throw new Error(`${this.name} stopped before SSH answered:\n${(await this.serial()).slice(-3000)}`);
+      if (Date.now() > deadline) throw new Error(`${this.name}: ${user} could not log in within ${timeoutMs / 1000} s (last: ${r.stderr.trim() || r.exitCode})`);
+      await new Promise((r2) => setTimeout(r2, 5000));
+    }
+  }
+
+  /** The VM's SSH host keys as the router sees them ("type base64" lines, sorted). */
+  async hostKeys(): Promise<string[]> {
+    const r = await this.lab.router(['ssh-keyscan', '-T', '90', VM_IPV4], { reject: false, timeout: 300_000 });
+    return r.stdout.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(' ').slice(1).join(' ')).sort();
+  }
+
+  async kill(): Promise<void> {
+    if (this.running) this.qemu.kill('SIGKILL');
+    await this.exited;
+  }
+}

@@ -1,0 +1,119 @@
+// The system the ISO installs, booted whole on today's sid in a Vultr-like lab: a disk made the
+// way the installer makes it (mmdebstrap + the rendered late.sh, scripts/lab/sid-disk.ts),
+// QEMU with Vultr's SMBIOS, DHCPv4, router advertisements and a metadata service in a router
+// namespace (scripts/lab/vultr-lab.ts). Every check goes through the serial console, SSH from
+// the router, or traffic from the router (scripts/lab/installed-checks.ts).
+//
+// One VM, four stages that build on each other: first boot, a reboot, and the same disk as a
+// new instance with malformed metadata (what a Vultr snapshot restored into a new VM is).
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { containerPrefix, formatPrefix, parseIPv6, parsePrefix } from '../../src/net/ipv6.js';
+import * as checks from '../../scripts/lab/installed-checks.js';
+import { labKey, sidDisk, type SidDisk } from '../../scripts/lab/sid-disk.js';
+import { NETWORK_64, VultrLab, type LabVm } from '../../scripts/lab/vultr-lab.js';
+import { vmSlaacAddress, vultrMetadata } from '../../scripts/lab/vultr-metadata.js';
+
+const FIRST = '8c0a1f8e-5b6d-4a53-9d6c-3f2a1b4c5d6e';
+const CLONE = '3f1d7c2a-9b8e-4d6f-a1c3-5e7b9d0f2a4c';
+/** First boots under TCG spend minutes compiling AppArmor profiles and starting Docker. */
+const BOOT_MS = 40 * 60_000;
+const EXPECTED_PREFIX = formatPrefix(containerPrefix(parsePrefix(NETWORK_64)!, parseIPv6(vmSlaacAddress()), 'auto'));
+
+let dir: string;
+let disk: SidDisk;
+let lab: VultrLab;
+let vm: LabVm;
+let target: checks.Target;
+let metaKeyPub: string;
+let container: string;
+let firstKeys: string[];
+
+async function boot(instanceId: string): Promise<number> {
+  vm = await lab.boot({ name: 'vm', disk: disk.disk, direct: { kernel: disk.kernel, initrd: disk.initrd, append: disk.append }, instanceId });
+  target = { ...target, vm };
+  const kernelAt = await vm.waitForSerial(/Linux version/, 120_000);
+  await vm.waitForSsh(target.key, target.admin, BOOT_MS);
+  return kernelAt;
+}
+
+describe.sequential('the installed system in a Vultr-like lab (sid packages, QEMU)', () => {
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vsi-lab-'));
+    disk = await sidDisk({ log: (l) => console.log(l) });
+    const metaKey = await labKey(join(dir, 'keys'), 'metadata');
+    metaKeyPub = (await readFile(`${metaKey}.pub`, 'utf8')).trim();
+    lab = await VultrLab.up(dir);
+    target = { lab, vm: undefined as unknown as LabVm, admin: 'debian', key: metaKey, expectedPrefix: EXPECTED_PREFIX };
+    console.log(`sid lab: docker.io ${disk.packages.get('docker.io')}, cloud-init ${disk.packages.get('cloud-init')}, systemd ${disk.packages.get('systemd')}, linux ${disk.packages.get('linux-image-amd64')}, ndppd ${disk.packages.get('ndppd')}, openssh ${disk.packages.get('openssh-server')}`);
+  }, 30 * 60_000);
+
+  afterAll(async () => {
+    await lab?.down();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('first boot: cloud-init takes Vultr\'s metadata and finishes clean, Vultr\'s vendor-data is ignored', { timeout: BOOT_MS + 10 * 60_000 }, async () => {
+    await lab.setMetadata(vultrMetadata({ instanceId: FIRST, hostname: 'lab-vm', publicKeys: [metaKeyPub] }));
+    await boot(FIRST);
+    console.log(await checks.cloudInitClean(target, FIRST));
+    expect((await lab.metadataRequests()).some((r) => r.path === '/v1.json' && r.token === 'cloudinit')).toBe(true);
+    expect((await vm.ssh(target.key, target.admin, 'hostname')).stdout.trim()).toBe('lab-vm');
+    firstKeys = await vm.hostKeys();
+    expect(firstKeys.length).toBeGreaterThan(0);
+  });
+
+  it('the metadata key logs in as the admin; a password does not, root does not', { timeout: 10 * 60_000 }, async () => {
+    console.log(await checks.loginsAsExpected(target));
+  });
+
+  it('Docker gets the /80 the CLI computes for the /64; ndppd runs; accept_ra=2 keeps the RA default route', { timeout: 10 * 60_000 }, async () => {
+    expect(EXPECTED_PREFIX).toBe('2001:db8:5:16::/80');
+    console.log(await checks.ipv6Ready(target, 'metadata'));
+  });
+
+  it('a container on the public network: ping and the published port answer from the router, the unpublished port does not', { timeout: 15 * 60_000 }, async () => {
+    await checks.importBusybox(target);
+    container = await checks.runContainer(target, 'web', 'public');
+    console.log(await checks.exposure(target, container, 'closed'));
+  });
+
+  it('containers cannot reach the metadata service; lifting our nftables table lets them (the control)', { timeout: 10 * 60_000 }, async () => {
+    console.log(await checks.metadataGuarded(target, 'web'));
+    await checks.sudo(target, 'nft delete table inet vultr_sid_iso');
+    expect(await checks.containerReadsMetadata(target, 'web')).toBe(true);
+  });
+
+  it('after a reboot all of it still holds', { timeout: BOOT_MS + 15 * 60_000 }, async () => {
+    await checks.shutdown(target, 'reboot');
+    const kernelAt = await vm.waitForSerial(/Linux version/, 10 * 60_000, 2);
+    const reachableAt = await checks.waitUntilReachable(target, container, BOOT_MS);
+    await vm.waitForSsh(target.key, target.admin, BOOT_MS);
+    console.log(`reboot: ${await checks.bootFigures(target, kernelAt, reachableAt)}`);
+    console.log(await checks.cloudInitClean(target, FIRST));
+    console.log(await checks.ipv6Ready(target, 'metadata'));
+    expect(await checks.containerAddress(target, 'web')).toBe(container);
+    console.log(await checks.exposure(target, container, 'closed'));
+    console.log(await checks.metadataGuarded(target, 'web'));
+    expect(await vm.hostKeys()).toEqual(firstKeys);
+  });
+
+  it('the same disk as a new instance with malformed metadata: new host keys, the right /80 from SLAAC, ndppd runs', { timeout: BOOT_MS + 15 * 60_000 }, async () => {
+    await checks.shutdown(target, 'poweroff');
+    await vm.exited;
+    // Wrong types and a /56: the boot program must fall back to the uplink's own /64.
+    await lab.setMetadata(vultrMetadata({ instanceId: CLONE, hostname: 'lab-vm-2', publicKeys: [metaKeyPub], ipv6: { additional: [], address: 42, network: ['2001:db8:5:16::'], prefix: '56' } }));
+    await boot(CLONE);
+    console.log(await checks.cloudInitClean(target, CLONE));
+    const keys = await vm.hostKeys();
+    expect(keys.length).toBeGreaterThan(0);
+    expect(keys.filter((k) => firstKeys.includes(k))).toEqual([]);
+    console.log(await checks.ipv6Ready(target, 'slaac'));
+    const warnings = await checks.ipv6Warnings(target);
+    expect(warnings, warnings.join('\n')).toHaveLength(1);
+    expect(warnings[0]).toMatch(/metadata/);
+    console.log(await checks.exposure(target, await checks.containerAddress(target, 'web'), 'closed'));
+  });
+});
