@@ -1,0 +1,130 @@
+// The nightly's install gate: install a built ISO with d-i onto a blank disk in the Vultr-like
+// lab (scripts/lab/vultr-lab.ts, with a NAT uplink for Debian's mirror), let it reboot with the
+// ISO still attached (its default entry must boot the new system), then run the same checks
+// as the lab test (scripts/lab/installed-checks.ts). Install minutes and figures go to
+// $GITHUB_STEP_SUMMARY when set. Needs root (namespaces), KVM to be quick, and a full Debian
+// mirror: where the installer cannot fetch a component it stops with one line naming it.
+//   npm run install-check -- [--logs DIR] [--firmware bios|uefi] [--admin NAME] ISO
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { appendFile, copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { execa } from 'execa';
+import { containerPrefix, formatPrefix, parseIPv6, parsePrefix, type SubnetChoice } from '../src/net/ipv6.js';
+import * as checks from './lab/installed-checks.js';
+import { labKey } from './lab/sid-disk.js';
+import { NETWORK_64, VultrLab, type LabVm } from './lab/vultr-lab.js';
+import { vmSlaacAddress, vultrMetadata } from './lab/vultr-metadata.js';
+import { INSTALL_DONE, installerStop } from './lab/installer-progress.js';
+import { MARKER } from './preseed-boot.js';
+
+async function waitForInstall(vm: LabVm, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const serial = await vm.serial();
+    if (serial.includes(INSTALL_DONE)) return;
+    const stop = installerStop(serial);
+    if (stop) throw new checks.CheckFailed(`${stop}; a full Debian mirror is needed (the nightly has one)`);
+    if (!vm.running) throw new checks.CheckFailed('QEMU stopped before the install finished (see the serial log)');
+    if (Date.now() > deadline) throw new checks.CheckFailed(`the install did not finish within ${timeoutMs / 60_000} minutes (see the serial log)`);
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+async function summary(lines: string[]): Promise<void> {
+  const file = process.env.GITHUB_STEP_SUMMARY;
+  if (file) await appendFile(file, `${lines.join('\n')}\n`);
+}
+
+async function main(): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      options: { logs: { type: 'string' }, firmware: { type: 'string', default: 'bios' }, admin: { type: 'string', default: 'debian' } },
+      allowPositionals: true,
+    });
+  } catch (error) {
+    console.error(`install-check: ${(error as Error).message}; usage: install-check [--logs DIR] [--firmware bios|uefi] [--admin NAME] ISO`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const iso = positionals[0];
+  if (!iso || positionals.length > 1 || !existsSync(iso)) {
+    console.error(`install-check: ${iso ? `${iso} does not exist` : 'no ISO given'}; usage: install-check [--logs DIR] [--firmware bios|uefi] [--admin NAME] ISO`);
+    return 2;
+  }
+  const firmware = values.firmware;
+  if (firmware !== 'bios' && firmware !== 'uefi') {
+    console.error(`install-check: --firmware ${firmware} is neither bios nor uefi`);
+    return 2;
+  }
+  if (process.getuid?.() !== 0) {
+    console.error('install-check: needs root for the lab\'s network namespace; run it with sudo');
+    return 2;
+  }
+
+  const dir = await mkdtemp(join(tmpdir(), 'vsi-install-'));
+  const lab = await VultrLab.up(dir, { internet: true });
+  const instanceId = randomUUID();
+  const results: string[] = [];
+  let vm: LabVm | undefined;
+  try {
+    const key = await labKey(join(dir, 'keys'), 'metadata');
+    await lab.setMetadata(vultrMetadata({ instanceId, hostname: 'install-check', publicKeys: [(await readFile(`${key}.pub`, 'utf8')).trim()] }));
+    const blank = join(dir, 'blank.img');
+    await execa('truncate', ['-s', '12G', blank]);
+    vm = await lab.boot({ name: 'vm', disk: blank, cdrom: iso, firmware, instanceId, cpus: 2, memoryMiB: 2048 });
+    const started = await vm.waitForSerial(new RegExp(MARKER), 15 * 60_000);
+    console.error('install-check: preseed loaded; installing');
+    await waitForInstall(vm, 120 * 60_000);
+    const minutes = (Date.now() - started) / 60_000;
+    console.error(`install-check: installed in ${minutes.toFixed(1)} min; booting the installed system with the ISO still attached`);
+    await vm.waitForSsh(key, values.admin!, 30 * 60_000);
+
+    const target: checks.Target = { lab, vm, admin: values.admin!, key, expectedPrefix: '' };
+    const config = JSON.parse(await checks.sudo(target, 'cat /etc/vultr-sid-iso/ipv6.json')) as { docker: { subnet: SubnetChoice; exposure: string; network: string } };
+    target.expectedPrefix = formatPrefix(containerPrefix(parsePrefix(NETWORK_64)!, parseIPv6(vmSlaacAddress()), config.docker.subnet));
+    const published = config.docker.exposure === 'published';
+    const steps: [string, () => Promise<string>][] = [
+      ['cloud-init: Vultr datasource, no errors, vendor-data ignored', () => checks.cloudInitClean(target, instanceId)],
+      ['logins: metadata key as the admin; no password, no root', () => checks.loginsAsExpected(target)],
+      ['IPv6: the /80, ndppd, accept_ra=2 with an RA default route', () => checks.ipv6Ready(target, 'metadata')],
+      ['a container: ping and published port from outside; unpublished port as configured', async () => {
+        await checks.importBusybox(target);
+        const address = await checks.runContainer(target, 'web', published ? config.docker.network : undefined);
+        return checks.exposure(target, address, published ? 'closed' : 'open');
+      }],
+      ['containers cannot reach the metadata service', () => checks.metadataGuarded(target, 'web')],
+    ];
+    let failed = 0;
+    for (const [name, run] of steps) {
+      try {
+        const detail = await run();
+        results.push(`| ✅ | ${name} | ${detail} |`);
+        console.error(`PASS ${name}: ${detail}`);
+      } catch (error) {
+        failed++;
+        results.push(`| ❌ | ${name} | ${(error as Error).message.split('\n')[0]} |`);
+        console.error(`FAIL ${name}: ${(error as Error).message}`);
+      }
+    }
+    await summary([`### Install gate (${firmware})`, '', `Installed in **${minutes.toFixed(1)} min** (preseed loaded → install complete).`, '', '| | check | seen |', '|---|---|---|', ...results]);
+    return failed ? 1 : 0;
+  } catch (error) {
+    const message = `install-check: ${(error as Error).message.split('\n')[0]}`;
+    console.error(message);
+    await summary([`### Install gate (${firmware})`, '', `❌ ${message}`]);
+    return 1;
+  } finally {
+    if (values.logs && vm) {
+      await mkdir(values.logs, { recursive: true });
+      await copyFile(vm.serialPath, join(values.logs, `install-check-${firmware}.serial.log`)).catch(() => undefined);
+    }
+    await lab.down();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+process.exitCode = await main();

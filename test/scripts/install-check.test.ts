@@ -1,0 +1,37 @@
+// The install gate's own input handling and its reading of d-i's serial console. The gate
+// itself (a full d-i install) needs a full Debian mirror and runs in the nightly.
+import { execa } from 'execa';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { INSTALL_DONE, installerStop } from '../../scripts/lab/installer-progress.js';
+import { ROOT } from '../helpers/project.js';
+
+const SCRIPT = join(ROOT, 'dist/scripts/install-check.js');
+
+describe('install-check', () => {
+  it('bad input: one line naming it, exit 2, nothing started', async () => {
+    for (const [args, says] of [
+      [['/nonexistent/vultr-sid.iso'], /\/nonexistent\/vultr-sid\.iso does not exist/],
+      [[], /no ISO given/],
+      [['--firmware', 'arm', SCRIPT], /--firmware arm is neither bios nor uefi/],
+      [['--bogus', SCRIPT], /Unknown option '--bogus'/],
+    ] as const) {
+      const r = await execa(process.execPath, [SCRIPT, ...args], { reject: false });
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(says);
+    }
+  });
+
+  it('names the installer component d-i could not load, through the escapes of its serial screen', () => {
+    // As d-i's newt frontend paints the error on a serial console (cursor moves, colours).
+    const serial = 'vultr-sid-iso: preseed loaded\r\n\x1b[1;1H\x1b[37m\x1b[44m  [!!] Download installer components\x1b[10;5H Failed to load installer component \x1b[12;5HLoading\x1b[0m libc6-udeb failed for unknown reasons. Aborting.';
+    expect(installerStop(serial)).toBe('the installer could not load libc6-udeb ("Loading libc6-udeb failed for unknown reasons")');
+    expect(installerStop('[!!] Choose a mirror of the Debian archive\r\n\x1b[5;3HBad archive mirror')).toBe('the installer stopped: "Bad archive mirror"');
+  });
+
+  it('the control: a console that is still installing, or done, is no stop', () => {
+    expect(installerStop('vultr-sid-iso: preseed loaded\r\nRetrieving libc6-udeb\r\nInstalling the base system')).toBeUndefined();
+    expect(installerStop(`vultr-sid-iso: installing docker.io, ndppd, cloud-init\r\n${INSTALL_DONE}; rebooting`)).toBeUndefined();
+  });
+});
