@@ -67,6 +67,14 @@ async function main(): Promise<number> {
 
   const dir = await mkdtemp(join(tmpdir(), 'vsi-install-'));
   const lab = await VultrLab.up(dir, { internet: true });
+  // Ctrl-C or a cancelled job: what the lab added to this machine (namespace, NAT, forwarding)
+  // goes before the process does.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      console.error(`install-check: ${signal}; tearing the lab down`);
+      void lab.down().finally(() => rm(dir, { recursive: true, force: true })).finally(() => process.exit(130));
+    });
+  }
   const instanceId = randomUUID();
   const results: string[] = [];
   let vm: LabVm | undefined;

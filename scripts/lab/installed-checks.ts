@@ -76,6 +76,8 @@ export interface Ipv6State {
 /** vultr-sid-ipv6 chose the expected /80 from `source`; ndppd runs; accept_ra=2 and an RA default route with forwarding on. */
 export async function ipv6Ready(t: Target, source: 'metadata' | 'slaac'): Promise<string> {
   const r = await onVm(t, [
+    // After the boot has finished (running, or degraded by some other unit).
+    'systemctl is-system-running --wait >/dev/null',
     'cat /run/vultr-sid-ipv6/state.json; echo',
     'echo "--- journal"; sudo journalctl -b -u vultr-sid-ipv6 -o cat --no-pager',
     'echo "--- active"; systemctl is-active vultr-sid-ipv6 ndppd docker vultr-sid-docker-network',

@@ -22,6 +22,12 @@ function plain(serial: string): string {
 
 export function installerStop(serial: string): string | undefined {
   const text = plain(serial);
+  // net-retriever's error names no file; the progress line before it did ("Retrieving X").
+  const failedDownload = text.indexOf('Downloading a file failed');
+  if (failedDownload >= 0) {
+    const retrieving = [...text.slice(0, failedDownload).matchAll(/Retrieving (\S+)/g)].at(-1)?.[1];
+    return `the installer could not download ${retrieving ?? 'a file'} from the mirror ("Downloading a file failed")`;
+  }
   for (const pattern of INSTALLER_STOPS) {
     const m = pattern.exec(text);
     if (m) return m[1] ? `the installer could not load ${m[1]} ("${m[0]}")` : `the installer stopped: "${m[0].trim()}"`;

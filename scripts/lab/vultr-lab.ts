@@ -15,7 +15,7 @@
 // cloud-init's Vultr datasource detects and compares on later boots.
 import { execa, type ResultPromise } from 'execa';
 import { existsSync } from 'node:fs';
-import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { OVMF_CODE, OVMF_VARS } from '../qemu-boot.js';
@@ -58,7 +58,8 @@ export class VultrLab {
   }
 
   static async up(dir: string, options: { internet?: boolean } = {}): Promise<VultrLab> {
-    const lab = new VultrLab(dir, `${process.pid % 100000}`);
+    await sweepDeadLabs();
+    const lab = new VultrLab(dir, `${process.pid}`);
     try {
       await lab.start(options.internet ?? false);
     } catch (error) {
@@ -163,6 +164,31 @@ export class VultrLab {
   }
 }
 
+/** Where a lab lists what it changed on the host, so a lab whose process died (SIGKILL, a machine
+ * restart) can be undone by the next one. */
+const HOST_UNDO_DIR = '/run/vultr-sid-iso-lab';
+
+/**
+ * Removes what labs of dead processes left behind: their namespaces with everything running in
+ * them, and their changes to the host (veth, NAT table, forwarding), undone from their records.
+ */
+export async function sweepDeadLabs(): Promise<void> {
+  const alive = (pid: string) => existsSync(`/proc/${pid}`);
+  const { stdout } = await execa('ip', ['netns', 'list']);
+  for (const pid of [...stdout.matchAll(/^vsl-(\d+)\b/gm)].map((m) => m[1]!).filter((p) => !alive(p))) {
+    const { stdout: pids } = await execa('ip', ['netns', 'pids', `vsl-${pid}`], { reject: false });
+    for (const p of pids.split('\n').filter(Boolean)) await execa('kill', ['-KILL', p], { reject: false });
+    await execa('ip', ['netns', 'del', `vsl-${pid}`], { reject: false });
+  }
+  for (const file of await readdir(HOST_UNDO_DIR).catch(() => [] as string[])) {
+    const pid = file.replace(/\.json$/, '');
+    if (alive(pid)) continue;
+    const undo = JSON.parse(await readFile(join(HOST_UNDO_DIR, file), 'utf8').catch(() => '[]')) as string[][];
+    for (const cmd of undo.reverse()) await execa(cmd[0]!, cmd.slice(1), { reject: false });
+    await rm(join(HOST_UNDO_DIR, file), { force: true });
+  }
+}
+
 /**
  * The router's way out, for installs that need Debian's mirror: a veth from the host, IPv4
  * masqueraded twice (the lab's addresses never reach the host's tables, so they cannot clash
@@ -170,45 +196,57 @@ export class VultrLab {
  */
 class Uplink {
   private readonly undo: string[][] = [];
+  private readonly record = join(HOST_UNDO_DIR, `${process.pid}.json`);
 
   private constructor(
     readonly nameservers: string[],
     private readonly hostSide: string,
   ) {}
 
+  /** Records how to undo a change before making it. */
+  private async willUndo(...cmds: string[][]): Promise<void> {
+    this.undo.push(...cmds);
+    await mkdir(HOST_UNDO_DIR, { recursive: true });
+    await writeFile(this.record, JSON.stringify(this.undo));
+  }
+
   static async add(lab: VultrLab): Promise<Uplink> {
     const id = lab.ns.replace(/\D/g, '');
-    const hostSide = `vslh${id}`.slice(0, 15);
-    const octet = Number(id) % 250;
+    const hostSide = `vslh${id}`;
+    // A /30 in 10.254.0.0/16 picked by the process id, so concurrent labs rarely meet.
+    const n = (Number(id) % 16384) * 4;
+    const net = `10.254.${n >> 8}.${n & 255}`;
+    const [hostIp, routerIp] = [1, 2].map((k) => `10.254.${n >> 8}.${(n & 255) + k}`);
     const uplink = new Uplink(await upstreamNameservers(), hostSide);
+    await uplink.willUndo(['ip', 'link', 'del', hostSide]);
     await execa('ip', ['link', 'add', hostSide, 'type', 'veth', 'peer', 'name', 'up0', 'netns', lab.ns]);
-    uplink.undo.push(['ip', 'link', 'del', hostSide]);
-    await execa('ip', ['addr', 'add', `10.254.${octet}.1/30`, 'dev', hostSide]);
+    await execa('ip', ['addr', 'add', `${hostIp}/30`, 'dev', hostSide]);
     await execa('ip', ['link', 'set', hostSide, 'up']);
-    await lab.router(['ip', 'addr', 'add', `10.254.${octet}.2/30`, 'dev', 'up0']);
+    await lab.router(['ip', 'addr', 'add', `${routerIp}/30`, 'dev', 'up0']);
     await lab.router(['ip', 'link', 'set', 'up0', 'up']);
-    await lab.router(['ip', 'route', 'add', 'default', 'via', `10.254.${octet}.1`]);
+    await lab.router(['ip', 'route', 'add', 'default', 'via', hostIp!]);
     await lab.router(['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     await lab.router(['nft', `add table ip lab; add chain ip lab post { type nat hook postrouting priority srcnat; }; add rule ip lab post oifname "up0" masquerade`]);
     const { stdout: forwarding } = await execa('sysctl', ['-n', 'net.ipv4.ip_forward']);
     if (forwarding.trim() !== '1') {
+      await uplink.willUndo(['sysctl', '-qw', `net.ipv4.ip_forward=${forwarding.trim()}`]);
       await execa('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
-      uplink.undo.push(['sysctl', '-qw', `net.ipv4.ip_forward=${forwarding.trim()}`]);
     }
     const table = `vsl_${id}`;
-    await execa('nft', [`add table ip ${table}; add chain ip ${table} post { type nat hook postrouting priority srcnat; }; add rule ip ${table} post ip saddr 10.254.${octet}.0/30 masquerade`]);
-    uplink.undo.push(['nft', 'delete', 'table', 'ip', table]);
+    await uplink.willUndo(['nft', 'delete', 'table', 'ip', table]);
+    await execa('nft', [`add table ip ${table}; add chain ip ${table} post { type nat hook postrouting priority srcnat; }; add rule ip ${table} post ip saddr ${net}/30 masquerade`]);
     // A host running Docker drops forwarded traffic by default (iptables FORWARD policy DROP).
     const iptables = await execa('iptables', ['-w', '-I', 'FORWARD', '1', '-i', hostSide, '-j', 'ACCEPT'], { reject: false });
     if (iptables.exitCode === 0) {
       await execa('iptables', ['-w', '-I', 'FORWARD', '1', '-o', hostSide, '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT']);
-      uplink.undo.push(['iptables', '-w', '-D', 'FORWARD', '-i', hostSide, '-j', 'ACCEPT'], ['iptables', '-w', '-D', 'FORWARD', '-o', hostSide, '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT']);
+      await uplink.willUndo(['iptables', '-w', '-D', 'FORWARD', '-i', hostSide, '-j', 'ACCEPT'], ['iptables', '-w', '-D', 'FORWARD', '-o', hostSide, '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT']);
     }
     return uplink;
   }
 
   async remove(): Promise<void> {
     for (const cmd of this.undo.reverse()) await execa(cmd[0]!, cmd.slice(1), { reject: false });
+    await rm(this.record, { force: true });
   }
 }
 

@@ -61,27 +61,20 @@ export interface Behaviour {
 
 export type Profile = 'vultr-2026' | 'power-offs-register';
 
+const VULTR_2026: Behaviour = {
+  powerOffRegisters: false,
+  librarySize: 2,
+  foreignIsos: ['my-rescue-system.iso'],
+  detachRestarts: true,
+  lockMs: 400,
+  rebootMs: 400,
+  installMs: 600,
+  installEnds: 'reboot',
+};
+
 export const PROFILES: Record<Profile, Behaviour> = {
-  'vultr-2026': {
-    powerOffRegisters: false,
-    librarySize: 2,
-    foreignIsos: ['my-rescue-system.iso'],
-    detachRestarts: true,
-    lockMs: 400,
-    rebootMs: 400,
-    installMs: 600,
-    installEnds: 'reboot',
-  },
-  'power-offs-register': {
-    powerOffRegisters: true,
-    librarySize: 2,
-    foreignIsos: ['my-rescue-system.iso'],
-    detachRestarts: true,
-    lockMs: 400,
-    rebootMs: 400,
-    installMs: 600,
-    installEnds: 'reboot',
-  },
+  'vultr-2026': VULTR_2026,
+  'power-offs-register': { ...VULTR_2026, powerOffRegisters: true },
 };
 
 /** The lock error real accounts answer (ansible-collection-vultr #113). */

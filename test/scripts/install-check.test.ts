@@ -27,6 +27,9 @@ describe('install-check', () => {
     // As d-i's newt frontend paints the error on a serial console (cursor moves, colours).
     const serial = 'vultr-sid-iso: preseed loaded\r\n\x1b[1;1H\x1b[37m\x1b[44m  [!!] Download installer components\x1b[10;5H Failed to load installer component \x1b[12;5HLoading\x1b[0m libc6-udeb failed for unknown reasons. Aborting.';
     expect(installerStop(serial)).toBe('the installer could not load libc6-udeb ("Loading libc6-udeb failed for unknown reasons")');
+    // net-retriever's screen names no file: the progress line before it does.
+    const download = '\x1b[9;3HLoading additional components\x1b[12;5HRetrieving apt-mirror-setup\x1b[0m\r\n\x1b[5;3H[!!] Download installer components\x1b[8;3HThe installer failed to download a file from the mirror.\x1b[14;3HDownloading a file failed:';
+    expect(installerStop(download)).toBe('the installer could not download apt-mirror-setup from the mirror ("Downloading a file failed")');
     expect(installerStop('[!!] Choose a mirror of the Debian archive\r\n\x1b[5;3HBad archive mirror')).toBe('the installer stopped: "Bad archive mirror"');
   });
 
