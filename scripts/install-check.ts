@@ -51,8 +51,15 @@ async function main(): Promise<number> {
   }
   const { values, positionals } = parsed;
   const iso = positionals[0];
-  if (!iso || positionals.length > 1 || !existsSync(iso)) {
-    console.error(`install-check: ${iso ? `${iso} does not exist` : 'no ISO given'}; usage: install-check [--logs DIR] [--firmware bios|uefi] [--admin NAME] ISO`);
+  const usage = 'usage: install-check [--logs DIR] [--firmware bios|uefi] [--admin NAME] ISO';
+  const wrongIso = !iso ? 'no ISO given' : positionals.length > 1 ? `one ISO at a time, not ${positionals.length}` : !existsSync(iso) ? `${iso} does not exist` : undefined;
+  if (wrongIso) {
+    console.error(`install-check: ${wrongIso}; ${usage}`);
+    return 2;
+  }
+  // It becomes ssh's USER@HOST: a user name, never an option.
+  if (!/^[a-z_][a-z0-9_-]*$/.test(values.admin!)) {
+    console.error(`install-check: --admin ${values.admin} is not a user name (lower-case letters, digits, _ and -); pass the config's admin.name`);
     return 2;
   }
   const firmware = values.firmware;
@@ -65,31 +72,36 @@ async function main(): Promise<number> {
     return 2;
   }
 
-  const dir = await mkdtemp(join(tmpdir(), 'vsi-install-'));
-  const lab = await VultrLab.up(dir, { internet: true });
-  // Ctrl-C or a cancelled job: what the lab added to this machine (namespace, NAT, forwarding)
-  // goes before the process does.
+  // Ctrl-C or a cancelled job: the VM is stopped, and the one clean-up below keeps the serial
+  // log and removes what the lab added to this machine (namespace, NAT, forwarding).
+  let cancelled: string | undefined;
+  let vm: LabVm | undefined;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
-      console.error(`install-check: ${signal}; tearing the lab down`);
-      void lab.down().finally(() => rm(dir, { recursive: true, force: true })).finally(() => process.exit(130));
+      cancelled = signal;
+      console.error(`install-check: ${signal}; stopping the VM and tearing the lab down`);
+      void vm?.kill();
     });
   }
+  const dir = await mkdtemp(join(tmpdir(), 'vsi-install-'));
   const instanceId = randomUUID();
   const results: string[] = [];
-  let vm: LabVm | undefined;
+  let lab: VultrLab | undefined;
   try {
+    lab = await VultrLab.up(dir, { internet: true });
+    if (cancelled) return 130;
     const key = await labKey(join(dir, 'keys'), 'metadata');
     await lab.setMetadata(vultrMetadata({ instanceId, hostname: 'install-check', publicKeys: [(await readFile(`${key}.pub`, 'utf8')).trim()] }));
     const blank = join(dir, 'blank.img');
     await execa('truncate', ['-s', '12G', blank]);
     vm = await lab.boot({ name: 'vm', disk: blank, cdrom: iso, firmware, instanceId, cpus: 2, memoryMiB: 2048 });
-    const started = await vm.waitForSerial(new RegExp(MARKER), 15 * 60_000);
+    // 10 + 90 + 20 minutes: the nightly job's 150 leave room for the build before and the logs after.
+    const started = await vm.waitForSerial(new RegExp(MARKER), 10 * 60_000);
     console.error('install-check: preseed loaded; installing');
-    await waitForInstall(vm, 120 * 60_000);
+    await waitForInstall(vm, 90 * 60_000);
     const minutes = (Date.now() - started) / 60_000;
     console.error(`install-check: installed in ${minutes.toFixed(1)} min; booting the installed system with the ISO still attached`);
-    await vm.waitForSsh(key, values.admin!, 30 * 60_000);
+    await vm.waitForSsh(key, values.admin!, 20 * 60_000);
 
     const target: checks.Target = { lab, vm, admin: values.admin!, key, expectedPrefix: '' };
     const config = JSON.parse(await checks.sudo(target, 'cat /etc/vultr-sid-iso/ipv6.json')) as { docker: { subnet: SubnetChoice; exposure: string; network: string } };
@@ -102,7 +114,7 @@ async function main(): Promise<number> {
       ['a container: ping and published port from outside; unpublished port as configured', async () => {
         await checks.importBusybox(target);
         const address = await checks.runContainer(target, 'web', published ? config.docker.network : undefined);
-        return checks.exposure(target, address, published ? 'closed' : 'open');
+        return `${await checks.exposure(target, address, published ? 'closed' : 'open')}; ${await checks.outgoingFromOwnAddress(target, 'web', address)}`;
       }],
       ['containers cannot reach the metadata service', () => checks.metadataGuarded(target, 'web')],
     ];
@@ -121,6 +133,10 @@ async function main(): Promise<number> {
     await summary([`### Install gate (${firmware})`, '', `Installed in **${minutes.toFixed(1)} min** (preseed loaded → install complete).`, '', '| | check | seen |', '|---|---|---|', ...results]);
     return failed ? 1 : 0;
   } catch (error) {
+    if (cancelled) {
+      await summary([`### Install gate (${firmware})`, '', `cancelled (${cancelled})`]);
+      return 130;
+    }
     const message = `install-check: ${(error as Error).message.split('\n')[0]}`;
     console.error(message);
     await summary([`### Install gate (${firmware})`, '', `❌ ${message}`]);
@@ -130,7 +146,7 @@ async function main(): Promise<number> {
       await mkdir(values.logs, { recursive: true });
       await copyFile(vm.serialPath, join(values.logs, `install-check-${firmware}.serial.log`)).catch(() => undefined);
     }
-    await lab.down();
+    await lab?.down();
     await rm(dir, { recursive: true, force: true });
   }
 }

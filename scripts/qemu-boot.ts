@@ -24,6 +24,8 @@ export interface BootOptions {
   keys?: { when: RegExp; send: string[] }[];
   /** Let the guest reboot (QEMU stays up and boots again, from the CD first) instead of stopping. */
   reboots?: boolean;
+  /** Note when each of these first appears on the console (BootResult.markMs; for the bench). */
+  marks?: RegExp[];
 }
 
 export interface BootResult {
@@ -33,6 +35,8 @@ export interface BootResult {
   matched: boolean;
   exited: boolean;
   ms: number;
+  /** Milliseconds from start to each of BootOptions.marks (undefined: never seen), to ±0.25 s. */
+  markMs: (number | undefined)[];
 }
 
 function kvmUsable(): boolean {
@@ -69,9 +73,12 @@ export async function bootIso(iso: string, options: BootOptions): Promise<BootRe
   let serial = '';
   let matched = false;
   const pending = [...(options.keys ?? [])];
+  const marks = options.marks ?? [];
+  const markMs: (number | undefined)[] = marks.map(() => undefined);
   while (Date.now() - started < options.timeoutMs) {
-    await new Promise((r) => setTimeout(r, pending.length ? 250 : 1000));
+    await new Promise((r) => setTimeout(r, pending.length || markMs.includes(undefined) ? 250 : 1000));
     serial = await readFile(serialPath, 'utf8').catch(() => '');
+    marks.forEach((m, i) => (markMs[i] ??= m.test(serial) ? Date.now() - started : undefined));
     while (pending[0] && pending[0].when.test(serial)) await sendKeys(monitor, pending.shift()!.send);
     if (options.until.test(serial)) {
       matched = true;
@@ -86,7 +93,7 @@ export async function bootIso(iso: string, options: BootOptions): Promise<BootRe
     await qemu;
   }
   serial = await readFile(serialPath, 'utf8').catch(() => serial);
-  return { serial, serialPath, matched, exited: exitedOnItsOwn, ms };
+  return { serial, serialPath, matched, exited: exitedOnItsOwn, ms, markMs };
 }
 
 /** Types keys into the guest through QEMU's human monitor, a short pause after each. */

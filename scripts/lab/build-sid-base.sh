@@ -15,7 +15,8 @@ mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 mkdir -p "$cache" "$(dirname "$out")"
 cache=$(cd "$cache" && pwd)
 tmp="$out.$$.part"
-trap 'rm -f "$tmp"' EXIT INT TERM
+trap 'rm -f "$tmp"' EXIT
+trap 'exit 130' INT TERM
 packages=$(printf '%s,' "$@")
 # "$1" in the hooks is mmdebstrap's (the new root), expanded by the hook's shell.
 # shellcheck disable=SC2016

@@ -99,7 +99,8 @@ chmod +x "$inst/bin/in-target"
 mount --bind "$root" "$inst/target"
 mount --bind -o ro "$render" "$inst/vultr-sid-iso"
 mount -t proc proc "$inst/target/proc"
-mount --rbind /sys "$inst/target/sys"
+# A sysfs of its own, not a bind of the host's: unmounting it can never reach the host's /sys.
+mount -t sysfs sysfs "$inst/target/sys"
 mount -t tmpfs -o mode=755 dev "$inst/target/dev"
 for d in null zero full random urandom tty; do
   touch "$inst/target/dev/$d"

@@ -8,7 +8,7 @@ import { mkdtemp, rm, symlink, writeFile, mkdir, copyFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { contains, parseIPv6, parsePrefix } from '../../src/net/ipv6.js';
-import type { LabVm, VultrLab } from './vultr-lab.js';
+import { ROUTER_IPV6, type LabVm, type VultrLab } from './vultr-lab.js';
 
 export class CheckFailed extends Error {
   override name = 'CheckFailed';
@@ -175,6 +175,23 @@ export async function exposure(t: Target, address: string, unpublished: 'open' |
   const outside = await httpFromRouter(t, address, 81);
   check((outside !== undefined) === (unpublished === 'open'), `the unpublished port [${address}]:81 is ${outside === undefined ? 'closed' : 'open'} from the router, expected ${unpublished}`);
   return `[${address}] ping ok, :80 (published) open, :81 (unpublished) ${unpublished}; router neighbour = VM MAC`;
+}
+
+/**
+ * The container's connections leave from its own public address, not masqueraded behind the
+ * VM's: the router accepts one TCP connection and reports the peer it saw.
+ */
+export async function outgoingFromOwnAddress(t: Target, container: string, address: string): Promise<string> {
+  const port = 8099;
+  const listener = t.lab.router([process.execPath, '-e', `const s = require('net').createServer((c) => { console.log(c.remoteAddress); c.end(); s.close(); })
+    .listen(${port}, '::', () => console.log('listening')); setTimeout(() => process.exit(3), 60000);`], { reject: false, timeout: 70_000 });
+  // Until it listens, or it has ended (then its result says why).
+  await Promise.race([new Promise<void>((resolve) => listener.stdout?.on('data', (d: Buffer) => d.toString().includes('listening') && resolve())), listener]);
+  const r = await onVm(t, `sudo docker exec ${container} sh -c 'nc -w 5 ${ROUTER_IPV6} ${port} </dev/null'`);
+  const seen = (await listener).stdout.split('\n').filter((l) => l && l !== 'listening')[0] ?? '';
+  check(seen !== '', `the router saw no connection from container ${container} (${r.stderr.trim() || `nc exit ${r.exitCode}`})`);
+  check(parseIPv6(seen) !== undefined && parseIPv6(seen) === parseIPv6(address), `container ${container}'s connection reached the router from ${seen}, not from its own address ${address}`);
+  return `the router saw the container's connection from [${seen}], its own address`;
 }
 
 /**

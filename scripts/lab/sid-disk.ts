@@ -1,6 +1,7 @@
 // The lab's "installed system" disk, cached by its inputs under iso/cache/sid-lab:
 //   base-KEY.tar   mmdebstrap's sid root (build-sid-base.sh), keyed by the package list, the
-//                  builder and the mirror; shared by every variant.
+//                  builder, the mirror and the week: sid moves, so a cache is never more than a
+//                  week behind the archive. Shared by every variant.
 //   disk-KEY/      the root finished by the rendered late.sh (build-sid-disk.sh), keyed by the
 //                  base, the builder and every rendered file, so any template or config change
 //                  rebuilds it.
@@ -57,7 +58,8 @@ export async function sidDisk(options: SidDiskOptions = {}): Promise<SidDisk> {
 
   const packages = [...(await readFile(INSTALLER_PACKAGES, 'utf8')).split('\n').filter((l) => l && !l.startsWith('#')), ...TARGET_PACKAGES];
   const mirror = process.env.DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
-  const baseKey = hash(await readFile(BASE_BUILDER), packages.join(' '), mirror).slice(0, 16);
+  const week = String(Math.floor(Date.now() / (7 * 86_400_000)));
+  const baseKey = hash(await readFile(BASE_BUILDER), packages.join(' '), mirror, week).slice(0, 16);
   const base = join(cache, `base-${baseKey}.tar`);
   if (!existsSync(base)) {
     log(`sid lab: building the sid root with mmdebstrap (${packages.length} packages and what they pull in)`);

@@ -25,8 +25,9 @@ export const VM_IPV4 = '198.51.100.10';
 export const ROUTER_IPV4 = '198.51.100.1';
 /** The VM's /64, announced by radvd. */
 export const NETWORK_64 = '2001:db8:5:16::/64';
-/** The router's own address in it (not ::1, which a Docker bridge on the first /80 takes). */
-export const ROUTER_IPV6 = '2001:db8:5:16:ffff::1';
+/** The router's own address in a /64 (not ::1, which a Docker bridge on the first /80 takes). */
+const routerAddress = (network64: string) => network64.replace(/::\/64$/, ':ffff::1');
+export const ROUTER_IPV6 = routerAddress(NETWORK_64);
 const METADATA_SERVER = join(PROJECT_ROOT, 'dist/scripts/lab/metadata-server.js');
 
 export interface VmOptions {
@@ -90,9 +91,7 @@ export class VultrLab {
     this.spawn('dnsmasq', ['dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', ...dns, '--interface=br0', '--bind-interfaces', '--user=root',
       `--dhcp-range=198.51.100.100,198.51.100.199,255.255.255.0,1h`, `--dhcp-host=${VM_MAC},${VM_IPV4}`, `--dhcp-option=option:router,${ROUTER_IPV4}`,
       `--dhcp-leasefile=${join(this.dir, 'dnsmasq.leases')}`, '--pid-file=', '--log-dhcp', `--log-facility=${join(this.dir, 'dnsmasq.log')}`]);
-    const [network] = NETWORK_64.split('/');
-    await writeFile(join(this.dir, 'radvd.conf'), `interface br0 {\n  AdvSendAdvert on;\n  MinRtrAdvInterval 3;\n  MaxRtrAdvInterval 10;\n  AdvDefaultLifetime 1800;\n  prefix ${network}/64 { AdvOnLink on; AdvAutonomous on; };\n};\n`);
-    this.spawn('radvd', ['radvd', '--nodaemon', '-C', join(this.dir, 'radvd.conf'), '-p', join(this.dir, 'radvd.pid'), '-m', 'logfile', '-l', join(this.dir, 'radvd.log')]);
+    await this.announce(NETWORK_64);
     await this.setMetadata({});
     this.spawn('metadata', [process.execPath, METADATA_SERVER, '169.254.169.254', '80', join(this.dir, 'v1.json'), join(this.dir, 'metadata-requests.jsonl')]);
     for (let i = 0; ; i++) {
@@ -101,6 +100,28 @@ export class VultrLab {
       if (i === 50) throw new Error('the lab metadata service did not start');
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+
+  private radvd: ResultPromise | undefined;
+
+  /** radvd announces NETWORK (a /64) from now on, on-link and for SLAAC. */
+  private async announce(network64: string): Promise<void> {
+    if (this.radvd) {
+      this.radvd.kill('SIGTERM'); // not SIGKILL: radvd removes its pid file, or the next one refuses to start
+      await this.radvd;
+    }
+    const [network] = network64.split('/');
+    await writeFile(join(this.dir, 'radvd.conf'), `interface br0 {\n  AdvSendAdvert on;\n  MinRtrAdvInterval 3;\n  MaxRtrAdvInterval 10;\n  AdvDefaultLifetime 1800;\n  prefix ${network}/64 { AdvOnLink on; AdvAutonomous on; };\n};\n`);
+    this.radvd = this.spawn('radvd', ['radvd', '--nodaemon', '-C', join(this.dir, 'radvd.conf'), '-p', join(this.dir, 'radvd.pid'), '-m', 'logfile', '-l', join(this.dir, 'radvd.log')]);
+  }
+
+  /**
+   * The router announces another /64 from now on, as the VM would see it when a snapshot of it
+   * is restored into a new instance. The router keeps an address in the old one too.
+   */
+  async moveNetwork(network64: string): Promise<void> {
+    await this.router(['ip', '-6', 'addr', 'add', `${routerAddress(network64)}/64`, 'dev', 'br0', 'nodad']);
+    await this.announce(network64);
   }
 
   /** Vultr's /v1.json from now on (the server re-reads it for every request). */
@@ -168,25 +189,45 @@ export class VultrLab {
  * restart) can be undone by the next one. */
 const HOST_UNDO_DIR = '/run/vultr-sid-iso-lab';
 
+/** The host's net.ipv4.ip_forward before the first lab that needed it on; restored when the last
+ * one leaves (two labs at once must not switch it off under each other). */
+const FORWARDING_WAS = join(HOST_UNDO_DIR, 'ip_forward');
+
+/** A lab's process is alive; this process's own pid counts as dead: it has no lab yet, so a lab
+ * under its number was left by an earlier process that had the same pid. */
+const alive = (pid: string) => pid !== String(process.pid) && existsSync(`/proc/${pid}`);
+
 /**
  * Removes what labs of dead processes left behind: their namespaces with everything running in
  * them, and their changes to the host (veth, NAT table, forwarding), undone from their records.
  */
 export async function sweepDeadLabs(): Promise<void> {
-  const alive = (pid: string) => existsSync(`/proc/${pid}`);
   const { stdout } = await execa('ip', ['netns', 'list']);
   for (const pid of [...stdout.matchAll(/^vsl-(\d+)\b/gm)].map((m) => m[1]!).filter((p) => !alive(p))) {
     const { stdout: pids } = await execa('ip', ['netns', 'pids', `vsl-${pid}`], { reject: false });
     for (const p of pids.split('\n').filter(Boolean)) await execa('kill', ['-KILL', p], { reject: false });
     await execa('ip', ['netns', 'del', `vsl-${pid}`], { reject: false });
   }
-  for (const file of await readdir(HOST_UNDO_DIR).catch(() => [] as string[])) {
-    const pid = file.replace(/\.json$/, '');
+  for (const pid of await labRecords()) {
     if (alive(pid)) continue;
-    const undo = JSON.parse(await readFile(join(HOST_UNDO_DIR, file), 'utf8').catch(() => '[]')) as string[][];
+    const record = join(HOST_UNDO_DIR, `${pid}.json`);
+    const undo = JSON.parse(await readFile(record, 'utf8').catch(() => '[]')) as string[][];
     for (const cmd of undo.reverse()) await execa(cmd[0]!, cmd.slice(1), { reject: false });
-    await rm(join(HOST_UNDO_DIR, file), { force: true });
+    await rm(record, { force: true });
   }
+  await restoreForwarding();
+}
+
+async function labRecords(): Promise<string[]> {
+  return (await readdir(HOST_UNDO_DIR).catch(() => [] as string[])).filter((f) => /^\d+\.json$/.test(f)).map((f) => f.replace('.json', ''));
+}
+
+/** Puts ip_forward back once no live lab has a record. */
+async function restoreForwarding(): Promise<void> {
+  const was = (await readFile(FORWARDING_WAS, 'utf8').catch(() => '')).trim();
+  if (!was || (await labRecords()).some(alive)) return;
+  await execa('sysctl', ['-qw', `net.ipv4.ip_forward=${was}`], { reject: false });
+  await rm(FORWARDING_WAS, { force: true });
 }
 
 /**
@@ -212,13 +253,23 @@ class Uplink {
 
   static async add(lab: VultrLab): Promise<Uplink> {
     const id = lab.ns.replace(/\D/g, '');
-    const hostSide = `vslh${id}`;
+    const uplink = new Uplink(await upstreamNameservers(), `vslh${id}`);
+    try {
+      await uplink.connect(lab, id);
+    } catch (error) {
+      await uplink.remove();
+      throw error;
+    }
+    return uplink;
+  }
+
+  private async connect(lab: VultrLab, id: string): Promise<void> {
+    const hostSide = this.hostSide;
     // A /30 in 10.254.0.0/16 picked by the process id, so concurrent labs rarely meet.
     const n = (Number(id) % 16384) * 4;
     const net = `10.254.${n >> 8}.${n & 255}`;
     const [hostIp, routerIp] = [1, 2].map((k) => `10.254.${n >> 8}.${(n & 255) + k}`);
-    const uplink = new Uplink(await upstreamNameservers(), hostSide);
-    await uplink.willUndo(['ip', 'link', 'del', hostSide]);
+    await this.willUndo(['ip', 'link', 'del', hostSide]);
     await execa('ip', ['link', 'add', hostSide, 'type', 'veth', 'peer', 'name', 'up0', 'netns', lab.ns]);
     await execa('ip', ['addr', 'add', `${hostIp}/30`, 'dev', hostSide]);
     await execa('ip', ['link', 'set', hostSide, 'up']);
@@ -229,24 +280,26 @@ class Uplink {
     await lab.router(['nft', `add table ip lab; add chain ip lab post { type nat hook postrouting priority srcnat; }; add rule ip lab post oifname "up0" masquerade`]);
     const { stdout: forwarding } = await execa('sysctl', ['-n', 'net.ipv4.ip_forward']);
     if (forwarding.trim() !== '1') {
-      await uplink.willUndo(['sysctl', '-qw', `net.ipv4.ip_forward=${forwarding.trim()}`]);
+      await mkdir(HOST_UNDO_DIR, { recursive: true });
+      // 'wx': a lab that switched it on first has recorded the value before, keep that one.
+      await writeFile(FORWARDING_WAS, forwarding.trim(), { flag: 'wx' }).catch(() => undefined);
       await execa('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
     }
     const table = `vsl_${id}`;
-    await uplink.willUndo(['nft', 'delete', 'table', 'ip', table]);
+    await this.willUndo(['nft', 'delete', 'table', 'ip', table]);
     await execa('nft', [`add table ip ${table}; add chain ip ${table} post { type nat hook postrouting priority srcnat; }; add rule ip ${table} post ip saddr ${net}/30 masquerade`]);
     // A host running Docker drops forwarded traffic by default (iptables FORWARD policy DROP).
-    const iptables = await execa('iptables', ['-w', '-I', 'FORWARD', '1', '-i', hostSide, '-j', 'ACCEPT'], { reject: false });
-    if (iptables.exitCode === 0) {
-      await execa('iptables', ['-w', '-I', 'FORWARD', '1', '-o', hostSide, '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT']);
-      await uplink.willUndo(['iptables', '-w', '-D', 'FORWARD', '-i', hostSide, '-j', 'ACCEPT'], ['iptables', '-w', '-D', 'FORWARD', '-o', hostSide, '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT']);
+    const rules = [['-i', hostSide, '-j', 'ACCEPT'], ['-o', hostSide, '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT']];
+    if ((await execa('iptables', ['-w', '-S', 'FORWARD'], { reject: false })).exitCode === 0) {
+      await this.willUndo(...rules.map((rule) => ['iptables', '-w', '-D', 'FORWARD', ...rule]));
+      for (const rule of rules) await execa('iptables', ['-w', '-I', 'FORWARD', '1', ...rule]);
     }
-    return uplink;
   }
 
   async remove(): Promise<void> {
     for (const cmd of this.undo.reverse()) await execa(cmd[0]!, cmd.slice(1), { reject: false });
     await rm(this.record, { force: true });
+    await restoreForwarding();
   }
 }
 

@@ -19,11 +19,11 @@ export interface MetadataOptions {
 export const VULTR_VENDOR_DATA = '#cloud-config\ndisable_root: false\nssh_pwauth: true\nruncmd:\n- touch /root/LAB-VENDOR-DATA-RAN\n';
 
 /** The EUI-64 address SLAAC gives the VM's MAC in the lab's /64 (what Vultr's metadata lists). */
-export function vmSlaacAddress(): string {
+export function vmSlaacAddress(network64 = NETWORK_64): string {
   const bytes = VM_MAC.split(':').map((b) => parseInt(b, 16));
   bytes[0]! ^= 0x02;
   const iid = [...bytes.slice(0, 3), 0xff, 0xfe, ...bytes.slice(3)].reduce((v, b) => (v << 8n) | BigInt(b), 0n);
-  return formatIPv6(parsePrefix(NETWORK_64)!.network | iid);
+  return formatIPv6(parsePrefix(network64)!.network | iid);
 }
 
 export function vultrMetadata(options: MetadataOptions): object {

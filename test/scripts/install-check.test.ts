@@ -13,6 +13,8 @@ describe('install-check', () => {
     for (const [args, says] of [
       [['/nonexistent/vultr-sid.iso'], /\/nonexistent\/vultr-sid\.iso does not exist/],
       [[], /no ISO given/],
+      [[SCRIPT, SCRIPT], /one ISO at a time, not 2/],
+      [['--admin=-oProxyCommand=touch /tmp/x', SCRIPT], /--admin -oProxyCommand=touch \/tmp\/x is not a user name/],
       [['--firmware', 'arm', SCRIPT], /--firmware arm is neither bios nor uefi/],
       [['--bogus', SCRIPT], /Unknown option '--bogus'/],
     ] as const) {

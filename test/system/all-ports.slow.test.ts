@@ -43,5 +43,6 @@ describe('the control: with docker.exposure all-ports every container port is pu
     await checks.importBusybox(target);
     const address = await checks.runContainer(target, 'web');
     console.log(await checks.exposure(target, address, 'open'));
+    console.log(await checks.outgoingFromOwnAddress(target, 'web', address));
   });
 });

@@ -21,6 +21,8 @@ const CLONE = '3f1d7c2a-9b8e-4d6f-a1c3-5e7b9d0f2a4c';
 /** First boots under TCG spend minutes compiling AppArmor profiles and starting Docker. */
 const BOOT_MS = 40 * 60_000;
 const EXPECTED_PREFIX = formatPrefix(containerPrefix(parsePrefix(NETWORK_64)!, parseIPv6(vmSlaacAddress()), 'auto'));
+/** Where the clone's router puts it: a snapshot restored into a new VM gets another /64. */
+const CLONE_64 = '2001:db8:5:17::/64';
 
 let dir: string;
 let disk: SidDisk;
@@ -74,10 +76,11 @@ describe.sequential('the installed system in a Vultr-like lab (sid packages, QEM
     console.log(await checks.ipv6Ready(target, 'metadata'));
   });
 
-  it('a container on the public network: ping and the published port answer from the router, the unpublished port does not', { timeout: 15 * 60_000 }, async () => {
+  it('a container on the public network: ping and the published port answer from the router, the unpublished port does not; it connects out from its own address', { timeout: 15 * 60_000 }, async () => {
     await checks.importBusybox(target);
     container = await checks.runContainer(target, 'web', 'public');
     console.log(await checks.exposure(target, container, 'closed'));
+    console.log(await checks.outgoingFromOwnAddress(target, 'web', container));
   });
 
   it('containers cannot reach the metadata service; lifting our nftables table lets them (the control)', { timeout: 10 * 60_000 }, async () => {
@@ -100,11 +103,14 @@ describe.sequential('the installed system in a Vultr-like lab (sid packages, QEM
     expect(await vm.hostKeys()).toEqual(firstKeys);
   });
 
-  it('the same disk as a new instance with malformed metadata: new host keys, the right /80 from SLAAC, ndppd runs', { timeout: BOOT_MS + 15 * 60_000 }, async () => {
+  it('the same disk as a new instance in another /64, with malformed metadata: new host keys, the new /80 from SLAAC, the container moved into it', { timeout: BOOT_MS + 15 * 60_000 }, async () => {
     await checks.shutdown(target, 'poweroff');
     await vm.exited;
+    await lab.moveNetwork(CLONE_64);
     // Wrong types and a /56: the boot program must fall back to the uplink's own /64.
-    await lab.setMetadata(vultrMetadata({ instanceId: CLONE, hostname: 'lab-vm-2', publicKeys: [metaKeyPub], ipv6: { additional: [], address: 42, network: ['2001:db8:5:16::'], prefix: '56' } }));
+    await lab.setMetadata(vultrMetadata({ instanceId: CLONE, hostname: 'lab-vm-2', publicKeys: [metaKeyPub], ipv6: { additional: [], address: 42, network: ['2001:db8:5:17::'], prefix: '56' } }));
+    target.expectedPrefix = formatPrefix(containerPrefix(parsePrefix(CLONE_64)!, parseIPv6(vmSlaacAddress(CLONE_64)), 'auto'));
+    expect(target.expectedPrefix).toBe('2001:db8:5:17::/80');
     await boot(CLONE);
     console.log(await checks.cloudInitClean(target, CLONE));
     const keys = await vm.hostKeys();

@@ -41,8 +41,8 @@ export interface BuildState {
   config?: Config;
   /** Hashes the base image on another thread while the ISO is written. */
   hasher?: HashWorker;
-  /** Hashes the output as xorriso writes it. */
-  outputHasher?: HashWorker;
+  /** Hash the output as xorriso writes it, one digest each. */
+  outputHashers?: HashWorker[];
   artifacts?: Artifacts;
   base?: BaseImage;
   report?: IsoReport;

@@ -81,13 +81,24 @@ export const writeIso: Step<BuildState> = {
     state.tempIso = join(outDir, `.vultr-sid-iso-${randomBytes(4).toString('hex')}.iso.part`);
     const replay = () => {
       const stop = new AbortController();
-      // Its own worker: following the output keeps a worker busy, and the base image may
-      // still be hashing on the other one.
-      state.outputHasher ??= new HashWorker();
+      // Workers of their own: following the output keeps a worker busy, and the base image may
+      // still be hashing on another. One digest per worker: sha512 alone costs more CPU than
+      // xorriso's whole write, so on one thread with sha256 it would set the pace.
+      const hashers = (state.outputHashers ??= [new HashWorker(), new HashWorker()]);
       const done = replayToFile(state.base!.path, state.tempIso!, state.replacements!, {
         signal: AbortSignal.any([signal, stop.signal]),
         sourceDateEpoch: state.sourceDateEpoch!,
-        hashOutput: (path) => state.outputHasher!.followGrowing(path, ['sha256', 'sha512'], (bytes) => reporter.progress('writing', bytes, baseSize)),
+        hashOutput: (path) => {
+          const sha512 = hashers[0]!.followGrowing(path, ['sha512'], (bytes) => reporter.progress('writing', bytes, baseSize));
+          const sha256 = hashers[1]!.followGrowing(path, ['sha256']);
+          return {
+            finish: async (size) => ({ ...(await sha512.finish(size)), ...(await sha256.finish(size)) }),
+            abandon: () => {
+              sha512.abandon();
+              sha256.abandon();
+            },
+          };
+        },
       });
       done.catch(() => undefined); // awaited below; this only avoids an unhandled rejection
       return {
@@ -124,7 +135,7 @@ export const writeIso: Step<BuildState> = {
     return `${state.name}, ${formatBytes(state.isoHashes.size)}`;
   },
   async cleanup(state, { failed }) {
-    state.outputHasher?.terminate();
+    for (const hasher of state.outputHashers ?? []) hasher.terminate();
     if (state.tempIso) await rm(state.tempIso, { force: true });
     if (failed && state.isoPlaced && state.manifest === undefined) {
       // The ISO was renamed into place but its manifest did not follow: it would be orphaned.

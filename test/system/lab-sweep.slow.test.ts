@@ -27,7 +27,7 @@ describe('sweeping dead labs', () => {
     const gone = execa('true');
     await gone;
     const dead = `vsl-${gone.pid}`;
-    const live = `vsl-${process.pid}`;
+    const live = 'vsl-1'; // pid 1 is always alive
     for (const ns of [dead, live]) {
       await execa('ip', ['netns', 'add', ns]);
       made.push(ns);
@@ -37,7 +37,7 @@ describe('sweeping dead labs', () => {
     const undone = join(dir, 'undone');
     await mkdir(RECORDS, { recursive: true });
     await writeFile(join(RECORDS, `${gone.pid}.json`), JSON.stringify([['touch', undone]]));
-    await writeFile(join(RECORDS, `${process.pid}.json`), JSON.stringify([['touch', `${undone}-live`]]));
+    await writeFile(join(RECORDS, '1.json'), JSON.stringify([['touch', `${undone}-live`]]));
 
     await sweepDeadLabs();
 
@@ -45,9 +45,23 @@ describe('sweeping dead labs', () => {
     expect((await sleeper).signal).toBe('SIGKILL');
     expect(existsSync(undone)).toBe(true);
     expect(existsSync(join(RECORDS, `${gone.pid}.json`))).toBe(false);
-    // The control: this process is alive, so its namespace and record stay untouched.
+    // The control: pid 1 is alive, so its namespace and record stay untouched.
     expect(await namespaces()).toContain(live);
     expect(existsSync(`${undone}-live`)).toBe(false);
-    await rm(join(RECORDS, `${process.pid}.json`), { force: true });
+    await rm(join(RECORDS, '1.json'), { force: true });
+  });
+
+  it('puts ip_forward back only when the last live lab has left', async () => {
+    // The recorded value is the current one, so the host's setting does not change here.
+    const current = (await execa('sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim();
+    const was = join(RECORDS, 'ip_forward');
+    await writeFile(was, current);
+    await writeFile(join(RECORDS, '1.json'), '[]');
+    await sweepDeadLabs();
+    expect(existsSync(was)).toBe(true); // a live lab (pid 1) still needs forwarding
+    await rm(join(RECORDS, '1.json'), { force: true });
+    await sweepDeadLabs();
+    expect(existsSync(was)).toBe(false);
+    expect((await execa('sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim()).toBe(current);
   });
 });
