@@ -16,7 +16,7 @@ out=${1:-$here/biosgrub.img}
 debs=${GRUB_DEBS_DIR:-$here/../iso/cache/grub-debs}
 FIXTURE_PACKAGES=$here/debian-packages.txt sh "$here/../scripts/fixtures/fetch-debs.sh" "$debs" >&2
 root=$debs/root
-modules="biosdisk part_msdos part_gpt iso9660 ext2 search search_fs_file normal configfile test echo regexp serial terminal linux chain sleep halt"
+modules="biosdisk part_msdos part_gpt iso9660 ext2 search search_fs_file normal configfile test echo regexp serial terminal linux16 chain sleep halt"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # shellcheck disable=SC2086 # the module list is a word list

@@ -10,7 +10,7 @@
 // and through the ERASING entry picked at the menu (ISOLINUX → the installer directly, the
 // path the default entry took before it decided), in the same ISO with a 1-second menu: three
 // boots each, alternating, to the kernel's first line and to the marker.
-//   node dist/scripts/bench.js [--rounds N] [--no-boot]   (default 5 rounds)
+//   node dist/scripts/bench.js [--rounds N] [--no-boot | --boot-only] [--boot-rounds N]   (defaults 5, 3)
 import { execa } from 'execa';
 import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -161,7 +161,7 @@ async function benchBoot(rounds: number): Promise<{ viaGrub: BootRun[]; direct: 
   }
 }
 
-async function main(): Promise<void> {
+async function benchRepack(): Promise<void> {
   const arg = process.argv.indexOf('--rounds');
   const rounds = arg > 0 ? Number(process.argv[arg + 1]) : 5;
   const [small, large] = [300, 650];
@@ -185,8 +185,13 @@ async function main(): Promise<void> {
   // contenders did not pay for the same things.
   if (warm < floor || cold < floor) lines.push('MEASURING ERROR: build-iso came out faster than the bare replay it contains; rerun on an idle machine');
   console.log(lines.join('\n'));
+}
+
+async function main(): Promise<void> {
+  if (!process.argv.includes('--boot-only')) await benchRepack();
   if (process.argv.includes('--no-boot')) return;
-  const bootRounds = 3;
+  const roundsArg = process.argv.indexOf('--boot-rounds');
+  const bootRounds = roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : 3;
   const { viaGrub, direct } = await benchBoot(bootRounds);
   const med = (runs: BootRun[], k: keyof BootRun) => median(runs.map((r) => r[k]));
   console.log(

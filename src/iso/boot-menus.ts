@@ -131,8 +131,10 @@ export function biosConfig(entry: BootEntry, serialConsole: boolean): string {
     '# found this ISO and reads this file.',
     ...(serialConsole ? ['serial --unit=0 --speed=115200', 'terminal_input serial console', 'terminal_output serial console'] : []),
     `source $prefix/decide.cfg`,
-    `linux ${entry.kernel} ${entry.cmdline}`,
-    `initrd ${entry.initrd}`,
+    // The 16-bit boot protocol, as ISOLINUX starts the kernel: under QEMU's TCG the kernel
+    // then reaches its first line 4-6 s sooner than after GRUB's 32-bit \`linux\` (bench).
+    `linux16 ${entry.kernel} ${entry.cmdline}`,
+    `initrd16 ${entry.initrd}`,
     'boot',
     '',
   ].join('\n');

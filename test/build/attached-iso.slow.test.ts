@@ -27,7 +27,8 @@ describe.each(FIRMWARES)('the ISO left attached, under %s (a %s disk)', (firmwar
     const before = await sha256OfFile(disk);
     const boot = await bootIso(iso, { firmware, workDir: dir, disk, until: new RegExp(`${INSTALLED}|${MARKER}`), timeoutMs: BOOT_LIMIT_MS });
     expect(boot.serial, boot.serial.slice(-1500)).toContain(INSTALLED);
-    expect(boot.serial).toMatch(/vultr-sid-iso: installed system on hd\d .*: booting it/);
+    expect(boot.serial).toMatch(/vultr-sid-iso: installed system found at \(hd\d,\d+\)\/\S+/);
+    expect(boot.serial).toMatch(/vultr-sid-iso: booting the installed system on hd\d/);
     expect(boot.serial).not.toContain(MARKER);
     expect(await sha256OfFile(disk)).toBe(before);
   });
@@ -38,9 +39,13 @@ describe.each(FIRMWARES)('the ISO left attached, under %s (a %s disk)', (firmwar
     const disk = await copyOfDisk(await installedDisk('gpt', 'reboot3'), dir);
     const boot = await bootIso(iso, { firmware, workDir: dir, disk, reboots: true, until: /installed system booted \(boot 3,/, timeoutMs: BOOT_LIMIT_MS });
     expect(boot.serial, boot.serial.slice(-1500)).toMatch(/installed system booted \(boot 3,/);
-    expect(count(boot.serial, INSTALLED)).toBe(3);
+    // Boots 1, 2 and 3 and no other. (OVMF copies GRUB's console to the serial port as well,
+    // so under UEFI every line GRUB writes shows twice.)
+    expect(new Set([...boot.serial.matchAll(/installed system booted \(boot (\d+),/g)].map((m) => m[1]))).toEqual(new Set(['1', '2', '3']));
     // Each boot went through the ISO's decision (the CD is first in the boot order).
-    expect(count(boot.serial, ': booting it')).toBe(3);
+    const decisions = count(boot.serial, 'vultr-sid-iso: booting the installed system on hd');
+    expect(decisions).toBe(count(boot.serial, INSTALLED));
+    expect([3, 6]).toContain(decisions);
     expect(boot.serial).not.toContain(MARKER);
   });
 
@@ -58,6 +63,6 @@ describe.each(FIRMWARES)('the ISO left attached, under %s (a %s disk)', (firmwar
     });
     expect(boot.serial, boot.serial.slice(-1500)).toContain(MARKER);
     expect(boot.serial).not.toContain(INSTALLED);
-    expect(boot.serial).not.toMatch(/installed system on hd\d/);
+    expect(boot.serial).not.toMatch(/booting the installed system on hd\d/);
   });
 });
