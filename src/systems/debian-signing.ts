@@ -3,10 +3,7 @@
 // fingerprint is listed in the config. There is no way to skip this check.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-// openpgp.js is loaded on the first verification: a build from a local or remembered image
-// never needs it, and loading it costs more than the rest of a build's set-up.
-import type * as OpenPgp from 'openpgp';
-const pgp = () => import('openpgp');
+import * as openpgp from 'openpgp';
 import { PROJECT_ROOT } from '../paths.js';
 
 export const SHIPPED_KEYRING = join(PROJECT_ROOT, 'keys/debian-cd-signing.asc');
@@ -19,15 +16,14 @@ export class SignatureError extends Error {
   }
 }
 
-export async function loadPinnedKeys(keyringPath: string, fingerprints: string[]): Promise<OpenPgp.PublicKey[]> {
-  const openpgp = await pgp();
+export async function loadPinnedKeys(keyringPath: string, fingerprints: string[]): Promise<openpgp.PublicKey[]> {
   const armored = await readFile(keyringPath, 'utf8');
   const keys = await openpgp.readKeys({ armoredKeys: armored });
   const wanted = new Set(fingerprints.map((f) => f.toLowerCase()));
   return keys.filter((k) => wanted.has(k.getFingerprint().toLowerCase()));
 }
 
-type Verification = Awaited<ReturnType<typeof OpenPgp.verify>>['signatures'][number];
+type Verification = Awaited<ReturnType<typeof openpgp.verify>>['signatures'][number];
 
 /** openpgp.js's reason for a failed verification, as the one sentence our errors carry. */
 function failureText(error: unknown): string {
@@ -36,7 +32,7 @@ function failureText(error: unknown): string {
 }
 
 /** The first signature that verifies by a pinned key (a file may carry several, e.g. in a key rollover). */
-async function pinnedSigner(signatures: Verification[], keys: OpenPgp.PublicKey[]): Promise<string> {
+async function pinnedSigner(signatures: Verification[], keys: openpgp.PublicKey[]): Promise<string> {
   let firstProblem = 'no signature found';
   for (const [i, s] of signatures.entries()) {
     try {
@@ -51,11 +47,10 @@ async function pinnedSigner(signatures: Verification[], keys: OpenPgp.PublicKey[
 }
 
 /** Returns the fingerprint of the key that made the signature; throws SignatureError otherwise. */
-export async function verifyDetached(data: Uint8Array, signature: Uint8Array, keys: OpenPgp.PublicKey[]): Promise<string> {
-  const openpgp = await pgp();
+export async function verifyDetached(data: Uint8Array, signature: Uint8Array, keys: openpgp.PublicKey[]): Promise<string> {
   if (keys.length === 0) throw new SignatureError('no pinned signing key is available');
   const text = Buffer.from(signature).toString('latin1');
-  let sig: OpenPgp.Signature;
+  let sig: openpgp.Signature;
   try {
     sig = text.includes('-----BEGIN PGP SIGNATURE')
       ? await openpgp.readSignature({ armoredSignature: text })
@@ -64,7 +59,7 @@ export async function verifyDetached(data: Uint8Array, signature: Uint8Array, ke
     throw new SignatureError(`the signature file is not an OpenPGP signature (${(error as Error).message})`);
   }
   const message = await openpgp.createMessage({ binary: data });
-  let result: Awaited<ReturnType<typeof OpenPgp.verify>>;
+  let result: Awaited<ReturnType<typeof openpgp.verify>>;
   try {
     result = await openpgp.verify({ message, signature: sig, verificationKeys: keys, expectSigned: true });
   } catch (error) {
@@ -77,10 +72,9 @@ export async function verifyDetached(data: Uint8Array, signature: Uint8Array, ke
  * Verifies a clearsigned file (the archive's InRelease, often signed by two keys) and returns
  * the signed text; at least one signature must be by a pinned key.
  */
-export async function verifyCleartext(text: string, keys: OpenPgp.PublicKey[]): Promise<{ signer: string; text: string }> {
-  const openpgp = await pgp();
+export async function verifyCleartext(text: string, keys: openpgp.PublicKey[]): Promise<{ signer: string; text: string }> {
   if (keys.length === 0) throw new SignatureError('no pinned signing key is available');
-  let message: OpenPgp.CleartextMessage;
+  let message: openpgp.CleartextMessage;
   try {
     message = await openpgp.readCleartextMessage({ cleartextMessage: text });
   } catch (error) {

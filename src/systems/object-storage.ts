@@ -3,9 +3,9 @@
 // environment only (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, read once into Settings).
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-// The SDK is loaded when publish first needs it: it takes longer to load than a build's
-// whole set-up, and no other command uses it.
-import type { S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { OperationError, UserInputError } from '../pipeline/errors.js';
 
 export interface StorageSettings {
@@ -22,11 +22,10 @@ export interface StorageCredentials {
   sessionToken?: string;
 }
 
-export async function storageClient(settings: StorageSettings, keys: StorageCredentials): Promise<S3Client> {
+export function storageClient(settings: StorageSettings, keys: StorageCredentials): S3Client {
   if (!keys.accessKeyId || !keys.secretAccessKey) {
     throw new UserInputError('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set; export the object storage keys (Vultr: Object Storage → your subscription → S3 credentials), or pass --url for an ISO hosted elsewhere');
   }
-  const { S3Client } = await import('@aws-sdk/client-s3');
   return new S3Client({
     endpoint: settings.endpoint,
     region: settings.region,
@@ -47,7 +46,6 @@ export async function uploadFile(
   options: { publicRead: boolean; onProgress?: (done: number, total: number) => void; signal?: AbortSignal },
 ): Promise<void> {
   const size = (await stat(path)).size;
-  const [{ Upload }, { HeadObjectCommand }] = await Promise.all([import('@aws-sdk/lib-storage'), import('@aws-sdk/client-s3')]);
   const upload = new Upload({
     client,
     params: {
@@ -87,12 +85,10 @@ export function publicUrl(settings: StorageSettings, key: string): string {
   return `${endpoint.protocol}//${settings.bucket}.${endpoint.host}/${path}`;
 }
 
-export async function presignedUrl(client: S3Client, bucket: string, key: string, expiresInSeconds: number): Promise<string> {
-  const [{ getSignedUrl }, { GetObjectCommand }] = await Promise.all([import('@aws-sdk/s3-request-presigner'), import('@aws-sdk/client-s3')]);
+export function presignedUrl(client: S3Client, bucket: string, key: string, expiresInSeconds: number): Promise<string> {
   return getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: expiresInSeconds });
 }
 
 export async function deleteObject(client: S3Client, bucket: string, key: string): Promise<void> {
-  const { DeleteObjectCommand } = await import('@aws-sdk/client-s3');
   await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
 }

@@ -38,7 +38,7 @@ export const uploadIso: Step<PublishState> = {
     const key = [s3.prefix.replace(/^\/+|\/+$/g, ''), unguessable, basename(manifest.iso.path)].filter(Boolean).join('/');
     // The AWS SDK loads only when something is uploaded.
     const { presignedUrl, publicUrl, storageClient, uploadFile } = await import('../../systems/object-storage.js');
-    const client = await storageClient(settings, env);
+    const client = storageClient(settings, env);
     state.storage = { client, settings, key };
     state.objectUploaded = true; // from here on a partial object may exist: cleanup deletes it
     await uploadFile(client, bucket, key, manifest.iso.path, {
