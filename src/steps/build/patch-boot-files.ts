@@ -43,15 +43,17 @@ export const patchBootFiles: Step<BuildState> = {
     await writeFile(local(GRUB_BIOS_CONFIG), biosConfig(defaultEntry, config.boot.serialConsole));
     await copyFile(GRUB_DECIDE_FILE, local(GRUB_DECIDE_CONFIG));
 
-    const changed = [AUTO_INITRD, GRUB_BIOS_IMAGE, GRUB_BIOS_CONFIG, GRUB_DECIDE_CONFIG, layout.biosMenu, layout.uefiMenu];
-    // One read per changed file serves every list's algorithm.
+    const ours = [AUTO_INITRD, GRUB_BIOS_IMAGE, GRUB_BIOS_CONFIG, GRUB_DECIDE_CONFIG, layout.biosMenu, layout.uefiMenu];
+    // One read per file serves every list's algorithm and the sha256 that names the output.
+    const algorithms = [...new Set(['sha256', ...lists.map((l) => l.algorithm)])];
     const digests = new Map<string, Record<string, string>>();
-    if (lists.length > 0) for (const p of changed) digests.set(p, await hashFile(local(p), lists.map((l) => l.algorithm)));
+    for (const p of ours) digests.set(p, await hashFile(local(p), algorithms));
     for (const list of lists) {
-      const sums = new Map([...digests].map(([p, d]) => [p, d[list.algorithm]!]));
+      const sums = new Map(ours.map((p) => [p, digests.get(p)![list.algorithm]!]));
       await writeFile(local(list.path), patchChecksumList(await readFile(local(list.path), 'utf8'), sums));
-      changed.push(list.path);
     }
+    for (const list of lists) digests.set(list.path, await hashFile(local(list.path), ['sha256']));
+    const changed = [...digests.keys()];
     // Dates come from the base ISO so the output does not depend on the clock; our directory
     // is mapped as a whole, or xorriso would date (and mode) its subdirectories itself.
     const ourDir = dirname(AUTO_INITRD);
@@ -61,7 +63,7 @@ export const patchBootFiles: Step<BuildState> = {
     // Every byte this build adds or changes names the output (with the base image and the tool
     // versions): a change in how a menu is written changes the name as surely as a config does.
     const added = createHash('sha256');
-    for (const p of [...changed].sort()) added.update(`${p}\0${(await hashFile(local(p), ['sha256'])).sha256}\0`);
+    for (const p of [...changed].sort()) added.update(`${p}\0${digests.get(p)!.sha256}\0`);
     state.addedFilesDigest = added.digest('hex');
     state.replacements = [ourDir, ...changed.filter((p) => !p.startsWith(`${ourDir}/`))].map((isoPath) => ({ localPath: local(isoPath), isoPath }));
     return `${changed.length} files`;
