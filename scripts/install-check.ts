@@ -12,11 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
-import { containerPrefix, formatPrefix, parseIPv6, parsePrefix, type SubnetChoice } from '../src/net/ipv6.js';
+import type { SubnetChoice } from '../src/net/ipv6.js';
 import * as checks from './lab/installed-checks.js';
 import { labKey } from './lab/sid-disk.js';
-import { NETWORK_64, VultrLab, type LabVm } from './lab/vultr-lab.js';
-import { vmSlaacAddress, vultrMetadata } from './lab/vultr-metadata.js';
+import { VultrLab, type LabVm } from './lab/vultr-lab.js';
+import { labContainerPrefix, vultrMetadata } from './lab/vultr-metadata.js';
 import { INSTALL_DONE, installerStop } from './lab/installer-progress.js';
 import { MARKER } from './preseed-boot.js';
 
@@ -105,7 +105,7 @@ async function main(): Promise<number> {
 
     const target: checks.Target = { lab, vm, admin: values.admin!, key, expectedPrefix: '' };
     const config = JSON.parse(await checks.sudo(target, 'cat /etc/vultr-sid-iso/ipv6.json')) as { docker: { subnet: SubnetChoice; exposure: string; network: string } };
-    target.expectedPrefix = formatPrefix(containerPrefix(parsePrefix(NETWORK_64)!, parseIPv6(vmSlaacAddress()), config.docker.subnet));
+    target.expectedPrefix = labContainerPrefix(config.docker.subnet);
     const published = config.docker.exposure === 'published';
     const steps: [string, () => Promise<string>][] = [
       ['cloud-init: Vultr datasource, no errors, vendor-data ignored', () => checks.cloudInitClean(target, instanceId)],

@@ -8,6 +8,7 @@ import { mkdtemp, rm, symlink, writeFile, mkdir, copyFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { contains, parseIPv6, parsePrefix } from '../../src/net/ipv6.js';
+import { shellWord } from '../../src/render/handlebars-env.js';
 import { ROUTER_IPV6, type LabVm, type VultrLab } from './vultr-lab.js';
 
 export class CheckFailed extends Error {
@@ -200,7 +201,7 @@ export async function outgoingFromOwnAddress(t: Target, container: string, addre
  */
 async function metadataFromContainer(t: Target, container: string): Promise<{ body: string; error: string }> {
   const request = String.raw`printf 'GET /v1.json HTTP/1.0\r\nHost: 169.254.169.254\r\n\r\n' | nc -w 5 169.254.169.254 80`;
-  const r = await onVm(t, `sudo docker exec ${container} sh -c ${shellQuote(request)}`);
+  const r = await onVm(t, `sudo docker exec ${container} sh -c ${shellWord(request)}`);
   return { body: r.stdout, error: r.stderr.trim() };
 }
 
@@ -219,7 +220,7 @@ export async function containerReadsMetadata(t: Target, container: string): Prom
 }
 
 export async function sudo(t: Target, command: string): Promise<string> {
-  const r = await onVm(t, `sudo sh -c ${shellQuote(command)}`);
+  const r = await onVm(t, `sudo sh -c ${shellWord(command)}`);
   check(r.exitCode === 0, `"${command}" failed on the VM: ${r.stderr.trim()}`);
   return r.stdout;
 }
@@ -244,8 +245,4 @@ export async function bootFigures(t: Target, kernelAt: number, reachableAt: numb
   const oursTotal = ours.reduce((s, [, v]) => s + v, 0);
   const startup = /^Startup finished in .*$/m.exec(r.stdout)?.[0] ?? '';
   return `kernel start → container reachable: ${total.toFixed(0)} s; our units ${oursTotal.toFixed(1)} s (${((oursTotal / total) * 100).toFixed(0)} %: ${ours.map(([u, v]) => `${u} ${v.toFixed(1)} s`).join(', ')}); docker.service ${(blame.get('docker.service') ?? 0).toFixed(1)} s; ${startup}`;
-}
-
-function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
 }

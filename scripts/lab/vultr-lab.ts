@@ -211,11 +211,15 @@ export async function sweepDeadLabs(): Promise<void> {
   for (const pid of await labRecords()) {
     if (alive(pid)) continue;
     const record = join(HOST_UNDO_DIR, `${pid}.json`);
-    const undo = JSON.parse(await readFile(record, 'utf8').catch(() => '[]')) as string[][];
-    for (const cmd of undo.reverse()) await execa(cmd[0]!, cmd.slice(1), { reject: false });
+    await undoAll(JSON.parse(await readFile(record, 'utf8').catch(() => '[]')) as string[][]);
     await rm(record, { force: true });
   }
   await restoreForwarding();
+}
+
+/** Runs a lab's undo commands, last first; each may find its change gone already. */
+async function undoAll(undo: string[][]): Promise<void> {
+  for (const cmd of [...undo].reverse()) await execa(cmd[0]!, cmd.slice(1), { reject: false });
 }
 
 async function labRecords(): Promise<string[]> {
@@ -297,7 +301,7 @@ class Uplink {
   }
 
   async remove(): Promise<void> {
-    for (const cmd of this.undo.reverse()) await execa(cmd[0]!, cmd.slice(1), { reject: false });
+    await undoAll(this.undo);
     await rm(this.record, { force: true });
     await restoreForwarding();
   }

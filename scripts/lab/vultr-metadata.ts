@@ -3,7 +3,7 @@
 // datasource reads, with no default, instance-v2-id, hostname, region.regioncode, user-data,
 // vendor-data and interfaces[] (each with the mac of an existing NIC and ipv4/ipv6
 // "additional" lists): a missing one makes it fail and fall back to the NoCloud seed.
-import { formatIPv6, parsePrefix } from '../../src/net/ipv6.js';
+import { containerPrefix, formatIPv6, formatPrefix, parseIPv6, parsePrefix, type SubnetChoice } from '../../src/net/ipv6.js';
 import { NETWORK_64, ROUTER_IPV4, VM_IPV4, VM_MAC } from './vultr-lab.js';
 
 export interface MetadataOptions {
@@ -24,6 +24,11 @@ export function vmSlaacAddress(network64 = NETWORK_64): string {
   bytes[0]! ^= 0x02;
   const iid = [...bytes.slice(0, 3), 0xff, 0xfe, ...bytes.slice(3)].reduce((v, b) => (v << 8n) | BigInt(b), 0n);
   return formatIPv6(parsePrefix(network64)!.network | iid);
+}
+
+/** The /80 the CLI computes (src/net/ipv6.ts) for the VM's SLAAC address in a lab /64: what Docker must get. */
+export function labContainerPrefix(subnet: SubnetChoice = 'auto', network64 = NETWORK_64): string {
+  return formatPrefix(containerPrefix(parsePrefix(network64)!, parseIPv6(vmSlaacAddress(network64)), subnet));
 }
 
 export function vultrMetadata(options: MetadataOptions): object {

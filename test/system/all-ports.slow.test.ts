@@ -5,11 +5,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { containerPrefix, formatPrefix, parseIPv6, parsePrefix } from '../../src/net/ipv6.js';
 import * as checks from '../../scripts/lab/installed-checks.js';
 import { labKey, sidDisk, type SidDisk } from '../../scripts/lab/sid-disk.js';
-import { NETWORK_64, VultrLab, type LabVm } from '../../scripts/lab/vultr-lab.js';
-import { vmSlaacAddress, vultrMetadata } from '../../scripts/lab/vultr-metadata.js';
+import { VultrLab, type LabVm } from '../../scripts/lab/vultr-lab.js';
+import { labContainerPrefix, vultrMetadata } from '../../scripts/lab/vultr-metadata.js';
 
 const INSTANCE = '5b2e9c41-7d3a-4f08-9e61-0c4d8a2b7f13';
 const BOOT_MS = 40 * 60_000;
@@ -36,7 +35,7 @@ describe('the control: with docker.exposure all-ports every container port is pu
     const vm: LabVm = await lab.boot({ name: 'vm', disk: disk.disk, direct: { kernel: disk.kernel, initrd: disk.initrd, append: disk.append }, instanceId: INSTANCE });
     const target: checks.Target = {
       lab, vm, admin: 'debian', key,
-      expectedPrefix: formatPrefix(containerPrefix(parsePrefix(NETWORK_64)!, parseIPv6(vmSlaacAddress()), 'auto')),
+      expectedPrefix: labContainerPrefix(),
     };
     await vm.waitForSsh(key, 'debian', BOOT_MS);
     console.log(await checks.ipv6Ready(target, 'metadata'));

@@ -10,17 +10,16 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { containerPrefix, formatPrefix, parseIPv6, parsePrefix } from '../../src/net/ipv6.js';
 import * as checks from '../../scripts/lab/installed-checks.js';
 import { labKey, sidDisk, type SidDisk } from '../../scripts/lab/sid-disk.js';
-import { NETWORK_64, VultrLab, type LabVm } from '../../scripts/lab/vultr-lab.js';
-import { vmSlaacAddress, vultrMetadata } from '../../scripts/lab/vultr-metadata.js';
+import { VultrLab, type LabVm } from '../../scripts/lab/vultr-lab.js';
+import { labContainerPrefix, vultrMetadata } from '../../scripts/lab/vultr-metadata.js';
 
 const FIRST = '8c0a1f8e-5b6d-4a53-9d6c-3f2a1b4c5d6e';
 const CLONE = '3f1d7c2a-9b8e-4d6f-a1c3-5e7b9d0f2a4c';
 /** First boots under TCG spend minutes compiling AppArmor profiles and starting Docker. */
 const BOOT_MS = 40 * 60_000;
-const EXPECTED_PREFIX = formatPrefix(containerPrefix(parsePrefix(NETWORK_64)!, parseIPv6(vmSlaacAddress()), 'auto'));
+const EXPECTED_PREFIX = labContainerPrefix();
 /** Where the clone's router puts it: a snapshot restored into a new VM gets another /64. */
 const CLONE_64 = '2001:db8:5:17::/64';
 
@@ -109,7 +108,7 @@ describe.sequential('the installed system in a Vultr-like lab (sid packages, QEM
     await lab.moveNetwork(CLONE_64);
     // Wrong types and a /56: the boot program must fall back to the uplink's own /64.
     await lab.setMetadata(vultrMetadata({ instanceId: CLONE, hostname: 'lab-vm-2', publicKeys: [metaKeyPub], ipv6: { additional: [], address: 42, network: ['2001:db8:5:17::'], prefix: '56' } }));
-    target.expectedPrefix = formatPrefix(containerPrefix(parsePrefix(CLONE_64)!, parseIPv6(vmSlaacAddress(CLONE_64)), 'auto'));
+    target.expectedPrefix = labContainerPrefix('auto', CLONE_64);
     expect(target.expectedPrefix).toBe('2001:db8:5:17::/80');
     await boot(CLONE);
     console.log(await checks.cloudInitClean(target, CLONE));
