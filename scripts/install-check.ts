@@ -94,7 +94,7 @@ async function main(): Promise<number> {
     await lab.setMetadata(vultrMetadata({ instanceId, hostname: 'install-check', publicKeys: [(await readFile(`${key}.pub`, 'utf8')).trim()] }));
     const blank = join(dir, 'blank.img');
     await execa('truncate', ['-s', '12G', blank]);
-    vm = await lab.boot({ name: 'vm', disk: blank, cdrom: iso, firmware, instanceId, cpus: 2, memoryMiB: 2048 });
+    vm = await lab.boot({ name: 'vm', disk: blank, cdrom: iso, firmware, instanceId, cpus: 2, memoryMiB: 2048, reboots: true });
     // 10 + 90 + 20 minutes: the nightly job's 150 leave room for the build before and the logs after.
     const started = await vm.waitForSerial(new RegExp(MARKER), 10 * 60_000);
     console.error('install-check: preseed loaded; installing');

@@ -18,7 +18,8 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/paths.js';
-import { OVMF_CODE, OVMF_VARS } from '../qemu-boot.js';
+import { accelArgs, GuestDied, kvmUsable, OVMF_CODE, OVMF_VARS, serialArgs } from '../qemu-boot.js';
+import { ConsoleWatch, consoleTail, describeDeath, harnessMayRetry, PANIC_REBOOTS, type Death } from '../qemu-watch.js';
 
 export const VM_MAC = '56:00:00:20:22:95';
 export const VM_IPV4 = '198.51.100.10';
@@ -34,14 +35,20 @@ export interface VmOptions {
   name: string;
   /** Raw disk image; the VM writes to a qcow2 overlay in the lab's directory, kept across boots of the same name. */
   disk: string;
-  /** Boot this kernel directly (else the disk's or the CD's boot loader). */
-  direct?: { kernel: string; initrd: string; append: string };
+  /** Boot this kernel directly (else the disk's or the CD's boot loader); `panic=-1` is added. */
+  direct?: { kernel: string; initrd?: string; append: string };
   /** An ISO attached as a CD (booted first when there is no direct kernel). */
   cdrom?: string;
   firmware?: 'bios' | 'uefi';
   instanceId: string;
   memoryMiB?: number;
   cpus?: number;
+  /** The guest may reboot (QEMU boots it again); otherwise a reboot ends QEMU (-no-reboot). */
+  reboots?: boolean;
+  /** TCG settings other than the lab's (scripts/lab/boot-rate.ts measures them). */
+  tcg?: { thread?: 'multi' | 'single'; cpu?: string };
+  /** Boot once more after a death before init under TCG (default: yes; off to measure). */
+  retry?: boolean;
 }
 
 export class VultrLab {
@@ -150,13 +157,15 @@ export class VultrLab {
     if (this.vm?.running) throw new Error(`the lab already runs ${this.vm.name}`);
     const overlay = join(this.dir, `${options.name}.qcow2`);
     if (!existsSync(overlay)) await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', options.disk, '-F', 'raw', overlay]);
-    const kvm = process.env.VSI_QEMU_KVM === '1' && existsSync('/dev/kvm');
+    const kvm = kvmUsable();
     const serialPath = join(this.dir, `serial-${options.name}.log`);
+    const tcg = options.tcg ? ['-accel', `tcg,thread=${options.tcg.thread ?? 'multi'}`, '-cpu', options.tcg.cpu ?? 'max'] : accelArgs(false);
     const args = [
       '-machine', 'q35',
-      ...(kvm ? ['-enable-kvm', '-cpu', 'host'] : ['-accel', 'tcg,thread=multi', '-cpu', 'max']),
+      ...(kvm ? accelArgs(true) : tcg),
       '-m', String(options.memoryMiB ?? 1024), '-smp', String(options.cpus ?? 2),
-      '-display', 'none', '-monitor', 'none', '-serial', `file:${serialPath}`,
+      '-display', 'none', '-monitor', 'none', ...serialArgs(serialPath),
+      ...(options.reboots ? [] : ['-no-reboot']),
       '-smbios', `type=1,manufacturer=Vultr,product=VC2,serial=${options.instanceId},uuid=${options.instanceId}`,
       '-drive', `file=${overlay},format=qcow2,if=virtio`,
       '-device', 'pcie-root-port,id=rp1,chassis=1,bus=pcie.0,addr=0x2',
@@ -164,15 +173,18 @@ export class VultrLab {
       '-device', `virtio-net-pci,netdev=n0,mac=${VM_MAC},bus=rp1`,
     ];
     if (options.cdrom) args.push('-drive', `file=${options.cdrom},media=cdrom,if=ide,readonly=on`, '-boot', 'order=dc');
-    if (options.direct) args.push('-kernel', options.direct.kernel, '-initrd', options.direct.initrd, '-append', options.direct.append);
+    if (options.direct) {
+      args.push('-kernel', options.direct.kernel, '-append', `${options.direct.append} ${PANIC_REBOOTS}`);
+      if (options.direct.initrd) args.push('-initrd', options.direct.initrd);
+    }
     if (options.firmware === 'uefi') {
       const vars = join(this.dir, `OVMF_VARS-${options.name}.fd`);
       if (!existsSync(vars)) await copyFile(OVMF_VARS, vars);
       args.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`, '-drive', `if=pflash,format=raw,unit=1,file=${vars}`);
     }
     await writeFile(serialPath, '');
-    const qemu = execa('ip', ['netns', 'exec', this.ns, 'qemu-system-x86_64', ...args], { reject: false, stderr: { file: join(this.dir, `qemu-${options.name}.err`) } });
-    this.vm = new LabVm(this, options.name, serialPath, qemu);
+    const start = () => execa('ip', ['netns', 'exec', this.ns, 'qemu-system-x86_64', ...args], { reject: false, stderr: { file: join(this.dir, `qemu-${options.name}.err`), append: true } });
+    this.vm = await LabVm.start(options.name, serialPath, start, { kvm, retry: options.retry ?? true }, this);
     return this.vm;
   }
 
@@ -317,21 +329,96 @@ async function upstreamNameservers(): Promise<string[]> {
   throw new Error('the host has no DNS server the lab can forward to (/etc/resolv.conf lists only loopback ones)');
 }
 
+/** The console is up: a getty's prompt on the serial port. */
+const LOGIN_PROMPT = /login: *$/m;
+
 export class LabVm {
   running = true;
-  readonly exited: Promise<unknown>;
+  /** Why the guest died, as one line, once it has (scripts/qemu-watch.ts). */
+  died: string | undefined;
+  /** Why its first boot died, when the harness booted it once more. */
+  retried: string | undefined;
+  private qemu!: ResultPromise;
+  private watch!: ConsoleWatch;
+  private exitedPromise!: Promise<unknown>;
+  private readonly poller: NodeJS.Timeout;
+  /** Checks run one after another (the poller's and the one when QEMU exits). */
+  private checks: Promise<void> = Promise.resolve();
+  /** Aborted when the guest dies: an SSH attempt in flight ends at once. */
+  private readonly dead = new AbortController();
   /** Host time (ms) at which each serial pattern was first seen by watch(). */
   private readonly seen = new Map<string, number>();
 
-  constructor(
+  private constructor(
     private readonly lab: VultrLab,
     readonly name: string,
     readonly serialPath: string,
-    private readonly qemu: ResultPromise,
+    private readonly spawn: () => ResultPromise,
+    private readonly settings: { kvm: boolean; retry: boolean },
   ) {
-    this.exited = qemu.then(() => {
-      this.running = false;
+    // A dead guest is noticed within a second, whatever the test is waiting for.
+    this.poller = setInterval(() => void this.check(), 1000);
+    this.poller.unref();
+  }
+
+  static async start(name: string, serialPath: string, spawn: () => ResultPromise, settings: { kvm: boolean; retry: boolean }, lab: VultrLab): Promise<LabVm> {
+    const vm = new LabVm(lab, name, serialPath, spawn, settings);
+    await vm.launch();
+    return vm;
+  }
+
+  private async launch(): Promise<void> {
+    this.watch = await ConsoleWatch.from(this.serialPath, { settled: LOGIN_PROMPT });
+    const qemu = this.spawn();
+    this.qemu = qemu;
+    this.exitedPromise = qemu.then(async () => {
+      if (this.qemu !== qemu) return; // a retry replaced it
+      await this.check();
+      if (this.qemu === qemu) {
+        this.running = false;
+        clearInterval(this.poller);
+      }
     });
+  }
+
+  /** Resolves when QEMU has exited for good (not when the harness replaced it). */
+  get exited(): Promise<unknown> {
+    return this.exitedPromise.then(() => (this.running ? this.exited : undefined));
+  }
+
+  /** Reads the console for a death; kills QEMU on one, and boots once more where the harness may. */
+  private check(): Promise<void> {
+    this.checks = this.checks
+      .then(async () => {
+        if (this.died || !this.running) return;
+        const death = await this.watch.check();
+        if (death) await this.onDeath(death);
+      })
+      .catch((error: unknown) => console.error(`lab VM ${this.name}: reading its console failed: ${String(error)}`));
+    return this.checks;
+  }
+
+  private async onDeath(death: Death): Promise<void> {
+    const line = describeDeath(`lab VM ${this.name}`, death, this.watch.msSinceStart);
+    const old = this.qemu;
+    old.kill('SIGKILL');
+    await old.catch(() => undefined);
+    if (this.settings.retry && !this.retried && harnessMayRetry(death, this.settings.kvm)) {
+      this.retried = line;
+      console.error(`${line}; booting it once more (the harness's one retry under TCG)`);
+      await this.launch();
+      return;
+    }
+    const before = this.retried ? ` (its first boot had died too: ${this.retried})` : '';
+    this.died = `${line}${before}; serial log ${this.serialPath}, last lines:\n${consoleTail(await this.watch.text())}`;
+    this.running = false;
+    clearInterval(this.poller);
+    this.dead.abort();
+  }
+
+  /** Throws the death's one line (and the console's tail) once the guest has died. */
+  private throwIfDied(): void {
+    if (this.died) throw new GuestDied(this.died);
   }
 
   serial(): Promise<string> {
@@ -355,6 +442,7 @@ export class LabVm {
         this.seen.set(key, Date.now());
         continue;
       }
+      this.throwIfDied();
       if (!this.running) throw new Error(`${this.name} stopped before its console showed ${pattern}:\n${text.slice(-3000)}`);
       if (Date.now() > deadline) throw new Error(`${this.name}: no ${pattern} on the console within ${timeoutMs / 1000} s:\n${text.slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 500));
@@ -368,7 +456,7 @@ export class LabVm {
   ssh(key: string, user: string, command: string, options: { input?: string | Buffer; timeoutMs?: number; extra?: string[] } = {}) {
     return execa('ip', ['netns', 'exec', this.lab.ns, 'ssh', '-i', key, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no',
       '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=90', ...(options.extra ?? []), `${user}@${VM_IPV4}`, command], {
-      reject: false, timeout: options.timeoutMs ?? 600_000, input: options.input,
+      reject: false, timeout: options.timeoutMs ?? 600_000, input: options.input, cancelSignal: this.dead.signal,
     });
   }
 
@@ -378,6 +466,7 @@ export class LabVm {
     for (;;) {
       const r = await this.ssh(key, user, 'true', { timeoutMs: 120_000 });
       if (r.exitCode === 0) return;
+      this.throwIfDied();
       if (!this.running) throw new Error(`${this.name} stopped before SSH answered:\n${(await this.serial()).slice(-3000)}`);
       if (Date.now() > deadline) throw new Error(`${this.name}: ${user} could not log in within ${timeoutMs / 1000} s (last: ${r.stderr.trim() || r.exitCode})`);
       await new Promise((r2) => setTimeout(r2, 5000));
@@ -391,7 +480,9 @@ export class LabVm {
   }
 
   async kill(): Promise<void> {
-    if (this.running) this.qemu.kill('SIGKILL');
-    await this.exited;
+    clearInterval(this.poller);
+    this.running = false;
+    this.qemu.kill('SIGKILL');
+    await this.qemu.catch(() => undefined);
   }
 }

@@ -33,7 +33,8 @@ let container: string;
 let firstKeys: string[];
 
 async function boot(instanceId: string): Promise<number> {
-  vm = await lab.boot({ name: 'vm', disk: disk.disk, direct: { kernel: disk.kernel, initrd: disk.initrd, append: disk.append }, instanceId });
+  // The first boot's VM is rebooted by a later stage.
+  vm = await lab.boot({ name: 'vm', disk: disk.disk, direct: { kernel: disk.kernel, initrd: disk.initrd, append: disk.append }, instanceId, reboots: true });
   target = { ...target, vm };
   const kernelAt = await vm.waitForSerial(/Linux version/, 120_000);
   await vm.waitForSsh(target.key, target.admin, BOOT_MS);
