@@ -15,11 +15,13 @@ const METADATA_URL = 'http://169.254.169.254/v1.json';
 
 interface Outcome {
   uplink: string;
-  network: string;
+  network: string | null;
   host: string | null;
-  source: 'metadata' | 'slaac';
-  containerPrefix: string;
+  source: 'metadata' | 'slaac' | null;
+  containerPrefix: string | null;
   changed: string[];
+  /** Why the VM has no IPv6 for containers this boot. */
+  noIpv6?: string;
 }
 
 let lab: Lab | undefined;
@@ -122,7 +124,7 @@ describe('vultr-sid-ipv6 in network namespaces', () => {
     const sysctl = (await readFile(join(root, 'etc/sysctl.d/60-vultr-sid-ipv6.conf'), 'utf8')).split('\n').filter((l) => l && !l.startsWith('#'));
     expect(sysctl).toEqual(['net/ipv6/conf/enp1s0/accept_ra = 2', 'net.ipv6.conf.all.forwarding = 1', 'net.ipv6.conf.default.forwarding = 1']);
 
-    const addr = await container(lab, out.containerPrefix);
+    const addr = await container(lab, out.containerPrefix!);
     // Without the proxy nobody answers the router's neighbour solicitation.
     expect(await routerPings(lab, addr, 1)).toBe(false);
     // Debian's ndppd 0.2.5 aborts ("terminate called ... invalid_pointer") when a solicitation
@@ -150,7 +152,7 @@ describe('vultr-sid-ipv6 in network namespaces', () => {
     const root = join(await tempDir(), 'root');
     const out = await runProgram(lab, root);
     expect(out).toMatchObject({ source: 'slaac', network: '2001:db8:77:1::/64', host: '2001:db8:77:1:5400:ff:fe20:2295', containerPrefix: '2001:db8:77:1::/80' });
-    const addr = await container(lab, out.containerPrefix);
+    const addr = await container(lab, out.containerPrefix!);
     lab.spawn(lab.vm, ['ndppd', '-c', join(root, 'etc/ndppd.conf')]);
     await new Promise((r) => setTimeout(r, 1500));
     expect(await routerPings(lab, addr)).toBe(true);
@@ -256,25 +258,38 @@ describe('vultr-sid-ipv6 in network namespaces', () => {
   });
 });
 
+/** A directory for live runs: `etc` (an overlay's upper layer over /etc), `run` (bound over /run), `bin` (a systemctl that only records). */
+async function liveDir(): Promise<string> {
+  const dir = await tempDir();
+  for (const sub of ['etc', 'work', 'bin', 'run']) await mkdir(join(dir, sub));
+  await writeFile(join(dir, 'bin/systemctl'), `#!/bin/sh\necho "$*" >> ${dir}/systemctl.log\n`, { mode: 0o755 });
+  return dir;
+}
+
 /**
- * The live path, as at boot (no --root): the program runs inside the "vm" namespace, whose
- * /proc/sys/net and nftables are its own, with an overlay over /etc and a /run of the test's
- * own in a private mount namespace (writes land in `etc` and `run`, the machine's /etc and
- * /run are never touched) and a systemctl that only records.
+ * A command as at boot, inside the "vm" namespace, whose /proc/sys/net and nftables are its
+ * own, with an overlay over /etc and a /run of the test's own in a private mount namespace
+ * (writes land in `etc` and `run`, the machine's /etc and /run are never touched) and a
+ * systemctl that only records.
  */
-async function runLive(l: Lab, dir: string): Promise<{ out: Outcome; systemctl: string[] }> {
-  const calls = join(dir, 'systemctl.log');
-  await writeFile(calls, '');
+function live(l: Lab, dir: string, command: string) {
   const script = [
     'set -e',
     `mount -t overlay overlay -o lowerdir=/etc,upperdir=${dir}/etc,workdir=${dir}/work /etc`,
     `mount --bind ${dir}/run /run`,
-    `exec env PATH=${dir}/bin:$PATH python3 ${PROGRAM} --metadata-url ${METADATA_URL} --metadata-timeout 1 --wait 15`,
+    `exec env PATH=${dir}/bin:$PATH ${command}`,
   ].join('\n');
-  const r = await l.exec(l.vm, ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script], { reject: false, timeout: 40_000 });
+  return l.exec(l.vm, ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script], { reject: false, timeout: 40_000 });
+}
+
+/** The boot program's live path (no --root): what it printed, and the systemctl calls it made. */
+async function runLive(l: Lab, dir: string, wait = 15): Promise<{ out: Outcome; systemctl: string[]; warnings: string[] }> {
+  const calls = join(dir, 'systemctl.log');
+  await writeFile(calls, '');
+  const r = await live(l, dir, `python3 ${PROGRAM} --metadata-url ${METADATA_URL} --metadata-timeout 1 --wait ${wait}`);
   expect(r.exitCode, String(r.stderr)).toBe(0);
   const systemctl = (await readFile(calls, 'utf8')).split('\n').filter(Boolean);
-  return { out: JSON.parse(String(r.stdout)) as Outcome, systemctl };
+  return { out: JSON.parse(String(r.stdout)) as Outcome, systemctl, warnings: String(r.stderr).split('\n').filter(Boolean) };
 }
 
 async function defaultRouteFromRa(l: Lab): Promise<string> {
@@ -294,9 +309,7 @@ describe('vultr-sid-ipv6 as it runs at boot (no --root)', () => {
   it('sets accept_ra=2 before forwarding so the RA-learned default route survives, and restarts only what changed, without blocking', { timeout: 120_000 }, async () => {
     lab = await Lab.withUplink();
     const l = lab;
-    const dir = await tempDir();
-    for (const sub of ['etc', 'work', 'bin', 'run']) await mkdir(join(dir, sub));
-    await writeFile(join(dir, 'bin/systemctl'), `#!/bin/sh\necho "$*" >> ${dir}/systemctl.log\n`, { mode: 0o755 });
+    const dir = await liveDir();
     const hostFiles = ['/etc/docker/daemon.json', '/etc/ndppd.conf', '/etc/sysctl.d/60-vultr-sid-ipv6.conf'];
     const snapshot = () => Promise.all(hostFiles.map((f) => readFile(f, 'utf8').catch(() => null)));
     const hostBefore = await snapshot();
@@ -323,11 +336,9 @@ describe('vultr-sid-ipv6 as it runs at boot (no --root)', () => {
     expect(await sysctl('net.ipv6.conf.all.forwarding')).toBe('1');
     expect(await defaultRouteFromRa(l), 'forwarding on dropped the RA-learned default route').toMatch(/^default via fe80::/);
     // The units are ordered after this one: a blocking restart would wait for it forever.
-    expect(first.systemctl).toEqual(['--no-block try-restart docker.service', '--no-block try-restart ndppd.service', '--no-block try-restart vultr-sid-docker-network.service']);
+    // ndppd is started (not only restarted) when its file appears: at boot, or when IPv6 comes late.
+    expect(first.systemctl).toEqual(['--no-block try-restart docker.service', '--no-block restart ndppd.service', '--no-block try-restart vultr-sid-docker-network.service']);
     expect(JSON.parse(await readFile(join(dir, 'etc/docker/daemon.json'), 'utf8'))).toEqual({});
-    // Forwarded traffic to the metadata service is refused (the VM's own requests are not forwarded).
-    const guard = await l.exec(l.vm, ['nft', 'list', 'table', 'inet', 'vultr_sid_iso']);
-    expect(guard.stdout).toMatch(/hook forward[\s\S]*ip daddr 169\.254\.169\.254 counter packets \d+ bytes \d+ reject with icmpx admin-prohibited/);
     expect(await snapshot(), "the machine's own /etc changed").toEqual(hostBefore);
 
     // The next boot: nothing changed, so nothing is restarted.
@@ -342,7 +353,7 @@ describe('vultr-sid-ipv6 as it runs at boot (no --root)', () => {
     const third = await runLive(l, dir);
     expect(third.out.containerPrefix).toBe('2001:db8:a:1:7::/80');
     expect(third.out.changed.sort()).toEqual(['/etc/ndppd.conf']);
-    expect(third.systemctl).toEqual(['--no-block try-restart ndppd.service', '--no-block try-restart vultr-sid-docker-network.service']);
+    expect(third.systemctl).toEqual(['--no-block restart ndppd.service', '--no-block try-restart vultr-sid-docker-network.service']);
 
     // The control: the same host with accept_ra=1 loses that route the moment forwarding
     // goes on, which is what the order above prevents. (The kernel purges only after an RA
@@ -353,5 +364,122 @@ describe('vultr-sid-ipv6 as it runs at boot (no --root)', () => {
     expect(await waitForRaRoute(l)).toMatch(/^default via fe80::/);
     await l.sysctl(l.vm, 'net.ipv6.conf.all.forwarding', '1');
     expect(await defaultRouteFromRa(l)).toBe('');
+  });
+});
+
+const GUARD_SCRIPT = join(ROOT, 'templates/rootfs/usr/local/sbin/vultr-sid-metadata-guard');
+const GUARD_RULES = join(ROOT, 'templates/rootfs/etc/vultr-sid-iso/metadata-guard.nft');
+/** What Vultr's metadata says about an IPv4-only VM's interface. */
+const NO_IPV6_METADATA = { hostname: 'vm', 'instance-v2-id': '7a1b2c3d-0000-4000-8000-000000000001', interfaces: [{ mac: VM_MAC, 'network-type': 'public', ipv6: { additional: [], address: '', network: '', prefix: '' } }] };
+
+/**
+ * The VM's IPv4 side as at Vultr: an address and a default route to the router, which also
+ * holds the metadata service at 169.254.169.254; no IPv6 on the link. Behind the VM a
+ * container on a bridge, forwarded and masqueraded as Docker's default bridge does it.
+ */
+async function ipv4Only(l: Lab, dir: string): Promise<{ ctr: string; reads: (ns: string) => Promise<boolean> }> {
+  await l.exec(l.rtr, ['ip', 'addr', 'add', '198.51.100.1/24', 'dev', 'rtr0']);
+  await l.exec(l.vm, ['ip', 'addr', 'add', '198.51.100.10/24', 'dev', 'enp1s0']);
+  await l.exec(l.vm, ['ip', 'route', 'add', 'default', 'via', '198.51.100.1']);
+  await l.serveMetadata(l.rtr, join(dir, 'v1.json'), NO_IPV6_METADATA);
+  const ctr = `vsi-ctr-${l.id}`;
+  await l.ns(ctr);
+  await l.exec(l.vm, ['ip', 'link', 'add', 'br-ctr', 'type', 'bridge']);
+  await l.exec(l.vm, ['ip', 'link', 'set', 'br-ctr', 'up']);
+  await l.exec(l.vm, ['ip', 'addr', 'add', '172.17.0.1/16', 'dev', 'br-ctr']);
+  await l.link(ctr, 'eth0', l.vm, 'vethc');
+  await l.exec(l.vm, ['ip', 'link', 'set', 'vethc', 'master', 'br-ctr']);
+  await l.exec(ctr, ['ip', 'addr', 'add', '172.17.0.2/16', 'dev', 'eth0']);
+  await l.exec(ctr, ['ip', 'route', 'add', 'default', 'via', '172.17.0.1']);
+  await l.sysctl(l.vm, 'net.ipv4.ip_forward', '1');
+  await l.exec(l.vm, ['nft', 'add table ip docker_like; add chain ip docker_like post { type nat hook postrouting priority srcnat; }; add rule ip docker_like post oifname "enp1s0" masquerade']);
+  const reads = async (ns: string) => (await l.exec(ns, ['curl', '-fsS', '--max-time', '5', '-o', '/dev/null', 'http://169.254.169.254/v1.json'], { reject: false })).exitCode === 0;
+  return { ctr, reads };
+}
+
+describe('a VM without IPv6, and the metadata guard', () => {
+  it('the guard refuses a container the metadata service, not the VM; the boot program on an uplink without IPv6 leaves it in place', { timeout: 120_000 }, async () => {
+    lab = await Lab.withUplink();
+    const l = lab;
+    const dir = await liveDir();
+    const { ctr, reads } = await ipv4Only(l, dir);
+    expect(await reads(ctr), 'the control: without the guard the container reads the metadata').toBe(true);
+
+    await mkdir(join(dir, 'etc/vultr-sid-iso'), { recursive: true });
+    await writeFile(join(dir, 'etc/vultr-sid-iso/metadata-guard.nft'), await readFile(GUARD_RULES));
+    const applied = await live(l, dir, `sh ${GUARD_SCRIPT}`);
+    expect(applied.exitCode, String(applied.stderr)).toBe(0);
+    expect(await reads(ctr)).toBe(false);
+    expect(await reads(l.vm), 'the VM itself still reads it').toBe(true);
+    // Applying it again changes nothing (one table, one rule).
+    expect((await live(l, dir, `sh ${GUARD_SCRIPT}`)).exitCode).toBe(0);
+    expect((await l.exec(l.vm, ['nft', 'list', 'ruleset'])).stdout.match(/table inet vultr_sid_iso/g)).toHaveLength(1);
+
+    const run = await runLive(l, dir, 2);
+    expect(run.out).toMatchObject({ uplink: 'enp1s0', network: null, containerPrefix: null });
+    expect(await reads(ctr), 'the boot program removed the guard').toBe(false);
+    expect((await l.exec(l.vm, ['nft', 'list', 'table', 'inet', 'vultr_sid_iso'])).stdout).toMatch(/ip daddr 169\.254\.0\.0\/16 counter packets [1-9]\d* bytes \d+ reject with icmpx admin-prohibited/);
+  });
+
+  it('the guard fails closed: rules that cannot be applied end in one line and exit 1 (docker.service requires it)', { timeout: 60_000 }, async () => {
+    lab = await Lab.withUplink();
+    const dir = await liveDir();
+    await mkdir(join(dir, 'etc/vultr-sid-iso'), { recursive: true });
+    await writeFile(join(dir, 'etc/vultr-sid-iso/metadata-guard.nft'), 'table inet vultr_sid_iso {\n  chain forward { type filter hook nowhere priority 0; }\n}\n');
+    const r = await live(lab, dir, `sh ${GUARD_SCRIPT}`);
+    expect(r.exitCode).toBe(1);
+    const lines = String(r.stderr).trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^vultr-sid-iso: Docker will not start: containers could not be kept away from the metadata service \(nft -f \/etc\/vultr-sid-iso\/metadata-guard\.nft: .+\)$/);
+  });
+
+  it('IPv4 only: one warning line, the IPv6 files of an earlier boot removed, Docker restarted to IPv4; a /64 that comes later is picked up by the recheck', { timeout: 120_000 }, async () => {
+    lab = await Lab.withUplink();
+    const l = lab;
+    const dir = await liveDir();
+    await ipv4Only(l, dir);
+    // An earlier boot of this disk had IPv6 (all-ports): its files must not outlive it.
+    await mkdir(join(dir, 'etc/docker'), { recursive: true });
+    await mkdir(join(dir, 'etc/sysctl.d'), { recursive: true });
+    await writeFile(join(dir, 'etc/docker/daemon.json'), JSON.stringify({ 'log-driver': 'journald', ipv6: true, 'fixed-cidr-v6': '2001:db8:1::/80', ip6tables: false }));
+    await writeFile(join(dir, 'etc/ndppd.conf'), 'proxy enp1s0 { rule 2001:db8:1::/80 { auto } }\n');
+    await writeFile(join(dir, 'etc/sysctl.d/60-vultr-sid-ipv6.conf'), 'net.ipv6.conf.all.forwarding = 1\n');
+
+    const first = await runLive(l, dir, 2);
+    expect(first.out).toMatchObject({ uplink: 'enp1s0', network: null, source: null, containerPrefix: null });
+    expect(first.warnings).toEqual([
+      "vultr-sid-ipv6: no public IPv6 for containers: Vultr's metadata lists no IPv6 network for it and enp1s0 got no global /64 from a router advertisement within 2 s; Docker runs with IPv4 only until the VM has IPv6 (enable it on the instance; it is picked up within a minute)",
+    ]);
+    expect(first.out.changed.sort()).toEqual(['/etc/docker/daemon.json', '/etc/ndppd.conf', '/etc/sysctl.d/60-vultr-sid-ipv6.conf']);
+    expect(JSON.parse(await readFile(join(dir, 'etc/docker/daemon.json'), 'utf8'))).toEqual({ 'log-driver': 'journald' });
+    for (const gone of ['etc/ndppd.conf', 'etc/sysctl.d/60-vultr-sid-ipv6.conf']) expect((await stat(join(dir, gone)).catch(() => null)) === null, gone).toBe(true);
+    expect(first.systemctl).toEqual(['--no-block try-restart docker.service', '--no-block try-restart ndppd.service', '--no-block try-restart vultr-sid-docker-network.service']);
+    expect(JSON.parse(await readFile(join(dir, 'run/vultr-sid-ipv6/state.json'), 'utf8'))).toMatchObject({ ipv6: false, containerPrefix: null });
+    const appeared = async () => (await live(l, dir, `python3 ${PROGRAM} --ipv6-appeared`)).exitCode ?? -1;
+    expect(await appeared()).toBe(1);
+    // Forwarding stays as it was: nothing turns it on without IPv6.
+    expect((await l.exec(l.vm, ['sysctl', '-n', 'net.ipv6.conf.all.forwarding'])).stdout.trim()).toBe('0');
+
+    // The router starts to advertise a /64 (IPv6 enabled on the instance, or a late RA).
+    await l.sysctl(l.rtr, 'net.ipv6.conf.all.forwarding', '1');
+    await writeFile(join(dir, 'radvd.conf'), 'interface rtr0 {\n  AdvSendAdvert on; MinRtrAdvInterval 3; MaxRtrAdvInterval 4; AdvDefaultLifetime 1800;\n  prefix 2001:db8:b:2::/64 { AdvOnLink on; AdvAutonomous on; };\n};\n');
+    await l.sysctl(l.vm, 'net.ipv6.conf.enp1s0.accept_ra', '1');
+    l.spawn(l.rtr, ['radvd', '--nodaemon', '--logmethod', 'stderr', '--config', join(dir, 'radvd.conf'), '--pidfile', join(dir, 'radvd.pid')]);
+    expect(await waitForRaRoute(l)).toMatch(/^default via fe80::/);
+    let status = 1;
+    for (let i = 0; i < 50 && status !== 0; i++) {
+      status = await appeared();
+      if (status !== 0) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(status, 'the recheck condition never saw the /64').toBe(0);
+
+    const second = await runLive(l, dir, 5);
+    expect(second.out).toMatchObject({ source: 'slaac', network: '2001:db8:b:2::/64', containerPrefix: '2001:db8:b:2::/80' });
+    expect(second.warnings).toEqual([]);
+    expect(second.systemctl).toEqual(['--no-block restart ndppd.service', '--no-block try-restart vultr-sid-docker-network.service']);
+    expect(await readFile(join(dir, 'etc/ndppd.conf'), 'utf8')).toMatch(/rule 2001:db8:b:2::\/80/);
+    expect((await stat(join(dir, 'run/vultr-sid-ipv6/no-ipv6')).catch(() => null)) === null, 'the recheck flag outlived IPv6').toBe(true);
+    expect(await defaultRouteFromRa(l), 'forwarding on dropped the RA-learned default route').toMatch(/^default via fe80::/);
+    expect(await appeared()).toBe(1);
   });
 });

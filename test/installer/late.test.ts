@@ -40,6 +40,7 @@ async function runLate(configYaml: string, inTarget = recorder()): Promise<LateR
   // sudoers.d with Debian's mode.
   await mkdir(join(root, 'target/etc/apt/sources.list.d'), { recursive: true });
   await writeFile(join(root, 'target/etc/apt/sources.list.d/debian.sources'), 'Types: deb\nSuites: trixie\n');
+  await writeFile(join(root, 'target/etc/apt/sources.list'), '# See /etc/apt/sources.list.d/debian.sources\n');
   await mkdir(join(root, 'target/etc/sudoers.d'), { recursive: true, mode: 0o750 });
   await mkdir(join(root, 'stub'));
   await writeFile(join(root, 'stub/in-target'), inTarget, { mode: 0o755 });
@@ -62,13 +63,16 @@ describe("the late command, under the installer's busybox", () => {
     expect(await mode(late.target('etc/sudoers.d')), 'an existing directory keeps its mode').toBe(0o750);
     expect(await readFile(late.target('etc/systemd/system/ndppd.service'), 'utf8')).toContain('ExecStart=/usr/sbin/ndppd');
     expect(await readFile(late.target('var/lib/cloud/seed/nocloud/user-data'), 'utf8')).toMatch(/^#cloud-config\n/);
-    expect(await readFile(late.target('etc/apt/sources.list'), 'utf8')).toBe('deb http://deb.debian.org/debian unstable main contrib non-free-firmware\n');
-    await expect(stat(late.target('etc/apt/sources.list.d/debian.sources'))).rejects.toThrow();
+    // deb822, as apt 3 wants it, with the archive's keyring named; the installer's sources go.
+    expect(await readFile(late.target('etc/apt/sources.list.d/debian.sources'), 'utf8')).toBe(
+      'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: unstable\nComponents: main contrib non-free-firmware\nSigned-By: /usr/share/keyrings/debian-archive-keyring.pgp\n',
+    );
+    await expect(stat(late.target('etc/apt/sources.list'))).rejects.toThrow();
     expect(late.calls).toEqual([
       'in-target apt-get update',
       'in-target sh -c DEBIAN_FRONTEND=noninteractive apt-get -y -o Dpkg::Options::=--force-confold full-upgrade',
       'in-target sh -c DEBIAN_FRONTEND=noninteractive apt-get -y -o Dpkg::Options::=--force-confold install "$@" sh docker.io ndppd cloud-init openssh-server python3 iproute2 nftables sudo ca-certificates',
-      'in-target systemctl enable vultr-sid-ipv6.service vultr-sid-docker-network.service',
+      'in-target systemctl enable vultr-sid-metadata-guard.service vultr-sid-ipv6.service vultr-sid-ipv6-recheck.timer vultr-sid-docker-network.service',
       'in-target systemctl enable ndppd.service',
     ]);
   });

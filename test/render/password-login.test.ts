@@ -8,7 +8,7 @@ import { renderArtifacts } from '../../src/render/render.js';
 import { runCli, tempDir } from '../helpers/project.js';
 
 const HASH = '$6$abcdefgh$' + 'A'.repeat(86);
-const sshd = async (yaml: string) => (await renderArtifacts(parseConfig(yaml, 'c.yaml'))).get('rootfs/etc/ssh/sshd_config.d/60-vultr-sid-iso.conf')!.data.toString();
+const sshd = async (yaml: string) => (await renderArtifacts(parseConfig(yaml, 'c.yaml'))).get('rootfs/etc/ssh/sshd_config.d/10-vultr-sid-iso.conf')!.data.toString();
 const cloud = async (yaml: string) => (await renderArtifacts(parseConfig(yaml, 'c.yaml'))).get('rootfs/etc/cloud/cloud.cfg.d/90-vultr-sid-iso.cfg')!.data.toString();
 
 describe('SSH password login', () => {
@@ -31,7 +31,7 @@ describe('SSH password login', () => {
     const r = await runCli(['build', '--config', config, '--render-only', join(dir, 'out')]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toContain('warning: admin.passwordHash is baked into the ISO, and the ISO is published at a URL');
-    expect(await readFile(join(dir, 'out/rootfs/etc/ssh/sshd_config.d/60-vultr-sid-iso.conf'), 'utf8')).toContain('PasswordAuthentication no');
+    expect(await readFile(join(dir, 'out/rootfs/etc/ssh/sshd_config.d/10-vultr-sid-iso.conf'), 'utf8')).toContain('PasswordAuthentication no');
     const plain = await runCli(['build', '--render-only', join(dir, 'out2')]);
     expect(plain.stderr).not.toContain('passwordHash');
   });

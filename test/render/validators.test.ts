@@ -47,6 +47,11 @@ describe('rendered artifacts of the committed config', () => {
   it('shell scripts pass shellcheck and the boot program compiles', async () => {
     const scripts = (await readdir(join(rendered.dir, 'installer'))).map((f) => join(rendered.dir, 'installer', f));
     await execa('shellcheck', ['-x', '-s', 'sh', ...scripts]);
+    const sbin = join(rendered.dir, 'rootfs/usr/local/sbin');
+    const shScripts = [];
+    for (const f of await readdir(sbin)) if ((await readFile(join(sbin, f), 'utf8')).startsWith('#!/bin/sh\n')) shScripts.push(join(sbin, f));
+    expect(shScripts.length).toBe(3);
+    await execa('shellcheck', ['-s', 'sh', ...shScripts]);
     await execa('shellcheck', ['-s', 'sh', 'scripts/ensure-setup.sh', 'scripts/fixtures/fetch-debs.sh']);
     await execa('shellcheck', ['-s', 'bash', 'scripts/fixtures/build-standin-iso.sh']);
     await execa('python3', ['-m', 'py_compile', join(rendered.dir, 'rootfs/usr/local/sbin/vultr-sid-ipv6')]);
@@ -60,7 +65,14 @@ describe('rendered artifacts of the committed config', () => {
     await cp(join(rendered.dir, 'rootfs'), root, { recursive: true });
     await mkdir(join(root, 'usr/sbin'), { recursive: true });
     await cp('/usr/sbin/ndppd', join(root, 'usr/sbin/ndppd'));
-    const units = ['vultr-sid-ipv6.service', 'ndppd.service'].map((u) => join(root, 'etc/systemd/system', u));
+    await mkdir(join(root, 'usr/bin'), { recursive: true });
+    await cp('/usr/bin/systemctl', join(root, 'usr/bin/systemctl'));
+    // Docker's unit as docker.io ships it, in outline, so that our drop-in for it is read too.
+    await cp('/usr/bin/true', join(root, 'usr/sbin/dockerd'));
+    await writeFile(join(root, 'usr/lib/systemd/system/docker.service'), '[Unit]\nDescription=Docker (stand-in)\n[Service]\nExecStart=/usr/sbin/dockerd\n[Install]\nWantedBy=multi-user.target\n');
+    const units = (await readdir(join(root, 'etc/systemd/system'))).filter((u) => /\.(service|timer)$/.test(u)).map((u) => join(root, 'etc/systemd/system', u));
+    expect(units.length).toBe(6);
+    units.push(join(root, 'usr/lib/systemd/system/docker.service'));
     const r = await execa('systemd-analyze', ['verify', `--root=${root}`, ...units], { reject: false });
     expect(r.stderr).toBe('');
     expect(r.exitCode).toBe(0);
@@ -74,7 +86,7 @@ describe('rendered artifacts of the committed config', () => {
   it('a sudoers file that visudo would accept and a key-only sshd drop-in', async () => {
     const sudoers = await readFile(join(rendered.dir, 'rootfs/etc/sudoers.d/90-vultr-sid-iso'), 'utf8');
     expect(sudoers).toContain('debian ALL=(ALL:ALL) NOPASSWD: ALL');
-    const sshd = await readFile(join(rendered.dir, 'rootfs/etc/ssh/sshd_config.d/60-vultr-sid-iso.conf'), 'utf8');
+    const sshd = await readFile(join(rendered.dir, 'rootfs/etc/ssh/sshd_config.d/10-vultr-sid-iso.conf'), 'utf8');
     expect(sshd).toContain('PasswordAuthentication no');
   });
 });
