@@ -1,19 +1,14 @@
 // Every link in the README and docs/ resolves: a relative link names a file of the repository,
 // an anchor names a heading of its page (by GitHub's rules for heading anchors), and an
 // external link is a well-formed http(s) URL (not fetched: the tests have no internet).
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { blocks, githubSlug, headingAnchors, links, renderedText, uniqueSlug } from '../helpers/markdown.js';
+import { blocks, docPages, githubSlug, headingAnchors, links, renderedText, uniqueSlug } from '../helpers/markdown.js';
 import { ROOT } from '../helpers/project.js';
 
-/** The pages a reader of the repository starts from. */
-export function pages(root = ROOT): string[] {
-  return ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
-}
-
 /** Every link of `page` that does not resolve, as "page:line: target: why". */
-export function brokenLinks(page: string, text: string, read: (path: string) => string | undefined = readRepoFile): string[] {
+function brokenLinks(page: string, text: string, read: (path: string) => string | undefined = readRepoFile): string[] {
   const problems: string[] = [];
   for (const block of blocks(text)) {
     if (block.kind === 'code') continue;
@@ -51,7 +46,7 @@ function whyBroken(page: string, text: string, target: string, read: (path: stri
 }
 
 /** Why an absolute link is not a well-formed http(s) URL, or undefined. */
-export function externalProblem(target: string): string | undefined {
+function externalProblem(target: string): string | undefined {
   let url: URL;
   try {
     url = new URL(target);
@@ -67,7 +62,7 @@ export function externalProblem(target: string): string | undefined {
 
 describe('links in the README and docs/', () => {
   it('every relative link names a file, every anchor a heading, every external link is a well-formed URL', () => {
-    const all = pages();
+    const all = docPages(ROOT);
     expect(all.length).toBeGreaterThan(5);
     let checked = 0;
     const problems: string[] = [];

@@ -3,6 +3,14 @@
 // links outside code, and the anchors GitHub gives headings. Not a renderer: what the docs
 // write, nothing more (no setext headings, no reference links, no HTML blocks).
 
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The pages a reader starts from: the README and docs/*.md, as paths from the repository root. */
+export function docPages(root: string): string[] {
+  return ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
+}
+
 export interface Block {
   kind: 'heading' | 'paragraph' | 'list-item' | 'table-row' | 'code';
   /** The block's text; a code block's content, its fences left out. */
