@@ -9,35 +9,34 @@
 // plan without either. --cleanup-only removes what a run left (the nightly runs it always).
 //   node dist/scripts/acceptance-vultr.js [--dry-run] [--cleanup-only] [--run-id ID]
 //     [--config FILE] [--base-iso PATH|URL] [--region ewr] [--plan vc2-1c-2gb] [--out DIR]
-//     [--no-ipv6-check]
+//     [--no-ipv6-check]   (--help)
 import { execa } from 'execa';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import yaml from 'js-yaml';
 import { readSettings } from '../src/config/settings.js';
 import { isOurIsoFileName } from '../src/iso/output-name.js';
 import { contains, parseIPv6, parsePrefix } from '../src/net/ipv6.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { vultrClient, VultrApiError, type VultrClient } from '../src/systems/vultr-api.js';
+import { parseScriptArgs, scriptCommand } from './script-cli.js';
 
 const CLI = join(PROJECT_ROOT, 'dist/src/bin.js');
 
-const { values: args } = parseArgs({
-  options: {
-    'dry-run': { type: 'boolean', default: false },
-    'cleanup-only': { type: 'boolean', default: false },
-    'run-id': { type: 'string' },
-    config: { type: 'string', default: 'iso.config.yaml' },
-    'base-iso': { type: 'string' },
-    region: { type: 'string', default: 'ewr' },
-    plan: { type: 'string', default: 'vc2-1c-2gb' },
-    out: { type: 'string' },
-    'no-ipv6-check': { type: 'boolean', default: false },
-  },
-});
+const args = parseScriptArgs(
+  scriptCommand('acceptance-vultr', 'The whole product on a real, billed Vultr account: build, publish, create a VM, reach a container over IPv6, delete everything. Needs VULTR_ACCEPTANCE=1 and credentials, except with --dry-run.')
+    .option('--dry-run', 'print the plan; needs neither VULTR_ACCEPTANCE nor credentials')
+    .option('--cleanup-only', 'only delete the VMs tagged with this --run-id and the acceptance ISOs, then check none is left')
+    .option('--run-id <id>', 'the run\'s id, in its VMs\' tag vsi-acceptance-<id> (default: the time and the process id)')
+    .option('--config <file>', 'the config to build, under its own name prefix', 'iso.config.yaml')
+    .option('--base-iso <path|url>', 'base image (default: the config\'s base.url, verified)')
+    .option('--region <id>', 'Vultr region', 'ewr')
+    .option('--plan <id>', 'Vultr plan', 'vc2-1c-2gb')
+    .option('--out <dir>', 'where traces and logs go (default: iso/acceptance/<run id>)')
+    .option('--no-ipv6-check', 'skip reaching the container over IPv6 from here (a machine without IPv6)'),
+).opts();
 
-const runId = args['run-id'] ?? `${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '')}-${process.pid}`;
+const runId = args.runId ?? `${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '')}-${process.pid}`;
 /** Every VM of the run carries this tag; clean-up goes by it. */
 const RUN_TAG = `vsi-acceptance-${runId}`.slice(0, 64);
 const out = resolve(args.out ?? join(PROJECT_ROOT, 'iso/acceptance', runId));
@@ -47,11 +46,11 @@ const say = (line: string) => console.error(`acceptance: ${line}`);
 function plan(prefix: string): string[] {
   return [
     `run ${runId}: ISOs named ${prefix}-*.iso, VMs tagged ${RUN_TAG}, traces and logs in ${out}`,
-    `1. build: vultr-sid-iso build --config <the config with name ${prefix}, publish.keep 1> ${args['base-iso'] ? `--base-iso ${args['base-iso']}` : '(its base.url, verified)'}`,
+    `1. build: vultr-sid-iso build --config <the config with name ${prefix}, publish.keep 1> ${args.baseIso ? `--base-iso ${args.baseIso}` : '(its base.url, verified)'}`,
     '2. publish: vultr-sid-iso publish --trace publish.trace (makes room for itself only among its own ISOs)',
     `3. vm create: --region ${args.region} --plan ${args.plan} --tag ${RUN_TAG} --user-data <a throwaway SSH key> --trace vm.trace`,
     '4. ssh in as the admin: docker run a web server on a published port; read the container\'s IPv6 address',
-    `5. from here: the container's address answers on the published port over IPv6${args['no-ipv6-check'] ? ' (skipped: --no-ipv6-check)' : ''}`,
+    `5. from here: the container's address answers on the published port over IPv6${!args.ipv6Check ? ' (skipped: --no-ipv6-check)' : ''}`,
     `6. always: delete every VM tagged ${RUN_TAG} and every ${prefix}-*.iso (waiting out locks and detaches), then check none is left`,
   ];
 }
@@ -117,7 +116,7 @@ async function cleanUp(vultr: VultrClient, prefix: string): Promise<string[]> {
 }
 
 async function main(): Promise<number> {
-  if (args['dry-run']) {
+  if (args.dryRun) {
     console.log(plan('<config name>-acc').join('\n'));
     return 0;
   }
@@ -133,7 +132,7 @@ async function main(): Promise<number> {
   }
   const { path: config, prefix } = await acceptanceConfig();
   const vultr = vultrClient(settings, new AbortController().signal);
-  if (args['cleanup-only']) {
+  if (args.cleanupOnly) {
     const problems = await cleanUp(vultr, prefix);
     for (const p of problems) say(p);
     return problems.length ? 1 : 0;
@@ -145,9 +144,9 @@ async function main(): Promise<number> {
     await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', RUN_TAG, '-f', key]);
     const userData = join(out, 'user-data');
     await writeFile(userData, `#cloud-config\nssh_authorized_keys:\n  - ${(await readFile(`${key}.pub`, 'utf8')).trim()}\n`);
-    const manifest = (await cli('build', ['build', '--config', config, ...(args['base-iso'] ? ['--base-iso', args['base-iso']] : [])])) as { iso: { path: string } };
+    const manifest = (await cli('build', ['build', '--config', config, ...(args.baseIso ? ['--base-iso', args.baseIso] : [])])) as { iso: { path: string } };
     const published = (await cli('publish', ['publish', '--config', config, '--manifest', manifest.iso.path.replace(/\.iso$/, '.json'), '--trace', join(out, 'publish.trace')])) as { isoId: string };
-    const vm = (await cli('vm-create', ['vm', 'create', '--config', config, '--iso', published.isoId, '--region', args.region!, '--plan', args.plan!, '--tag', RUN_TAG, '--user-data', userData, '--trace', join(out, 'vm.trace')])) as {
+    const vm = (await cli('vm-create', ['vm', 'create', '--config', config, '--iso', published.isoId, '--region', args.region, '--plan', args.plan, '--tag', RUN_TAG, '--user-data', userData, '--trace', join(out, 'vm.trace')])) as {
       mainIp: string;
       containerPrefix: string | null;
       installSeconds: number;
@@ -160,7 +159,7 @@ async function main(): Promise<number> {
     const prefix80 = vm.containerPrefix ? parsePrefix(vm.containerPrefix) : undefined;
     const parsed = parseIPv6(address);
     if (!prefix80 || parsed === undefined || !contains(prefix80, parsed)) failures.push(`the container's address ${address || '(none)'} is not in ${vm.containerPrefix}`);
-    if (args['no-ipv6-check']) {
+    if (!args.ipv6Check) {
       say('reaching the container over IPv6 from here: skipped (--no-ipv6-check)');
     } else if (!(await hasIPv6Route())) {
       failures.push('this machine has no IPv6 route, so it cannot reach the container; run from a host with IPv6, or pass --no-ipv6-check');

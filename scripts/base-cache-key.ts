@@ -5,16 +5,22 @@
 // night, or a checksum file that cannot be read or has no line for the image. Failing closed
 // here means no cache, never a key that does not name the image; the build still verifies
 // whatever a cache holds.
-//   node dist/scripts/base-cache-key.js [--config FILE]
-import { parseArgs } from 'node:util';
+//   node dist/scripts/base-cache-key.js [--config FILE]   (--help)
 import { ARCHIVE_IMAGE } from '../src/base-image/archive-chain.js';
 import { expectedHash, urlFileName } from '../src/base-image/chain.js';
 import { loadConfig } from '../src/config/load.js';
+import { parseScriptArgs, scriptCommand } from './script-cli.js';
 
-const { values } = parseArgs({ options: { config: { type: 'string', default: 'iso.config.yaml' } } });
+const values = parseScriptArgs(
+  scriptCommand('base-cache-key', 'Print key=debian-base-<algorithm>-<hash> for the base image the config names, or nothing when it should not be cached.').option(
+    '--config <file>',
+    'config file',
+    'iso.config.yaml',
+  ),
+).opts();
 
 async function main(): Promise<void> {
-  const { base } = await loadConfig(values.config!);
+  const { base } = await loadConfig(values.config);
   const url = base.url;
   if (/\/daily-builds\//.test(url)) return warn(`${url} is a daily build: not cached`);
   const archive = ARCHIVE_IMAGE.exec(url);

@@ -10,14 +10,25 @@
 // and through the ERASING entry picked at the menu (ISOLINUX → the installer directly, the
 // path the default entry took before it decided), in the same ISO with a 1-second menu: three
 // boots each, alternating, to the kernel's first line and to the marker.
-//   node dist/scripts/bench.js [--rounds N] [--no-boot | --boot-only] [--boot-rounds N]   (defaults 5, 3)
+//   node dist/scripts/bench.js [--rounds N] [--no-boot | --boot-only] [--boot-rounds N]   (defaults 5, 3; --help)
 import { execa } from 'execa';
 import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { Option } from '@commander-js/extra-typings';
+import { positiveNumber } from '../src/commands/run.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { MARKER } from './preseed-boot.js';
 import { bootIso } from './qemu-boot.js';
+import { parseScriptArgs, scriptCommand } from './script-cli.js';
+
+const args = parseScriptArgs(
+  scriptCommand('bench', 'Repack speed and memory of build-iso against a bare xorriso replay and extract-and-rebuild, then the boot to the preseed through each entry.')
+    .option('--rounds <n>', 'rounds of the repack at the larger size', positiveNumber('--rounds'), 5)
+    .option('--boot-rounds <n>', 'boots through each entry', positiveNumber('--boot-rounds'), 3)
+    .addOption(new Option('--boot-only', 'measure only the boot').conflicts('boot'))
+    .option('--no-boot', 'measure only the repack'),
+).opts();
 
 // BENCH_CLI: another build of the CLI to measure the same way (e.g. an older commit's).
 const CLI = process.env.BENCH_CLI ?? join(PROJECT_ROOT, 'dist/src/bin.js');
@@ -162,8 +173,7 @@ async function benchBoot(rounds: number): Promise<{ viaGrub: BootRun[]; direct: 
 }
 
 async function benchRepack(): Promise<void> {
-  const arg = process.argv.indexOf('--rounds');
-  const rounds = arg > 0 ? Number(process.argv[arg + 1]) : 5;
+  const rounds = args.rounds;
   const [small, large] = [300, 650];
   const big = await benchSize(large, rounds, 3);
   const little = await benchSize(small, 3, 0);
@@ -188,10 +198,9 @@ async function benchRepack(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  if (!process.argv.includes('--boot-only')) await benchRepack();
-  if (process.argv.includes('--no-boot')) return;
-  const roundsArg = process.argv.indexOf('--boot-rounds');
-  const bootRounds = roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : 3;
+  if (!args.bootOnly) await benchRepack();
+  if (!args.boot) return;
+  const bootRounds = args.bootRounds;
   const { viaGrub, direct } = await benchBoot(bootRounds);
   const med = (runs: BootRun[], k: keyof BootRun) => median(runs.map((r) => r[k]));
   console.log(

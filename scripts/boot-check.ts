@@ -1,20 +1,24 @@
 // Boot a built ISO in QEMU and require the preseed marker on the serial console, so the
 // nightly never publishes an ISO that does not start its unattended install.
-//   node dist/scripts/boot-check.js [--logs DIR] ISO [bios|uefi ...]   (default: both)
+//   node dist/scripts/boot-check.js [--logs DIR] ISO [bios|uefi ...]   (default: both; --help)
 // --logs DIR keeps each boot's serial log there (the nightly uploads them, pass or fail).
 import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { Argument } from '@commander-js/extra-typings';
 import { bootToPreseed } from './preseed-boot.js';
+import { parseScriptArgs, scriptCommand } from './script-cli.js';
+
+const command = parseScriptArgs(
+  scriptCommand('boot-check', 'Boot a built ISO in QEMU on a blank disk and require the preseed marker on the serial console.')
+    .argument('<iso>', 'the built ISO')
+    .addArgument(new Argument('[firmware...]', 'bios, uefi or both (default: both)').choices(['bios', 'uefi'] as const))
+    .option('--logs <dir>', 'keep each boot\'s serial log in DIR'),
+);
+const [iso, chosen] = command.processedArgs;
+const values = command.opts();
 
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({ options: { logs: { type: 'string' } }, allowPositionals: true });
-  const [iso, ...rest] = positionals;
-  if (!iso) {
-    console.error('usage: boot-check [--logs DIR] ISO [bios|uefi ...]');
-    return 2;
-  }
-  const firmwares = (rest.length ? rest : ['bios', 'uefi']) as ('bios' | 'uefi')[];
+  const firmwares = chosen?.length ? chosen : (['bios', 'uefi'] as const);
   const limit = Number(process.env.BOOT_CHECK_TIMEOUT ?? 600) * 1000;
   let failed = 0;
   for (const firmware of firmwares) {

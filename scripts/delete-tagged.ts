@@ -1,18 +1,24 @@
 // Deletes every Vultr instance carrying a tag (a CI run's own, e.g. vsi-run-<run id>), waiting
 // out Vultr's locks, and fails if any is left: the nightly's clean-up after a smoke-test VM,
 // which runs whatever happened before it (a failure, a cancellation, a timeout).
-//   node dist/scripts/delete-tagged.js --tag TAG
-import { parseArgs } from 'node:util';
+//   node dist/scripts/delete-tagged.js --tag TAG   (--help)
+import { InvalidArgumentError } from '@commander-js/extra-typings';
 import { readSettings } from '../src/config/settings.js';
 import { vultrClient } from '../src/systems/vultr-api.js';
+import { parseScriptArgs, scriptCommand } from './script-cli.js';
 
-const { values } = parseArgs({ options: { tag: { type: 'string' } } });
+const values = parseScriptArgs(
+  scriptCommand('delete-tagged', 'Delete every Vultr instance carrying a tag this project gives its CI runs, waiting out locks; exit 1 if any is left.').requiredOption(
+    '--tag <tag>',
+    'the run\'s tag, vsi-…',
+    (tag) => {
+      if (!/^vsi-[A-Za-z0-9_.:-]+$/.test(tag)) throw new InvalidArgumentError('only tags this project gives its CI runs (vsi-…) are accepted');
+      return tag;
+    },
+  ),
+).opts();
 
 async function main(): Promise<number> {
-  if (!values.tag || !/^vsi-[A-Za-z0-9_.:-]+$/.test(values.tag)) {
-    console.error('usage: delete-tagged --tag vsi-<run tag> (only tags this project gives its CI runs)');
-    return 2;
-  }
   const vultr = vultrClient(readSettings(process.env), new AbortController().signal);
   for (const vm of await vultr.listInstances({ tag: values.tag })) {
     console.error(`deleting VM ${vm.id} (${vm.label})`);

@@ -4,13 +4,13 @@
 // as the lab test (scripts/lab/installed-checks.ts). Install minutes and figures go to
 // $GITHUB_STEP_SUMMARY when set. Needs root (namespaces), KVM to be quick, and a full Debian
 // mirror: where the installer cannot fetch a component it stops with one line naming it.
-//   npm run install-check -- [--logs DIR] [--firmware bios|uefi] [--admin NAME] ISO
+//   npm run install-check -- [--logs DIR] [--firmware bios|uefi] [--admin NAME] ISO   (--help)
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { appendFile, copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { InvalidArgumentError, Option } from '@commander-js/extra-typings';
 import { execa } from 'execa';
 import type { SubnetChoice } from '../src/net/ipv6.js';
 import * as checks from './lab/installed-checks.js';
@@ -19,6 +19,7 @@ import { VultrLab, type LabVm } from './lab/vultr-lab.js';
 import { labContainerPrefix, vultrMetadata } from './lab/vultr-metadata.js';
 import { INSTALL_DONE, installerStop } from './lab/installer-progress.js';
 import { MARKER } from './preseed-boot.js';
+import { parseScriptArgs, scriptCommand } from './script-cli.js';
 
 async function waitForInstall(vm: LabVm, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -38,33 +39,24 @@ async function summary(lines: string[]): Promise<void> {
   if (file) await appendFile(file, `${lines.join('\n')}\n`);
 }
 
+const args = parseScriptArgs(
+  scriptCommand('install-check', 'Install a built ISO with d-i onto a blank disk in the Vultr-like lab, boot the installed system with the ISO still attached, and check it.')
+    .argument('<iso>', 'the built ISO')
+    .option('--logs <dir>', 'keep the serial log in DIR')
+    .addOption(new Option('--firmware <firmware>', 'boot firmware').choices(['bios', 'uefi'] as const).default('bios' as const))
+    .option('--admin <name>', "the config's admin.username, to log in as", (name) => {
+      // It becomes ssh's USER@HOST: a user name, never an option.
+      if (!/^[a-z_][a-z0-9_-]*$/.test(name)) throw new InvalidArgumentError("not a user name (lower-case letters, digits, _ and -); pass the config's admin.username");
+      return name;
+    }, 'debian'),
+);
+const [iso] = args.processedArgs;
+const values = args.opts();
+
 async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      options: { logs: { type: 'string' }, firmware: { type: 'string', default: 'bios' }, admin: { type: 'string', default: 'debian' } },
-      allowPositionals: true,
-    });
-  } catch (error) {
-    console.error(`install-check: ${(error as Error).message}; usage: install-check [--logs DIR] [--firmware bios|uefi] [--admin NAME] ISO`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  const iso = positionals[0];
-  const usage = 'usage: install-check [--logs DIR] [--firmware bios|uefi] [--admin NAME] ISO';
-  const wrongIso = !iso ? 'no ISO given' : positionals.length > 1 ? `one ISO at a time, not ${positionals.length}` : !existsSync(iso) ? `${iso} does not exist` : undefined;
-  if (wrongIso) {
-    console.error(`install-check: ${wrongIso}; ${usage}`);
-    return 2;
-  }
-  // It becomes ssh's USER@HOST: a user name, never an option.
-  if (!/^[a-z_][a-z0-9_-]*$/.test(values.admin!)) {
-    console.error(`install-check: --admin ${values.admin} is not a user name (lower-case letters, digits, _ and -); pass the config's admin.name`);
-    return 2;
-  }
   const firmware = values.firmware;
-  if (firmware !== 'bios' && firmware !== 'uefi') {
-    console.error(`install-check: --firmware ${firmware} is neither bios nor uefi`);
+  if (!existsSync(iso)) {
+    console.error(`install-check: ${iso} does not exist; pass the path of a built ISO`);
     return 2;
   }
   if (process.getuid?.() !== 0) {
@@ -101,9 +93,9 @@ async function main(): Promise<number> {
     await waitForInstall(vm, 90 * 60_000);
     const minutes = (Date.now() - started) / 60_000;
     console.error(`install-check: installed in ${minutes.toFixed(1)} min; booting the installed system with the ISO still attached`);
-    await vm.waitForSsh(key, values.admin!, 20 * 60_000);
+    await vm.waitForSsh(key, values.admin, 20 * 60_000);
 
-    const target: checks.Target = { lab, vm, admin: values.admin!, key, expectedPrefix: '' };
+    const target: checks.Target = { lab, vm, admin: values.admin, key, expectedPrefix: '' };
     const config = JSON.parse(await checks.sudo(target, 'cat /etc/vultr-sid-iso/ipv6.json')) as { docker: { subnet: SubnetChoice; exposure: string; network: string } };
     target.expectedPrefix = labContainerPrefix(config.docker.subnet);
     const published = config.docker.exposure === 'published';

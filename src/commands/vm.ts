@@ -23,6 +23,17 @@ export interface VmResult {
   installSeconds: number | null;
 }
 
+/** VmResult's fields, for --help: `satisfies` fails to compile when one is missing or extra. */
+const VM_RESULT_FIELDS = Object.keys({
+  id: true,
+  mainIp: true,
+  v6MainIp: true,
+  v6Network: true,
+  v6NetworkSize: true,
+  containerPrefix: true,
+  installSeconds: true,
+} satisfies Record<keyof VmResult, true>);
+
 export async function createVm(options: VmCreateOptions, { reporter, signal }: Pick<RunContext, 'reporter' | 'signal'>): Promise<VmResult> {
   const state: VmState = { options };
   await runSteps([chooseIso, createInstance, waitForInstall, detachIso, waitForRestart], state, { reporter, signal });
@@ -105,7 +116,7 @@ const collectTag = (value: string, previous: string[]) => {
 
 export function registerVm(program: Command, env: Env): void {
   const vm = program.command('vm').description('Vultr instances booted from our ISO.');
-  commonOptions(vm.command('create'), 'print { id, mainIp, v6MainIp, v6Network, v6NetworkSize, containerPrefix } on stdout')
+  commonOptions(vm.command('create'), `print { ${VM_RESULT_FIELDS.join(', ')} } on stdout`)
     .description('Create a VM from the newest published ISO, wait for the unattended install, detach the ISO and boot it.')
     .option('--iso <latest|id|filename>', 'which ISO', 'latest')
     .option('--region <id>', 'Vultr region (default: vm.region)')

@@ -3,7 +3,7 @@
 // are errors so that a typo is never silently ignored. Messages complete the sentence
 // "<path>: <value> ..." (see load.ts).
 import { z } from 'zod';
-import { isIPv6Prefix } from '../net/ipv6.js';
+import { formatPrefix, isIPv6Prefix, mask, parsePrefix } from '../net/ipv6.js';
 
 const hostLabel = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;
 const hostname = z.string().regex(hostLabel, 'is not a valid host name (letters, digits and "-", at most 63)');
@@ -40,6 +40,16 @@ export function isSshPublicKey(line: string): boolean {
 const CRYPT = /^(!|\$(6|5)\$(rounds=\d+\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{43,86}|\$y\$[./A-Za-z0-9]+\$[./A-Za-z0-9]+\$[./A-Za-z0-9]{43}|\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53})$/;
 
 const packageName = z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, 'is not a Debian package name');
+
+/** Why a docker.subnet text is not a /80 prefix, and what to write instead; undefined if it is one. */
+function notA80(text: string): string | undefined {
+  const p = parsePrefix(text);
+  if (!p) return 'is not an IPv6 prefix; write "auto", a /80 index from 0 to 65535, or a /80 such as "2001:db8:5:56c2::/80"';
+  const its80 = formatPrefix({ network: p.network & mask(80), length: 80 });
+  if (p.length !== 80) return `is a /${p.length}, not a /80; write a /80 such as "${its80}", or "auto"`;
+  if (!isIPv6Prefix(text, 80)) return `is an address, not a prefix; write the /80 it lies in, "${its80}"`;
+  return undefined;
+}
 
 export const configSchema = z
   .strictObject({
@@ -173,7 +183,10 @@ export const configSchema = z
           .union([
             z.literal('auto'),
             z.number().int('is not a whole /80 index').min(0, 'is not a /80 index from 0 to 65535').max(65535, 'is not a /80 index from 0 to 65535'),
-            z.string().refine((s) => s !== 'auto' && isIPv6Prefix(s, 80), 'is not a /80'),
+            z.string().superRefine((s, ctx) => {
+              const problem = notA80(s);
+              if (problem) ctx.addIssue({ code: 'custom', message: problem });
+            }),
           ], { error: 'is not "auto", a /80 index from 0 to 65535, or an IPv6 /80 prefix' })
           .default('auto')
           .describe('"auto": the first /80 of the VM\'s /64 that does not hold the host address; a number: that /80 of the /64; or an explicit /80.'),

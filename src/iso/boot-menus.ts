@@ -4,7 +4,7 @@
 // entry reinstalls over an existing system; Debian's own menu stays one entry away. The
 // kernel console goes to screen and serial, and the same console= arguments follow "---" so
 // the installed system keeps them.
-import { WIPE_PARAMETER } from './boot-parameters.js';
+import { WIPE_PARAMETER } from '../render/installer-parameters.js';
 import { GRUB_BIOS_IMAGE, GRUB_DECIDE_CONFIG } from './grub-config.js';
 import { AUTO_INITRD } from './initrd-overlay.js';
 import type { IsoLayout } from './layout.js';

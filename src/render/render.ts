@@ -5,10 +5,10 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fqdn, type Config } from '../config/schema.js';
-import { WIPE_PARAMETER } from '../iso/boot-parameters.js';
 import { TEMPLATES_DIR } from '../paths.js';
 import { compile, createEnvironment } from './handlebars-env.js';
 import type { Artifact, Artifacts } from './artifacts.js';
+import { WIPE_PARAMETER } from './installer-parameters.js';
 import { validateArtifacts } from './validate.js';
 
 /** Packages the late command installs from unstable, plus the config's extras. */

@@ -11,18 +11,26 @@ const SCRIPT = join(ROOT, 'dist/scripts/install-check.js');
 describe('install-check', () => {
   it('bad input: one line naming it, exit 2, nothing started', async () => {
     for (const [args, says] of [
-      [['/nonexistent/vultr-sid.iso'], /\/nonexistent\/vultr-sid\.iso does not exist/],
-      [[], /no ISO given/],
-      [[SCRIPT, SCRIPT], /one ISO at a time, not 2/],
-      [['--admin=-oProxyCommand=touch /tmp/x', SCRIPT], /--admin -oProxyCommand=touch \/tmp\/x is not a user name/],
-      [['--firmware', 'arm', SCRIPT], /--firmware arm is neither bios nor uefi/],
-      [['--bogus', SCRIPT], /Unknown option '--bogus'/],
+      [['/nonexistent/vultr-sid.iso'], /\/nonexistent\/vultr-sid\.iso does not exist; pass the path of a built ISO/],
+      [[], /missing required argument 'iso'; see install-check --help/],
+      [[SCRIPT, SCRIPT], /too many arguments/],
+      [['--admin=-oProxyCommand=touch /tmp/x', SCRIPT], /'--admin <name>' argument '-oProxyCommand=touch \/tmp\/x' is invalid\. not a user name/],
+      [['--firmware', 'arm', SCRIPT], /'--firmware <firmware>' argument 'arm' is invalid\. Allowed choices are bios, uefi/],
+      // Node's own parseArgs message had an unbalanced quote ('-- "--help").
+      [['--bogus', SCRIPT], /^install-check: unknown option '--bogus'[^"]*; see install-check --help$/],
     ] as const) {
       const r = await execa(process.execPath, [SCRIPT, ...args], { reject: false });
       expect(r.exitCode, r.stderr).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(says);
     }
+  });
+
+  it('--help prints its usage and exits 0, starting nothing', async () => {
+    const r = await execa(process.execPath, [SCRIPT, '--help'], { reject: false });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: install-check \[options\] <iso>/);
+    expect(r.stderr).toBe('');
   });
 
   it('names the installer component d-i could not load, through the escapes of its serial screen', () => {
