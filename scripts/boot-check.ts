@@ -6,6 +6,7 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Argument } from '@commander-js/extra-typings';
 import { bootToPreseed } from './preseed-boot.js';
+import { GuestDied } from './qemu-boot.js';
 import { parseScriptArgs, scriptCommand } from './script-cli.js';
 
 const command = parseScriptArgs(
@@ -28,7 +29,15 @@ async function main(): Promise<number> {
         await mkdir(values.logs, { recursive: true });
         await copyFile(serialLog, join(values.logs, `boot-check-${firmware}.serial.log`));
       },
+    }).catch((error: unknown) => {
+      if (!(error instanceof GuestDied)) throw error;
+      console.error(`${firmware}: FAILED: ${error.message}`);
+      return undefined;
     });
+    if (!r) {
+      failed++;
+      continue;
+    }
     console.error(`${firmware}: ${r.ok ? `preseed marker after ${(r.ms / 1000).toFixed(0)} s` : 'FAILED'}`);
     if (!r.ok) {
       console.error(r.serial.slice(-3000));

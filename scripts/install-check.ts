@@ -28,6 +28,7 @@ async function waitForInstall(vm: LabVm, timeoutMs: number): Promise<void> {
     if (serial.includes(INSTALL_DONE)) return;
     const stop = installerStop(serial);
     if (stop) throw new checks.CheckFailed(`${stop}; a full Debian mirror is needed (the nightly has one)`);
+    if (vm.died) throw new checks.CheckFailed(vm.died.split('\n')[0]!);
     if (!vm.running) throw new checks.CheckFailed('QEMU stopped before the install finished (see the serial log)');
     if (Date.now() > deadline) throw new checks.CheckFailed(`the install did not finish within ${timeoutMs / 60_000} minutes (see the serial log)`);
     await new Promise((r) => setTimeout(r, 2000));

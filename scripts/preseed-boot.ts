@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bootIso, type BootResult } from './qemu-boot.js';
+import { bootIso, GuestDied, type BootResult } from './qemu-boot.js';
 
 export const MARKER = 'vultr-sid-iso: preseed loaded';
 export const LANGUAGE_QUESTION = /Select a language|Choose language/;
@@ -30,7 +30,11 @@ export async function bootToPreseed(iso: string, firmware: 'bios' | 'uefi', time
   try {
     const disk = join(dir, `blank-${firmware}.img`);
     await execa('truncate', ['-s', '4G', disk]);
-    const boot = await bootIso(iso, { firmware, workDir: dir, disk, until: new RegExp(`${MARKER}|${LANGUAGE_QUESTION.source}`), timeoutMs });
+    const boot = await bootIso(iso, { firmware, workDir: dir, disk, until: new RegExp(`${MARKER}|${LANGUAGE_QUESTION.source}`), timeoutMs }).catch(async (error: unknown) => {
+      // A guest that died: its log is what the nightly's artifact must show.
+      if (error instanceof GuestDied) await options.keepLog?.(error.serialPath);
+      throw error;
+    });
     await rm(disk, { force: true });
     await options.keepLog?.(boot.serialPath);
     const at = boot.serial.indexOf(MARKER);

@@ -4,7 +4,7 @@
 // once with one line saying why (scripts/qemu-watch.ts). Used by the tests, the bench and the
 // nightly.
 import { execa, type ResultPromise } from 'execa';
-import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -60,7 +60,16 @@ export function serialArgs(path: string): string[] {
 }
 
 /** A guest that died under the harness: the message's first line says what, where and when. */
-export class GuestDied extends Error {}
+export class GuestDied extends Error {
+  override name = 'GuestDied';
+  constructor(
+    message: string,
+    /** Its serial log (both boots, when the harness booted it once more). */
+    readonly serialPath: string,
+  ) {
+    super(message);
+  }
+}
 
 export async function bootIso(iso: string, options: BootOptions): Promise<BootResult> {
   const serialPath = join(options.workDir, `serial-${options.firmware}.log`);
@@ -130,7 +139,7 @@ export async function bootIso(iso: string, options: BootOptions): Promise<BootRe
         continue;
       }
       const before = retried ? ` (its first boot had died too: ${retried})` : '';
-      throw new GuestDied(`${line}${before}; serial log ${serialPath}, last lines:\n${consoleTail(await watch!.text())}`);
+      throw new GuestDied(`${line}${before}; serial log ${serialPath}, last lines:\n${consoleTail(await watch!.text())}`, serialPath);
     }
     if (wasExited) break;
   }

@@ -1,16 +1,16 @@
-// How often the lab's sid kernel dies on a cold boot under TCG, per QEMU/kernel setting (issue:
-// an `Oops: int3` from live code patching under multi-threaded TCG; docs/testing.md has the
+// How often the lab's sid kernel dies on a cold boot under TCG, per QEMU/kernel setting (an
+// `Oops: int3` from live code patching under multi-threaded TCG; docs/testing.md has the
 // figures). Each boot is a new QEMU on a fresh copy-on-write overlay of one warm disk (booted
 // once, so every measured boot does the same work), watched to the login prompt on the serial
 // console with the harness's own watcher and no retry. Boots of the variants alternate, so a
 // change in the machine's load falls on all of them alike.
-//   node dist/scripts/lab/boot-rate.js [--boots N] [--out FILE.jsonl] VARIANT...
-//   VARIANT: name:thread=multi|single,smp=N,cpu=MODEL,append=KERNEL-PARAMS (each part optional)
+//   node dist/scripts/lab/boot-rate.js [--boots N] [--out FILE] VARIANT...
+//   VARIANT: name:thread=multi|single,smp=N,cpu=MODEL,append=KERNEL+PARAMS (each part optional)
 import { execa } from 'execa';
 import { appendFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseScriptArgs, scriptCommand } from '../script-cli.js';
 import { sidDisk } from './sid-disk.js';
 import { VultrLab } from './vultr-lab.js';
 import { vultrMetadata } from './vultr-metadata.js';
@@ -42,8 +42,14 @@ function parseVariant(text: string): Variant {
 }
 
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({ options: { boots: { type: 'string', default: '20' }, out: { type: 'string' } }, allowPositionals: true });
-  const variants = (positionals.length ? positionals : ['today:']).map(parseVariant);
+  const command = parseScriptArgs(
+    scriptCommand('boot-rate', "Cold-boot the lab's sid disk under TCG, per setting, and count the boots that die before the login prompt.")
+      .argument('[variant...]', 'name:thread=multi|single,smp=N,cpu=MODEL,append=KERNEL+PARAMS (default: today:)')
+      .option('--boots <n>', 'boots per variant', '20')
+      .option('--out <file>', 'append one JSON line per boot to FILE'),
+  );
+  const variants = (command.processedArgs[0].length ? command.processedArgs[0] : ['today:']).map(parseVariant);
+  const values = command.opts();
   const boots = Number(values.boots);
   const disk = await sidDisk({ log: (l) => console.error(l) });
   const dir = await mkdtemp(join(tmpdir(), 'vsi-boot-rate-'));

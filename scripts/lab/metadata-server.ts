@@ -6,12 +6,15 @@
 // usage: node metadata-server.js ADDRESS PORT FILE [LOG]
 import { appendFileSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { parseScriptArgs, scriptCommand } from '../script-cli.js';
 
-const [address, port, file, log] = process.argv.slice(2);
-if (!address || !port || !file) {
-  console.error('usage: metadata-server.js ADDRESS PORT FILE [LOG]');
-  process.exit(2);
-}
+const [address, port, file, log] = parseScriptArgs(
+  scriptCommand('metadata-server', "Serve Vultr's metadata (/ and /v1.json from FILE) at ADDRESS:PORT, for the lab.")
+    .argument('<address>', 'address to listen on, e.g. 169.254.169.254')
+    .argument('<port>', 'port, e.g. 80')
+    .argument('<file>', 'the v1.json to serve, read again for every request')
+    .argument('[log]', 'append one JSON line per request to LOG'),
+).processedArgs;
 
 const server = createServer((request, response) => {
   if (log) {

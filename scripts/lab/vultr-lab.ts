@@ -418,7 +418,7 @@ export class LabVm {
 
   /** Throws the death's one line (and the console's tail) once the guest has died. */
   private throwIfDied(): void {
-    if (this.died) throw new GuestDied(this.died);
+    if (this.died) throw new GuestDied(this.died, this.serialPath);
   }
 
   serial(): Promise<string> {

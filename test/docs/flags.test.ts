@@ -59,10 +59,12 @@ async function help(file: string, args: string[], interpreter = process.execPath
   return r.stdout;
 }
 
+/** scripts/ and its folders: each script by its path there ("lab/boot-rate.ts"). */
+const scriptFiles = () => (readdirSync(join(ROOT, 'scripts'), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts') && f !== 'script-cli.ts');
+
 /** The scripts in scripts/ with a command line: the ones built on script-cli.ts. */
 function cliScripts(): string[] {
-  return readdirSync(join(ROOT, 'scripts'))
-    .filter((f) => f.endsWith('.ts') && f !== 'script-cli.ts')
+  return scriptFiles()
     .filter((f) => readFileSync(join(ROOT, 'scripts', f), 'utf8').includes('scriptCommand('))
     .map((f) => f.replace(/\.ts$/, ''));
 }
@@ -143,7 +145,7 @@ export class DocFlags {
       return target && 'owner' in target ? { owner: target.owner, rest } : { foreign: `npm run ${script}` };
     }
     if (w === 'npm') return { foreign: 'npm' };
-    const script = /^(?:\.\/)?(?:dist\/)?scripts\/([\w-]+)\.[jt]s$/.exec(w)?.[1] ?? w;
+    const script = /^(?:\.\/)?(?:dist\/)?scripts\/([\w/-]+)\.[jt]s$/.exec(w)?.[1] ?? w;
     if (this.programs.has(script) && !script.startsWith('vultr-sid-iso')) return { owner: this.one(script), rest: words.slice(i + 1) };
     if (w === '/usr/local/sbin/vultr-sid-ipv6') return { owner: this.one('vultr-sid-ipv6'), rest: words.slice(i + 1) };
     if (FOREIGN.has(w)) return { foreign: w };
@@ -247,8 +249,7 @@ describe('flags in --help and in the README and docs/', () => {
   });
 
   it('every script in scripts/ that reads its arguments answers --help (through script-cli.ts)', () => {
-    const readers = readdirSync(join(ROOT, 'scripts'))
-      .filter((f) => f.endsWith('.ts') && f !== 'script-cli.ts')
+    const readers = scriptFiles()
       .filter((f) => /process\.argv|parseArgs\(/.test(readFileSync(join(ROOT, 'scripts', f), 'utf8')));
     expect(readers).toEqual([]);
   });
