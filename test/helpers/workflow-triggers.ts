@@ -5,8 +5,10 @@
 //     github/codeql-action#1211, docker/metadata-action#184, ossf/scorecard-action#73);
 //     `inputs` is empty.
 //   - workflow_dispatch: github.ref is the branch the run was started on; the payload carries
-//     inputs (as strings), ref, repository (with default_branch), sender and workflow; the
-//     `inputs` context keeps booleans as booleans, with the workflow's defaults filled in.
+//     inputs (as strings), ref, repository (with default_branch), sender and workflow (all
+//     required in webhook-workflow-dispatch of GitHub's OpenAPI description,
+//     github/rest-api-description); the `inputs` context keeps booleans as booleans, with the
+//     workflow's defaults filled in.
 //   - push: github.ref is the pushed branch; the payload carries repository.
 //   - pull_request: github.ref is refs/pull/<n>/merge; from a fork, head.repo.fork is true and
 //     no secret but a read-only GITHUB_TOKEN reaches the run.
