@@ -5,20 +5,27 @@
 // checks that nothing tagged with the run's id is left. The traces of publish and vm create
 // are kept, to send in or to replay (test/helpers/fake-vultr.ts).
 //
+// The library holds only a few ISOs. With --iso ID (the nightly passes the ISO its publish
+// job just made) nothing is built or published: the run tests that ISO and leaves it in the
+// library. Without it, the run publishes its own and, if the library is full, frees a slot by
+// deleting our oldest ISO, saying which (scripts/acceptance-room.ts).
+//
 // Billed, so it does nothing without VULTR_ACCEPTANCE=1 and credentials; --dry-run prints the
 // plan without either. --cleanup-only removes what a run left (the nightly runs it always).
 //   node dist/scripts/acceptance-vultr.js [--dry-run] [--cleanup-only] [--run-id ID]
-//     [--config FILE] [--base-iso PATH|URL] [--region ewr] [--plan vc2-1c-2gb] [--out DIR]
-//     [--no-ipv6-check]   (--help)
+//     [--config FILE] [--iso ID] [--base-iso PATH|URL] [--region ewr] [--plan vc2-1c-2gb]
+//     [--out DIR] [--no-ipv6-check] [--poll-interval SECONDS]   (--help)
 import { execa } from 'execa';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import yaml from 'js-yaml';
+import { loadConfig } from '../src/config/load.js';
 import { readSettings } from '../src/config/settings.js';
 import { isOurIsoFileName } from '../src/iso/output-name.js';
 import { contains, parseIPv6, parsePrefix } from '../src/net/ipv6.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { vultrClient, VultrApiError, type VultrClient } from '../src/systems/vultr-api.js';
+import { checkAcceptanceSlot, freeAcceptanceSlot, type SlotRules } from './acceptance-room.js';
 import { parseScriptArgs, scriptCommand } from './script-cli.js';
 
 const CLI = join(PROJECT_ROOT, 'dist/src/bin.js');
@@ -29,12 +36,16 @@ const args = parseScriptArgs(
     .option('--cleanup-only', 'only delete the VMs tagged with this --run-id and the acceptance ISOs, then check none is left')
     .option('--run-id <id>', 'the run\'s id, in its VMs\' tag vsi-acceptance-<id> (default: the time and the process id)')
     .option('--config <file>', 'the config to build, under its own name prefix', 'iso.config.yaml')
+    .option('--iso <id>', 'test this ISO, already in the library (the one publish made), instead of building and publishing one')
     .option('--base-iso <path|url>', 'base image (default: the config\'s base.url, verified)')
     .option('--region <id>', 'Vultr region', 'ewr')
     .option('--plan <id>', 'Vultr plan', 'vc2-1c-2gb')
     .option('--out <dir>', 'where traces and logs go (default: iso/acceptance/<run id>)')
-    .option('--no-ipv6-check', 'skip reaching the container over IPv6 from here (a machine without IPv6)'),
+    .option('--no-ipv6-check', 'skip reaching the container over IPv6 from here (a machine without IPv6)')
+    .option('--poll-interval <seconds>', 'seconds between status checks (publish, vm create, clean-up)', '10'),
 ).opts();
+/** Seconds between status checks, passed to publish and vm create and used by the clean-up. */
+const pollSeconds = Number(args.pollInterval);
 
 const runId = args.runId ?? `${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '')}-${process.pid}`;
 /** Every VM of the run carries this tag; clean-up goes by it. */
@@ -44,11 +55,16 @@ const out = resolve(args.out ?? join(PROJECT_ROOT, 'iso/acceptance', runId));
 const say = (line: string) => console.error(`acceptance: ${line}`);
 
 function plan(prefix: string): string[] {
+  const own = args.iso
+    ? [`1. build: skipped (--iso ${args.iso}: the ISO publish made is tested)`, `2. publish: skipped; ISO ${args.iso} is used and left in the library`]
+    : [
+        `1. build: vultr-sid-iso build --config <the config with name ${prefix}, publish.keep 1> ${args.baseIso ? `--base-iso ${args.baseIso}` : '(its base.url, verified)'}`,
+        "2. publish: vultr-sid-iso publish --trace publish.trace (room: its own older ISOs go; if the library is full, our oldest ISO is deleted first, saying which; it is checked before the build)",
+      ];
   return [
     `run ${runId}: ISOs named ${prefix}-*.iso, VMs tagged ${RUN_TAG}, traces and logs in ${out}`,
-    `1. build: vultr-sid-iso build --config <the config with name ${prefix}, publish.keep 1> ${args.baseIso ? `--base-iso ${args.baseIso}` : '(its base.url, verified)'}`,
-    '2. publish: vultr-sid-iso publish --trace publish.trace (makes room for itself only among its own ISOs)',
-    `3. vm create: --region ${args.region} --plan ${args.plan} --tag ${RUN_TAG} --user-data <a throwaway SSH key> --trace vm.trace`,
+    ...own,
+    `3. vm create: --iso ${args.iso ?? '<the new ISO>'} --region ${args.region} --plan ${args.plan} --tag ${RUN_TAG} --user-data <a throwaway SSH key> --trace vm.trace`,
     '4. ssh in as the admin: docker run a web server on a published port; read the container\'s IPv6 address',
     `5. from here: the container's address answers on the published port over IPv6${!args.ipv6Check ? ' (skipped: --no-ipv6-check)' : ''}`,
     `6. always: delete every VM tagged ${RUN_TAG} and every ${prefix}-*.iso (waiting out locks and detaches), then check none is left`,
@@ -56,15 +72,16 @@ function plan(prefix: string): string[] {
 }
 
 /** The acceptance run's own config: the given one under its own name prefix, keeping only its newest ISO. */
-async function acceptanceConfig(): Promise<{ path: string; prefix: string }> {
+async function acceptanceConfig(): Promise<{ path: string; prefix: string; basePrefix: string }> {
   const base = (yaml.load(await readFile(args.config, 'utf8')) ?? {}) as Record<string, Record<string, unknown> | string | undefined>;
-  const prefix = `${String(base.name ?? 'vultr-sid').slice(0, 35)}-acc`;
+  const basePrefix = String(base.name ?? 'vultr-sid');
+  const prefix = `${basePrefix.slice(0, 35)}-acc`;
   const publish = (typeof base.publish === 'object' ? base.publish : {}) as Record<string, unknown>;
   const config = { ...base, name: prefix, publish: { ...publish, keep: 1 } };
   await mkdir(out, { recursive: true });
   const path = join(out, 'acceptance.config.yaml');
   await writeFile(path, yaml.dump(config));
-  return { path, prefix };
+  return { path, prefix, basePrefix };
 }
 
 async function cli(name: string, argv: string[]): Promise<unknown> {
@@ -91,7 +108,7 @@ async function cleanUp(vultr: VultrClient, prefix: string): Promise<string[]> {
   const problems: string[] = [];
   for (const vm of await vultr.listInstances({ tag: RUN_TAG })) {
     say(`deleting VM ${vm.id}`);
-    await vultr.whenUnlocked(vm.id, 'delete it', () => vultr.deleteInstance(vm.id), { intervalMs: 10_000, info: say }).catch((e: Error) => problems.push(`VM ${vm.id}: ${e.message}`));
+    await vultr.whenUnlocked(vm.id, 'delete it', () => vultr.deleteInstance(vm.id), { intervalMs: pollSeconds * 1000, info: say }).catch((e: Error) => problems.push(`VM ${vm.id}: ${e.message}`));
   }
   // Vultr detaches a deleted instance's ISO a few seconds later (research §9).
   for (const iso of (await vultr.listIsos()).filter((i) => isOurIsoFileName(i.filename, prefix))) {
@@ -105,7 +122,7 @@ async function cleanUp(vultr: VultrClient, prefix: string): Promise<string[]> {
           problems.push(`ISO ${iso.filename}: ${(error as Error).message}`);
           break;
         }
-        await new Promise((r) => setTimeout(r, 10_000));
+        await new Promise((r) => setTimeout(r, pollSeconds * 1000));
       }
     }
   }
@@ -115,7 +132,39 @@ async function cleanUp(vultr: VultrClient, prefix: string): Promise<string[]> {
   return problems;
 }
 
+/** The run's own ISO: room checked before the build and made right before the publish. */
+async function buildAndPublish(vultr: VultrClient, config: string, rules: SlotRules, poll: string[]): Promise<string> {
+  say(await checkAcceptanceSlot(vultr, rules));
+  const manifest = (await cli('build', ['build', '--config', config, ...(args.baseIso ? ['--base-iso', args.baseIso] : [])])) as { iso: { path: string } };
+  await freeAcceptanceSlot(vultr, rules, say);
+  const published = (await cli('publish', ['publish', '--config', config, '--manifest', manifest.iso.path.replace(/\.iso$/, '.json'), '--trace', join(out, 'publish.trace'), ...poll])) as { isoId: string };
+  return published.isoId;
+}
+
+/** The flags' own faults, found before anything else is done. */
+function badFlag(): string | undefined {
+  if (!(pollSeconds > 0)) return `--poll-interval ${args.pollInterval} is not a positive number; pass seconds, e.g. --poll-interval 10`;
+  if (args.iso !== undefined && !/^[\w-]+$/.test(args.iso)) return `--iso ${args.iso} is not a Vultr ISO id; pass the vultr-iso-id that publish printed`;
+  return undefined;
+}
+
+/** --iso must name an ISO in the library that Vultr has finished downloading. */
+async function usableIso(vultr: VultrClient, id: string): Promise<string | undefined> {
+  try {
+    const iso = await vultr.getIso(id);
+    return iso.status === 'complete' ? undefined : `--iso ${id} (${iso.filename}) is ${iso.status}, not complete; wait for publish to finish, then run again`;
+  } catch (error) {
+    if (error instanceof VultrApiError && error.status === 404) return `--iso ${id} is not in the Vultr ISO library; pass the vultr-iso-id that publish printed`;
+    throw error;
+  }
+}
+
 async function main(): Promise<number> {
+  const bad = badFlag();
+  if (bad) {
+    say(bad);
+    return 2;
+  }
   if (args.dryRun) {
     console.log(plan('<config name>-acc').join('\n'));
     return 0;
@@ -130,12 +179,18 @@ async function main(): Promise<number> {
     say(`refusing to run: it creates billed resources on a real Vultr account; set ${missing.join(', ')} (see docs/publishing.md, "Acceptance run"), or pass --dry-run to see the plan`);
     return 2;
   }
-  const { path: config, prefix } = await acceptanceConfig();
+  const { path: config, prefix, basePrefix } = await acceptanceConfig();
   const vultr = vultrClient(settings, new AbortController().signal);
+  const poll = ['--poll-interval', String(pollSeconds)];
   if (args.cleanupOnly) {
     const problems = await cleanUp(vultr, prefix);
     for (const p of problems) say(p);
     return problems.length ? 1 : 0;
+  }
+  const unusable = args.iso === undefined ? undefined : await usableIso(vultr, args.iso);
+  if (unusable) {
+    say(unusable);
+    return 2;
   }
   for (const line of plan(prefix)) say(line);
   const failures: string[] = [];
@@ -144,9 +199,8 @@ async function main(): Promise<number> {
     await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', RUN_TAG, '-f', key]);
     const userData = join(out, 'user-data');
     await writeFile(userData, `#cloud-config\nssh_authorized_keys:\n  - ${(await readFile(`${key}.pub`, 'utf8')).trim()}\n`);
-    const manifest = (await cli('build', ['build', '--config', config, ...(args.baseIso ? ['--base-iso', args.baseIso] : [])])) as { iso: { path: string } };
-    const published = (await cli('publish', ['publish', '--config', config, '--manifest', manifest.iso.path.replace(/\.iso$/, '.json'), '--trace', join(out, 'publish.trace')])) as { isoId: string };
-    const vm = (await cli('vm-create', ['vm', 'create', '--config', config, '--iso', published.isoId, '--region', args.region, '--plan', args.plan, '--tag', RUN_TAG, '--user-data', userData, '--trace', join(out, 'vm.trace')])) as {
+    const isoId = args.iso ?? (await buildAndPublish(vultr, config, { prefix: basePrefix, accPrefix: prefix, capacity: (await loadConfig(config, settings.secrets)).publish.librarySize }, poll));
+    const vm = (await cli('vm-create', ['vm', 'create', '--config', config, '--iso', isoId, '--region', args.region, '--plan', args.plan, '--tag', RUN_TAG, '--user-data', userData, '--trace', join(out, 'vm.trace'), ...poll])) as {
       mainIp: string;
       containerPrefix: string | null;
       installSeconds: number;

@@ -9,7 +9,7 @@ import { pruneIsos, recordInManifest } from '../steps/publish/record-and-prune.j
 import { registerIso } from '../steps/publish/register-iso.js';
 import type { PublishOptions, PublishState } from '../steps/publish/state.js';
 import { uploadIso } from '../steps/publish/upload-iso.js';
-import { commonOptions, openTrace, positiveNumber, runAction, type Env, type RunContext, type Summary } from './run.js';
+import { commonOptions, httpsUrl, openTrace, positiveNumber, runAction, type Env, type RunContext, type Summary } from './run.js';
 
 export interface PublishResult {
   isoId: string;
@@ -20,6 +20,8 @@ export interface PublishResult {
   manifest: string;
   pruned: string[];
   keptAttached: string[];
+  /** The build's attestation, when --attestation named it. */
+  attestation?: string;
 }
 
 export async function publish(options: PublishOptions, { reporter, signal }: Pick<RunContext, 'reporter' | 'signal'>): Promise<PublishResult> {
@@ -34,6 +36,7 @@ export async function publish(options: PublishOptions, { reporter, signal }: Pic
     manifest: state.manifestPath!,
     pruned: state.pruned,
     keptAttached: state.keptAttached,
+    ...(options.attestationUrl ? { attestation: options.attestationUrl } : {}),
   };
 }
 
@@ -47,6 +50,7 @@ const summary: Summary<PublishResult> = {
         ['Vultr status', `${p.status}${p.reused ? ' (already in the library: nothing uploaded)' : ''}`],
         ['Pruned ISOs', p.pruned.join(', ') || 'none'],
         ...(p.keptAttached.length ? ([['Kept (attached)', p.keptAttached.join(', ')]] as [string, string][]) : []),
+        ...(p.attestation ? ([['Attestation', p.attestation]] as [string, string][]) : []),
       ],
       outputs: { 'vultr-iso-id': p.isoId },
     };
@@ -65,6 +69,7 @@ export function registerPublish(program: Command, env: Env): void {
     .option('--poll-interval <seconds>', 'seconds between status checks', positiveNumber('--poll-interval'), 10)
     .option('--timeout <seconds>', 'seconds to wait for Vultr to download the ISO', positiveNumber('--timeout'), 3600)
     .option('--trace <file>', 'write every Vultr API answer seen to FILE as JSON lines (never the key), to send in or replay')
+    .option('--attestation <url>', "the URL of the build's attestation of the ISO, recorded in the manifest (the nightly passes it)", httpsUrl('--attestation'))
     .action((opts) =>
       runAction(
         env,
@@ -82,6 +87,7 @@ export function registerPublish(program: Command, env: Env): void {
               pollIntervalMs: opts.pollInterval * 1000,
               timeoutMs: opts.timeout * 1000,
               trace: openTrace(opts.trace, run.settings),
+              attestationUrl: opts.attestation,
               settings: run.settings,
             },
             run,

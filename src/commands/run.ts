@@ -42,6 +42,14 @@ export function positiveNumber(name: string) {
   };
 }
 
+/** An https:// URL option; anything else is a parse error (exit 2). */
+export function httpsUrl(name: string) {
+  return (value: string): string => {
+    if (!URL.canParse(value) || new URL(value).protocol !== 'https:') throw new InvalidArgumentError(`${name} must be an https:// URL, got "${value}".`);
+    return value;
+  };
+}
+
 /** --trace FILE, started afresh; the settings' secrets never reach it. */
 export function openTrace(path: string | undefined, settings: Settings): Trace | undefined {
   if (path === undefined) return undefined;

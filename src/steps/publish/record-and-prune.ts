@@ -13,6 +13,7 @@ export const recordInManifest: Step<PublishState> = {
   async run(state) {
     const iso = state.iso!;
     state.manifest!.vultr = { isoId: iso.id, filename: iso.filename, status: iso.status };
+    if (state.options.attestationUrl) state.manifest!.attestation = { url: state.options.attestationUrl };
     await writeManifestFile(state.manifestPath!, state.manifest!);
     state.createdIsoId = undefined; // published: from now on the ISO is a result, not scratch
     return iso.id;

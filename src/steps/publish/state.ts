@@ -19,6 +19,8 @@ export interface PublishOptions {
   pollIntervalMs: number;
   timeoutMs: number;
   trace?: Trace;
+  /** --attestation: the URL of the build's attestation, recorded in the manifest with the ISO. */
+  attestationUrl?: string;
   settings: Pick<Settings, 'vultr' | 's3' | 'http' | 'secrets'>;
 }
 
