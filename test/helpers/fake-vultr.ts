@@ -184,6 +184,7 @@ export class FakeVultr {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly listeners = new Map<string, TcpServer>();
   private replay?: Replay;
+  private stopping?: () => Promise<void>;
 
   constructor(
     readonly apiKey: string,
@@ -211,7 +212,7 @@ export class FakeVultr {
     this.sshPort = (probe.address() as AddressInfo).port;
     await new Promise<void>((r) => probe.close(() => r()));
     this.replay?.begin(this);
-    onTestFinished(async () => {
+    this.stopping = async () => {
       for (const t of this.timers) clearTimeout(t);
       this.replay?.stop();
       await Promise.all([...this.listeners.keys()].map((ip) => this.stopSsh(ip)));
@@ -219,8 +220,16 @@ export class FakeVultr {
         server.closeAllConnections();
         server.close(() => r());
       });
-    });
+    };
+    onTestFinished(() => this.stop());
     return this;
+  }
+
+  /** Closes the server and the instances' listeners (also when the test ends). */
+  async stop(): Promise<void> {
+    const stopping = this.stopping;
+    this.stopping = undefined;
+    await stopping?.();
   }
 
   /** After `ms`; cancelled when the test ends. */
