@@ -232,6 +232,50 @@ describe('the fault matrix', () => {
     }
   });
 
+  it('controls: each invariant fails on an account (or a last line) that breaks it', () => {
+    // Accounts that are never served (no server, and no guest that would answer SSH).
+    const account = () => {
+      const fake = new FakeVultr(API_KEY, 'vultr-2026', { foreignIsos: ['rescue.iso'] });
+      const good = fake.addIso(`${PREFIX}-aaaaaaaaaaaa.iso`);
+      const older = fake.addInstance({ label: 'web', tags: [OUR_TAG], guest: 'off' });
+      return { fake, good, older, before: snapshot(fake) };
+    };
+    const ok = { exitCode: 0, stdout: '{"id":"x","isoId":"y"}', stderr: '' };
+    const check = (fake: FakeVultr, before: ReturnType<typeof snapshot>, outcome = ok) => accountViolations(fake, before, outcome, { prefix: PREFIX, exitCodes: [0] });
+    const made = (fake: FakeVultr, n: number) => {
+      for (let i = 0; i < n; i++) {
+        const vm = fake.addInstance({ label: 'new', tags: [OUR_TAG], guest: 'off' });
+        fake.events.push({ kind: 'instance-made', id: vm.id, call: 1 });
+      }
+    };
+
+    const a = account();
+    expect(check(a.fake, a.before)).toEqual([]);
+    made(a.fake, 2);
+    expect(check(a.fake, a.before).join('\n')).toMatch(/2 VMs were made .*\n.*neither the result nor named/);
+
+    const b = account();
+    const rescue = [...b.fake.isos.values()].find((i) => i.filename === 'rescue.iso')!;
+    b.fake.isos.delete(rescue.id);
+    b.fake.events.push({ kind: 'iso-deleted', id: rescue.id, call: 1 });
+    expect(check(b.fake, b.before)).toEqual(['rescue.iso, there before and not ours to prune, was deleted']);
+
+    const c = account();
+    c.fake.events.push({ kind: 'iso-detached', id: c.older.id, call: 1 });
+    expect(check(c.fake, c.before)).toEqual([`instance ${c.older.id}, there before, was touched (iso-detached)`]);
+
+    const d = account();
+    d.fake.isos.delete(d.good.id);
+    d.fake.events.push({ kind: 'iso-deleted', id: d.good.id, call: 1 });
+    expect(check(d.fake, d.before)).toEqual(['the library held a good ISO of ours and holds none now']);
+
+    const e = account();
+    expect(check(e.fake, e.before, { exitCode: 1, stdout: '', stderr: 'vultr-sid-iso: it broke\n' })).toEqual([
+      'exit 1, not 0',
+      'the last line is not one sentence saying what and what to do: vultr-sid-iso: it broke',
+    ]);
+  });
+
   it('control: the old abort path (Ctrl-C while POST /instances is in flight) breaks an invariant', { timeout: 120_000 }, async () => {
     const fake = await new FakeVultr(API_KEY, 'vultr-2026', { foreignIsos: [] }).start();
     fake.addIso(`${PREFIX}-aaaaaaaaaaaa.iso`);
