@@ -10,7 +10,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Settings } from '../config/settings.js';
 import { OperationError, UserInputError } from '../pipeline/errors.js';
-import { backoffMs, createOnce, mayResend, Retryable, retryAfterMs, retrying, UncertainError, type Settle } from './http-retry.js';
+import { backoffMs, createOnce, mayResend, Retryable, retryAfterMs, retrying, settle, UncertainError, type Settle } from './http-retry.js';
 import type { Trace } from './vultr-trace.js';
 
 export class VultrApiError extends OperationError {
@@ -96,6 +96,11 @@ export class PendingCreate<T extends { id: string }> {
   /** What the create made, if a list shows it yet (never anything that was there before). */
   async find(vultr: VultrClient): Promise<T | undefined> {
     return (await this.list(vultr)).find((item) => !this.before.has(item.id) && this.matches(item));
+  }
+
+  /** What the create made, looked for as long as a lagging list may hide it; undefined: nothing. */
+  settle(vultr: VultrClient, window: Settle): Promise<T | undefined> {
+    return settle(() => this.find(vultr), window);
   }
 }
 

@@ -5,11 +5,11 @@
 import { messageOf, OperationError } from '../../pipeline/errors.js';
 import type { Leftovers } from '../../pipeline/leftovers.js';
 import type { Step } from '../../pipeline/runner.js';
-import { settle } from '../../systems/http-retry.js';
 import { isGone, settleWindow, VultrApiError, type VultrIso } from '../../systems/vultr-api.js';
 import { waitFor } from '../../systems/wait-for.js';
 import { isoFileName } from '../../iso/output-name.js';
 import { describeLibrary, roomAdvice } from '../../iso/vultr-library.js';
+import { madeByUnanswered } from '../unanswered-create.js';
 import { readLibrary } from './library-room.js';
 import type { PublishState } from './state.js';
 
@@ -78,19 +78,13 @@ export const registerIso: Step<PublishState> = {
     }
     return `${iso.id} complete, sha512 matches`;
   },
-  async cleanup(state, { failed, reporter, signal, leftovers }) {
+  async cleanup(state, ctx) {
+    const { failed, reporter, signal, leftovers } = ctx;
     if (!failed) return;
     const vultr = state.vultr!.withSignal(signal);
     if (!state.createdIsoId && state.pendingIso) {
-      // The POST went out and its answer never came (Ctrl-C, or no attempt was clear): look
-      // for what it made, as long as a lagging list may hide it.
-      const { what } = state.pendingIso;
-      const found = await settle(() => state.pendingIso!.find(vultr), { ...settleWindow(state.options.pollIntervalMs), signal });
-      if (!found) {
-        leftovers.delete('iso');
-        reporter.info(`Vultr shows no ISO this run made (looked for ${what})`);
-        return;
-      }
+      const found = await madeByUnanswered(state.pendingIso, vultr, 'iso', state.options.pollIntervalMs, ctx);
+      if (!found) return;
       state.createdIsoId = found.id;
       noteIso(leftovers, state, found);
     }

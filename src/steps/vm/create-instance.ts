@@ -11,8 +11,8 @@ import { ours, traceScope } from '../../iso/vultr-library.js';
 import { messageOf, OperationError, UserInputError } from '../../pipeline/errors.js';
 import type { Leftovers } from '../../pipeline/leftovers.js';
 import type { Step } from '../../pipeline/runner.js';
-import { settle } from '../../systems/http-retry.js';
 import { isGone, settleWindow, vultrClient, type VultrIso } from '../../systems/vultr-api.js';
+import { madeByUnanswered } from '../unanswered-create.js';
 import type { VmState } from './state.js';
 
 /** `latest` (our newest complete ISO), an ISO id, or a file name. */
@@ -117,19 +117,13 @@ export const createInstance: Step<VmState> = {
     noteInstance(leftovers, state);
     return `${instance.id} (${request.label}) in ${request.region}`;
   },
-  async cleanup(state, { failed, reporter, signal, leftovers }) {
+  async cleanup(state, ctx) {
+    const { failed, reporter, signal, leftovers } = ctx;
     if (!failed) return;
     const vultr = state.vultr!.withSignal(signal);
     if (!state.instanceId && state.pendingInstance) {
-      // The POST went out and its answer never came (Ctrl-C, or no attempt was clear): look
-      // for what it made, as long as a lagging list may hide it.
-      const { what } = state.pendingInstance;
-      const found = await settle(() => state.pendingInstance!.find(vultr), { ...settleWindow(state.options.pollIntervalMs), signal });
-      if (!found) {
-        leftovers.delete('instance');
-        reporter.info(`Vultr shows no instance this run made (looked for ${what})`);
-        return;
-      }
+      const found = await madeByUnanswered(state.pendingInstance, vultr, 'instance', state.options.pollIntervalMs, ctx);
+      if (!found) return;
       state.instanceId = found.id;
       noteInstance(leftovers, state);
     }
