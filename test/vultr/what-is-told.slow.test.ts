@@ -48,7 +48,7 @@ describe('what traces and logs tell', { timeout: 180_000 }, () => {
     expect(lines.some((l) => l.body?.instances?.some((i: { id: string; label?: string }) => i.id === theirs.id && i.label === undefined))).toBe(true);
   });
 
-  it('a presigned --url is masked in every line, the error, --json and the trace; in Actions, ::add-mask:: comes first', async () => {
+  it('a presigned --url is masked in every line, the error, --json and the trace; in Actions the runner is told to mask it', async () => {
     const w = await world();
     const { manifest, path } = await builtIso(w.dir, { bytes: 1 << 16 });
     const base = await host(manifest.name, await readFile(manifest.iso.path));
