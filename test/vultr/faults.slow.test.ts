@@ -158,6 +158,27 @@ describe('issue 21: one fault, and the account stays as the contract says', { ti
     expect(lastLines(r.stderr)).toContain(`vultr-sid-iso vm delete ${vm}`);
   });
 
+  it('iso delete, the command a run names for an ISO it left: removes ours, refuses anyone else\'s or an attached one', async () => {
+    const w = await world();
+    const rescue = [...w.fake.isos.values()][0]!;
+    const left = ourIso(w, 'cccccccccccc');
+    const held = ourIso(w, 'dddddddddddd');
+    w.fake.addInstance({ label: 'web', tags: [OUR_TAG], isoId: held.id });
+    const removed = await cli(w, ['iso', 'delete', left.id]);
+    expect(removed.exitCode, removed.stderr).toBe(0);
+    const refused: [string, RegExp][] = [
+      [rescue.id, /is not named vultr-sid-<hash>\.iso, so it is not ours; delete it in the Vultr console if you mean it/],
+      [held.id, /is attached to an instance .*; detach it first with vultr-sid-iso vm detach/],
+      ['no-such-iso', /the Vultr library holds no ISO no-such-iso; see vultr-sid-iso iso list/],
+    ];
+    for (const [id, message] of refused) {
+      const r = await cli(w, ['iso', 'delete', id]);
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(lastLines(r.stderr, 1)).toMatch(message);
+    }
+    expect([...w.fake.isos.keys()].sort()).toEqual([rescue.id, held.id].sort());
+  });
+
   it('vm create refuses a bad --region, --plan or --user-data (exit 2) before the first API call', async () => {
     const w = await world();
     ourIso(w);
