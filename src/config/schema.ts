@@ -227,7 +227,7 @@ export const configSchema = z
           .min(1, 'is below 1: the ISO just published must stay')
           .max(50)
           .default(2)
-          .describe('Our ISOs to keep in the library, the new one included; older ones are deleted (never one attached to an instance, never anyone else\'s).'),
+          .describe('Our ISOs to keep in the library, the new one included; older ones are deleted once the new one is verified (never one attached to an instance, never anyone else\'s).'),
         librarySize: z
           .number()
           .int()
