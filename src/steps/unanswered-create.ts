@@ -4,18 +4,19 @@
 import type { StepContext } from '../pipeline/runner.js';
 import { settleWindow, type PendingCreate, type VultrClient } from '../systems/vultr-api.js';
 
-/** What it made, or undefined when Vultr shows nothing (the ledger then forgets `key`). */
-export async function madeByUnanswered<T extends { id: string }>(
-  pending: PendingCreate<T>,
-  vultr: VultrClient,
-  key: string,
-  pollIntervalMs: number,
+/**
+ * `made` is told what the create made, to record it; when Vultr shows nothing, the ledger
+ * forgets `key`. Nothing happens when no create is pending.
+ */
+export async function findUnanswered<T extends { id: string }>(
+  pending: PendingCreate<T> | undefined,
+  { vultr, key, pollIntervalMs }: { vultr: VultrClient; key: string; pollIntervalMs: number },
   { reporter, signal, leftovers }: StepContext,
-): Promise<T | undefined> {
+  made: (found: T) => void,
+): Promise<void> {
+  if (!pending) return;
   const found = await pending.settle(vultr, { ...settleWindow(pollIntervalMs), signal });
-  if (!found) {
-    leftovers.delete(key);
-    reporter.info(`Vultr shows nothing this run made (looked for ${pending.what})`);
-  }
-  return found;
+  if (found) return made(found);
+  leftovers.delete(key);
+  reporter.info(`Vultr shows nothing this run made (looked for ${pending.what})`);
 }

@@ -9,7 +9,7 @@ import { isGone, settleWindow, VultrApiError, type VultrIso } from '../../system
 import { waitFor } from '../../systems/wait-for.js';
 import { isoFileName } from '../../iso/output-name.js';
 import { describeLibrary, roomAdvice } from '../../iso/vultr-library.js';
-import { madeByUnanswered } from '../unanswered-create.js';
+import { findUnanswered } from '../unanswered-create.js';
 import { readLibrary } from './library-room.js';
 import type { PublishState } from './state.js';
 
@@ -79,14 +79,14 @@ export const registerIso: Step<PublishState> = {
     return `${iso.id} complete, sha512 matches`;
   },
   async cleanup(state, ctx) {
-    const { failed, reporter, signal, leftovers } = ctx;
-    if (!failed) return;
-    const vultr = state.vultr!.withSignal(signal);
-    if (!state.createdIsoId && state.pendingIso) {
-      const found = await madeByUnanswered(state.pendingIso, vultr, 'iso', state.options.pollIntervalMs, ctx);
-      if (!found) return;
-      state.createdIsoId = found.id;
-      noteIso(leftovers, state, found);
+    const { reporter, leftovers } = ctx;
+    if (!ctx.failed) return;
+    const vultr = state.vultr!.withSignal(ctx.signal);
+    if (!state.createdIsoId) {
+      await findUnanswered(state.pendingIso, { vultr, key: 'iso', pollIntervalMs: state.options.pollIntervalMs }, ctx, (iso) => {
+        state.createdIsoId = iso.id;
+        noteIso(leftovers, state, iso);
+      });
     }
     const id = state.createdIsoId;
     if (!id) return;

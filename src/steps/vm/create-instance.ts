@@ -12,7 +12,7 @@ import { messageOf, OperationError, UserInputError } from '../../pipeline/errors
 import type { Leftovers } from '../../pipeline/leftovers.js';
 import type { Step } from '../../pipeline/runner.js';
 import { isGone, settleWindow, vultrClient, type VultrIso } from '../../systems/vultr-api.js';
-import { madeByUnanswered } from '../unanswered-create.js';
+import { findUnanswered } from '../unanswered-create.js';
 import type { VmState } from './state.js';
 
 /** `latest` (our newest complete ISO), an ISO id, or a file name. */
@@ -118,14 +118,14 @@ export const createInstance: Step<VmState> = {
     return `${instance.id} (${request.label}) in ${request.region}`;
   },
   async cleanup(state, ctx) {
-    const { failed, reporter, signal, leftovers } = ctx;
-    if (!failed) return;
-    const vultr = state.vultr!.withSignal(signal);
-    if (!state.instanceId && state.pendingInstance) {
-      const found = await madeByUnanswered(state.pendingInstance, vultr, 'instance', state.options.pollIntervalMs, ctx);
-      if (!found) return;
-      state.instanceId = found.id;
-      noteInstance(leftovers, state);
+    const { reporter, leftovers } = ctx;
+    if (!ctx.failed) return;
+    const vultr = state.vultr!.withSignal(ctx.signal);
+    if (!state.instanceId) {
+      await findUnanswered(state.pendingInstance, { vultr, key: 'instance', pollIntervalMs: state.options.pollIntervalMs }, ctx, (instance) => {
+        state.instanceId = instance.id;
+        noteInstance(leftovers, state);
+      });
     }
     const id = state.instanceId;
     // Installed: deleting it now would throw away a good VM; the ledger says how to carry on.
