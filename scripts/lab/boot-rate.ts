@@ -4,10 +4,10 @@
 // once, so every measured boot does the same work), watched to the login prompt on the serial
 // console with the harness's own watcher and no retry. Boots of the variants alternate, so a
 // change in the machine's load falls on all of them alike.
-//   node dist/scripts/lab/boot-rate.js [--boots N] [--out FILE] VARIANT...
+//   node dist/scripts/lab/boot-rate.js [--boots N] [--out FILE] [--logs DIR] VARIANT...
 //   VARIANT: name:thread=multi|single,smp=N,cpu=MODEL,append=KERNEL+PARAMS (each part optional)
 import { execa } from 'execa';
-import { appendFile, mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseScriptArgs, scriptCommand } from '../script-cli.js';
@@ -46,7 +46,8 @@ async function main(): Promise<void> {
     scriptCommand('boot-rate', "Cold-boot the lab's sid disk under TCG, per setting, and count the boots that die before the login prompt.")
       .argument('[variant...]', 'name:thread=multi|single,smp=N,cpu=MODEL,append=KERNEL+PARAMS (default: today:)')
       .option('--boots <n>', 'boots per variant', '20')
-      .option('--out <file>', 'append one JSON line per boot to FILE'),
+      .option('--out <file>', 'append one JSON line per boot to FILE')
+      .option('--logs <dir>', 'keep the serial log of every boot that did not reach the login prompt in DIR'),
   );
   const variants = (command.processedArgs[0].length ? command.processedArgs[0] : ['today:']).map(parseVariant);
   const values = command.opts();
@@ -57,6 +58,11 @@ async function main(): Promise<void> {
   try {
     await lab.setMetadata(vultrMetadata({ instanceId: INSTANCE, hostname: 'rate', publicKeys: [] }));
     const warm = await warmDisk(lab, disk, dir);
+    // Its own kernel and initrd: a lab test may build another disk meanwhile and prune this one.
+    await copyFile(disk.kernel, join(dir, 'vmlinuz'));
+    await copyFile(disk.initrd, join(dir, 'initrd.img'));
+    const kernel = join(dir, 'vmlinuz');
+    const initrd = join(dir, 'initrd.img');
     const tally = new Map(variants.map((v) => [v.name, { login: [] as number[], died: [] as string[], other: [] as string[] }]));
     for (let i = 0; i < boots; i++) {
       for (const v of i % 2 ? [...variants].reverse() : variants) {
@@ -65,7 +71,7 @@ async function main(): Promise<void> {
         const bootedAt = Date.now();
         const vm = await lab.boot({
           name, disk: warm, instanceId: INSTANCE, cpus: v.smp, retry: false, tcg: { thread: v.thread, cpu: v.cpu },
-          direct: { kernel: disk.kernel, initrd: disk.initrd, append: `${disk.append} ${v.append}`.trim() },
+          direct: { kernel, initrd, append: `${disk.append} ${v.append}`.trim() },
         });
         const t = tally.get(v.name)!;
         let outcome: string;
@@ -79,6 +85,10 @@ async function main(): Promise<void> {
           (vm.died ? t.died : t.other).push(outcome);
         }
         await vm.kill();
+        if (values.logs && !outcome.startsWith('login')) {
+          await mkdir(values.logs, { recursive: true });
+          await copyFile(vm.serialPath, join(values.logs, `serial-${name}.log`));
+        }
         await rm(join(dir, `${name}.qcow2`), { force: true });
         await rm(vm.serialPath, { force: true });
         console.error(`${name}: ${outcome}`);

@@ -88,7 +88,8 @@ export async function ipv6Ready(t: Target, source: 'metadata' | 'slaac'): Promis
   const [stateText, journal = '', active = '', sysctl = '', route = ''] = r.stdout.split(/^--- \w+$/m);
   const state = JSON.parse(stateText!) as Ipv6State;
   check(state.containerPrefix === t.expectedPrefix, `Docker's /80 is ${state.containerPrefix}, the CLI computes ${t.expectedPrefix}`);
-  const report = journal.split('\n').find((l) => l.startsWith('{')) ?? '';
+  // The last run's report: the boot's, or the recheck's when IPv6 came later.
+  const report = journal.split('\n').filter((l) => l.startsWith('{')).at(-1) ?? '';
   check(report.includes(`"source": "${source}"`), `vultr-sid-ipv6 did not take the /64 from ${source}: ${journal.trim()}`);
   check(active.trim().split('\n').every((s) => s === 'active'), `not all of vultr-sid-ipv6 ndppd docker vultr-sid-docker-network are active: ${active.trim().replace(/\n/g, ' ')}`);
   check(sysctl.trim().split('\n').join(' ') === '2 1', `accept_ra/forwarding are ${sysctl.trim().replace(/\n/g, '/')}, not 2/1`);
@@ -97,6 +98,115 @@ export async function ipv6Ready(t: Target, source: 'metadata' | 'slaac'): Promis
   const kernelRoute = route.split('\n').find((l) => /^default via fe80::\S+ dev enp1s0 proto ra metric 1024\b/.test(l));
   check(kernelRoute !== undefined, `no RA-learned kernel default route with forwarding on: ${route.trim() || '(none)'}`);
   return `${state.containerPrefix} from ${source}; ndppd active; accept_ra 2, forwarding 1, ${kernelRoute}`;
+}
+
+/**
+ * A VM without IPv6: SSH answers (this runs over it), Docker and the metadata guard run, ndppd
+ * does not (no ndppd.conf), there is no `public` network, the recheck timer waits, and the boot
+ * program said why in exactly one line.
+ */
+export async function ipv4Only(t: Target): Promise<string> {
+  const r = await onVm(t, [
+    'systemctl is-system-running --wait >/dev/null',
+    'cat /run/vultr-sid-ipv6/state.json; echo',
+    'echo "--- active"; systemctl is-active docker vultr-sid-metadata-guard vultr-sid-ipv6 vultr-sid-ipv6-recheck.timer ndppd',
+    'echo "--- public"; sudo docker network inspect public >/dev/null 2>&1 && echo present || echo absent',
+    'echo "--- flag"; test -e /run/vultr-sid-ipv6/no-ipv6 && echo set || echo unset',
+    'echo "--- v6"; ip -6 -o addr show dev enp1s0 scope global',
+  ].join('; '));
+  const [stateText, active = '', pub = '', flag = '', v6 = ''] = r.stdout.split(/^--- \w+$/m);
+  const state = JSON.parse(stateText!) as { ipv6: boolean; containerPrefix: string | null };
+  check(!state.ipv6 && state.containerPrefix === null, `vultr-sid-ipv6 found IPv6 on an IPv4-only VM: ${stateText!.trim()}`);
+  check(active.trim().split('\n').join(' ') === 'active active active active inactive', `docker, the guard, vultr-sid-ipv6, the recheck timer, ndppd are ${active.trim().replace(/\n/g, ' ')}; expected active ×4 and ndppd inactive`);
+  check(pub.trim() === 'absent', 'a public network exists without IPv6');
+  check(flag.trim() === 'set', 'the recheck flag /run/vultr-sid-ipv6/no-ipv6 is not set');
+  check(v6.trim() === '', `enp1s0 has a global IPv6 address: ${v6.trim()}`);
+  const warnings = await ipv6Warnings(t);
+  check(warnings.length === 1 && /^vultr-sid-ipv6: no public IPv6 for containers: .+; Docker runs with IPv4 only/.test(warnings[0]!), `expected one warning line about no public IPv6, got: ${warnings.join(' | ') || '(none)'}`);
+  return warnings[0]!;
+}
+
+/** Waits until the recheck timer has given the VM's containers their /80 (IPv6 came later). */
+export async function waitForLateIpv6(t: Target, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    const r = await onVm(t, 'cat /run/vultr-sid-ipv6/state.json; systemctl is-active vultr-sid-docker-network');
+    if (/"ipv6": true/.test(r.stdout) && /^active$/m.test(r.stdout) && (await onVm(t, 'sudo docker network inspect public >/dev/null 2>&1')).exitCode === 0) return Date.now() - started;
+    check(Date.now() - started < timeoutMs, `no /80 for containers within ${timeoutMs / 1000} s of the router advertising one: ${r.stdout.trim()}`);
+    await new Promise((res) => setTimeout(res, 5000));
+  }
+}
+
+/** `docker run` NAME on the default bridge (IPv4 only); it reaches the router through Docker's NAT. */
+export async function runIpv4Container(t: Target, name: string): Promise<string> {
+  const run = await onVm(t, `sudo docker run -d --restart=always --name ${name} lab/busybox sh -c 'exec sleep 1000000'`);
+  check(run.exitCode === 0, `docker run failed: ${run.stderr.trim()}`);
+  const ping = await onVm(t, `sudo docker exec ${name} ping -c 1 -W 5 198.51.100.1`);
+  check(ping.exitCode === 0, `container ${name} cannot reach the router over IPv4: ${ping.stdout.trim()} ${ping.stderr.trim()}`);
+  return `container ${name} on the default bridge reaches the router over IPv4`;
+}
+
+/**
+ * Today's sid, booted: cloud-init's first stage waited for the NIC by its own script, nothing
+ * pulled in systemd-udev-settle.service and systemd logged no deprecation (of a unit or a
+ * setting); apt uses our deb822 sources for unstable with the archive's keyring.
+ */
+export async function bootHygiene(t: Target): Promise<string> {
+  const r = await onVm(t, [
+    'sudo journalctl -b -o cat --no-pager | grep -E "^vultr-sid-wait-nic:" ; echo "--- settle"',
+    'systemctl show -p ActiveState -p ActiveEnterTimestampMonotonic systemd-udev-settle.service; echo "--- deprecated"',
+    'sudo journalctl -b _PID=1 -o cat --no-pager | grep -i deprecat; echo "--- sources"',
+    'ls /etc/apt/sources.list /etc/apt/sources.list.d/ 2>&1; cat /etc/apt/sources.list.d/debian.sources',
+  ].join('; '));
+  const [nic = '', settle = '', deprecated = '', sources = ''] = r.stdout.split(/^--- \w+$/m);
+  check(/^vultr-sid-wait-nic: enp1s0 is ready \(after \d+ s\)$/m.test(nic), `cloud-init's first stage did not wait for enp1s0: ${nic.trim() || '(no line from vultr-sid-wait-nic)'}`);
+  check(/ActiveState=inactive/.test(settle) && /ActiveEnterTimestampMonotonic=0/.test(settle), `systemd-udev-settle.service ran: ${settle.trim()}`);
+  check(deprecated.trim() === '', `systemd logged deprecations: ${deprecated.trim()}`);
+  check(/No such file or directory/.test(sources) && /^Suites: unstable$/m.test(sources) && /^Signed-By: \/usr\/share\/keyrings\/debian-archive-keyring\.pgp$/m.test(sources), `apt's sources are not our deb822 file alone: ${sources.trim()}`);
+  return `${nic.trim()}; systemd-udev-settle never started; systemd logged no deprecation; apt: deb822 unstable, Signed-By`;
+}
+
+/**
+ * User-data with `ssh_pwauth: true` made cloud-init write sshd_config.d/50-cloud-init.conf
+ * with password login on (the condition, else this proves nothing), and sid's sshd still
+ * takes keys only: our 10- drop-in is read first.
+ */
+export async function sshDecisionHolds(t: Target): Promise<string> {
+  const r = await onVm(t, 'sudo grep -h PasswordAuthentication /etc/ssh/sshd_config.d/50-cloud-init.conf; echo "---"; sudo /usr/sbin/sshd -T | grep -i "^passwordauthentication "');
+  const [cloudInit = '', effective = ''] = r.stdout.split(/^---$/m);
+  check(/^PasswordAuthentication yes$/m.test(cloudInit), `cloud-init did not turn password login on in 50-cloud-init.conf (the user-data's ssh_pwauth): ${cloudInit.trim() || '(no such file)'}`);
+  check(/^passwordauthentication no$/im.test(effective), `sshd takes passwords after all: ${effective.trim()}`);
+  return `50-cloud-init.conf says "${cloudInit.trim()}"; sshd -T: ${effective.trim()}`;
+}
+
+/** A container that is stopped but on the network (a /80 move must keep it there). */
+export async function stoppedContainer(t: Target, name: string, network: string): Promise<void> {
+  const r = await onVm(t, `sudo docker run -d --name ${name} --network ${network} lab/busybox sh -c 'exec sleep 1000000' && sudo docker stop -t 1 ${name}`);
+  check(r.exitCode === 0, `could not make the stopped container ${name}: ${r.stderr.trim()}`);
+}
+
+/** The stopped container is still on the network and, started, gets an address in the /80. */
+export async function stoppedContainerKept(t: Target, name: string, network: string): Promise<string> {
+  const state = await onVm(t, `sudo docker inspect -f '{{.State.Status}} {{range $n, $_ := .NetworkSettings.Networks}}{{$n}} {{end}}' ${name}`);
+  check(state.stdout.trim().split(' ')[0] === 'exited' && state.stdout.trim().split(' ').includes(network), `container ${name} is "${state.stdout.trim()}", expected exited and on ${network}`);
+  const start = await onVm(t, `sudo docker start ${name}`);
+  check(start.exitCode === 0, `the stopped container ${name} does not start after the move: ${start.stderr.trim()}`);
+  const address = await containerAddress(t, name);
+  await onVm(t, `sudo docker stop -t 1 ${name}`);
+  return `${name}: stopped, still on ${network}; started, it gets ${address}`;
+}
+
+/** The guard's rules broken: the guard fails, Docker stops and does not start, and the console says why. */
+export async function guardFailsClosed(t: Target): Promise<string> {
+  await sudo(t, 'echo "this is not nft" >> /etc/vultr-sid-iso/metadata-guard.nft');
+  await onVm(t, 'sudo systemctl restart vultr-sid-metadata-guard.service; sudo systemctl start docker.service');
+  const r = await onVm(t, 'systemctl is-active vultr-sid-metadata-guard docker; echo ---; sudo journalctl -b -u vultr-sid-metadata-guard -o cat --no-pager | grep "^vultr-sid-iso:"');
+  const [active = '', line = ''] = r.stdout.split(/^---$/m);
+  check(active.trim().split('\n').join(' ') === 'failed inactive' || active.trim().split('\n').join(' ') === 'failed failed', `with the guard failing, guard and docker are ${active.trim().replace(/\n/g, ' ')}`);
+  check(/^vultr-sid-iso: Docker will not start: containers could not be kept away from the metadata service \(nft -f \/etc\/vultr-sid-iso\/metadata-guard\.nft: .+\)$/m.test(line), `no one-line reason from the guard: ${line.trim()}`);
+  const serial = await t.vm.serial();
+  check(serial.includes('vultr-sid-iso: Docker will not start'), 'the reason is not on the console');
+  return `guard failed, docker ${active.trim().split('\n')[1]}; "${line.trim().slice(0, 100)}…" on the console`;
 }
 
 /** The lines vultr-sid-ipv6 logged this boot besides its JSON report. */

@@ -65,11 +65,15 @@ export class VultrLab {
     this.tap = `vsltap${id}`.slice(0, 15);
   }
 
-  static async up(dir: string, options: { internet?: boolean } = {}): Promise<VultrLab> {
+  /**
+   * `internet`: a way out to Debian's mirror (the full install). `routerAdvertisements: false`:
+   * the router announces no /64 until `advertise` (an IPv4-only VM, or IPv6 enabled later).
+   */
+  static async up(dir: string, options: { internet?: boolean; routerAdvertisements?: boolean } = {}): Promise<VultrLab> {
     await sweepDeadLabs();
     const lab = new VultrLab(dir, `${process.pid}`);
     try {
-      await lab.start(options.internet ?? false);
+      await lab.start(options.internet ?? false, options.routerAdvertisements ?? true);
     } catch (error) {
       await lab.down();
       throw error;
@@ -79,7 +83,7 @@ export class VultrLab {
 
   private uplink: Uplink | undefined;
 
-  private async start(internet: boolean): Promise<void> {
+  private async start(internet: boolean, routerAdvertisements: boolean): Promise<void> {
     await execa('ip', ['netns', 'add', this.ns]);
     await this.router(['ip', 'link', 'set', 'lo', 'up']);
     await this.router(['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
@@ -98,7 +102,7 @@ export class VultrLab {
     this.spawn('dnsmasq', ['dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', ...dns, '--interface=br0', '--bind-interfaces', '--user=root',
       `--dhcp-range=198.51.100.100,198.51.100.199,255.255.255.0,1h`, `--dhcp-host=${VM_MAC},${VM_IPV4}`, `--dhcp-option=option:router,${ROUTER_IPV4}`,
       `--dhcp-leasefile=${join(this.dir, 'dnsmasq.leases')}`, '--pid-file=', '--log-dhcp', `--log-facility=${join(this.dir, 'dnsmasq.log')}`]);
-    await this.announce(NETWORK_64);
+    if (routerAdvertisements) await this.advertise(NETWORK_64);
     await this.setMetadata({});
     this.spawn('metadata', [process.execPath, METADATA_SERVER, '169.254.169.254', '80', join(this.dir, 'v1.json'), join(this.dir, 'metadata-requests.jsonl')]);
     for (let i = 0; ; i++) {
@@ -112,7 +116,7 @@ export class VultrLab {
   private radvd: ResultPromise | undefined;
 
   /** radvd announces NETWORK (a /64) from now on, on-link and for SLAAC. */
-  private async announce(network64: string): Promise<void> {
+  async advertise(network64: string): Promise<void> {
     if (this.radvd) {
       this.radvd.kill('SIGTERM'); // not SIGKILL: radvd removes its pid file, or the next one refuses to start
       await this.radvd;
@@ -128,7 +132,7 @@ export class VultrLab {
    */
   async moveNetwork(network64: string): Promise<void> {
     await this.router(['ip', '-6', 'addr', 'add', `${routerAddress(network64)}/64`, 'dev', 'br0', 'nodad']);
-    await this.announce(network64);
+    await this.advertise(network64);
   }
 
   /** Vultr's /v1.json from now on (the server re-reads it for every request). */

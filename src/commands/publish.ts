@@ -1,6 +1,7 @@
 // `vultr-sid-iso publish`: ISO → object storage → Vultr ISO library (create, wait, verify
 // sha512) → manifest → prune.
 import type { Command } from '@commander-js/extra-typings';
+import { secretPartsOf } from '../net/urls.js';
 import { runSteps } from '../pipeline/runner.js';
 import { findExisting } from '../steps/publish/find-existing.js';
 import { checkRoom, makeRoom } from '../steps/publish/library-room.js';
@@ -9,7 +10,7 @@ import { pruneIsos, recordInManifest } from '../steps/publish/record-and-prune.j
 import { registerIso } from '../steps/publish/register-iso.js';
 import type { PublishOptions, PublishState } from '../steps/publish/state.js';
 import { uploadIso } from '../steps/publish/upload-iso.js';
-import { commonOptions, httpsUrl, openTrace, positiveNumber, runAction, type Env, type RunContext, type Summary } from './run.js';
+import { commonOptions, httpsUrl, openTrace, positiveNumber, runAction, wholeNumber, type Env, type RunContext, type Summary } from './run.js';
 
 export interface PublishResult {
   isoId: string;
@@ -24,9 +25,11 @@ export interface PublishResult {
   attestation?: string;
 }
 
-export async function publish(options: PublishOptions, { reporter, signal }: Pick<RunContext, 'reporter' | 'signal'>): Promise<PublishResult> {
+export async function publish(options: PublishOptions, { reporter, signal, leftovers }: Pick<RunContext, 'reporter' | 'signal' | 'leftovers'>): Promise<PublishResult> {
   const state: PublishState = { options, pruned: [], keptAttached: [] };
-  await runSteps([loadManifest, findExisting, checkRoom, uploadIso, makeRoom, registerIso, recordInManifest, pruneIsos], state, { reporter, signal });
+  // A presigned --url is masked before anything could print it.
+  for (const secret of options.url ? secretPartsOf(options.url) : []) reporter.mask(secret);
+  await runSteps([loadManifest, findExisting, checkRoom, uploadIso, makeRoom, registerIso, recordInManifest, pruneIsos], state, { reporter, signal, leftovers });
   const iso = state.iso!;
   return {
     isoId: iso.id,
@@ -62,10 +65,10 @@ export function registerPublish(program: Command, env: Env): void {
     .description("Put the built ISO where Vultr can fetch it, register it in the account's ISO library, check its sha512, record it in the manifest and prune old ones.")
     .option('--manifest <file>', 'manifest of the ISO to publish (default: the newest in --out-dir)')
     .option('--out-dir <dir>', 'where to look for the newest manifest', 'iso/out')
-    .option('--url <url>', 'the ISO is already hosted at URL: skip the upload')
+    .option('--url <url>', 'the ISO is already hosted at URL, which ends in its own file name (<name>.iso): skip the upload')
     .option('--allow-unverified', "publish an ISO built from a base image whose origin was not verified (a local file)", false)
     .option('--keep-object', 'keep the uploaded object after Vultr has the ISO', false)
-    .option('--keep <n>', 'our ISOs to keep in the library, the new one included (default: publish.keep)', positiveNumber('--keep'))
+    .option('--keep <n>', 'our ISOs to keep in the library, the new one included, once it is verified (1 to 50; default: publish.keep)', wholeNumber('--keep', 1, 50))
     .option('--poll-interval <seconds>', 'seconds between status checks', positiveNumber('--poll-interval'), 10)
     .option('--timeout <seconds>', 'seconds to wait for Vultr to download the ISO', positiveNumber('--timeout'), 3600)
     .option('--trace <file>', 'write every Vultr API answer seen to FILE as JSON lines (never the key), to send in or replay')
@@ -86,7 +89,7 @@ export function registerPublish(program: Command, env: Env): void {
               keep: opts.keep,
               pollIntervalMs: opts.pollInterval * 1000,
               timeoutMs: opts.timeout * 1000,
-              trace: openTrace(opts.trace, run.settings),
+              trace: openTrace(opts.trace, run.reporter),
               attestationUrl: opts.attestation,
               settings: run.settings,
             },

@@ -1,13 +1,15 @@
 // What every command shares: the common options, the settings read from the environment, a
-// reporter (plain or GitHub Actions), cancellation on Ctrl-C, the --json result on stdout,
-// and the Actions job summary. Errors go on to the entry, which prints them and sets the
-// exit code.
+// reporter (plain or GitHub Actions), cancellation on Ctrl-C (a second one names what is left
+// and exits), the --json result on stdout, and the Actions job summary. Nothing masked (keys,
+// a presigned URL) reaches the result, the error or a trace. Errors go on to the entry, which
+// prints them and sets the exit code.
 import { InvalidArgumentError, type Command, type OptionValues } from '@commander-js/extra-typings';
 import { readSettings, type Settings } from '../config/settings.js';
 import { ConsoleReporter, type Reporter } from '../pipeline/reporter.js';
 import type { RunSummary } from '../pipeline/actions-reporter.js';
 import { abortOnSignals } from '../pipeline/runner.js';
 import { UserInputError } from '../pipeline/errors.js';
+import { Leftovers } from '../pipeline/leftovers.js';
 import { Trace } from '../systems/vultr-trace.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -17,6 +19,8 @@ export interface RunContext {
   reporter: Reporter;
   signal: AbortSignal;
   settings: Settings;
+  /** What the command has made and not removed yet (named if it fails or is cut short). */
+  leftovers: Leftovers;
 }
 
 /** A command's rows and outputs for the Actions job summary, from its result. */
@@ -50,11 +54,20 @@ export function httpsUrl(name: string) {
   };
 }
 
-/** --trace FILE, started afresh; the settings' secrets never reach it. */
-export function openTrace(path: string | undefined, settings: Settings): Trace | undefined {
+/** A whole-number option within the bounds the config allows for the same setting. */
+export function wholeNumber(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}, got "${value}".`);
+    return n;
+  };
+}
+
+/** --trace FILE, started afresh; nothing the reporter masks (keys, a presigned URL) reaches it. */
+export function openTrace(path: string | undefined, reporter: Reporter): Trace | undefined {
   if (path === undefined) return undefined;
   try {
-    return new Trace(path, Object.values(settings.secrets));
+    return new Trace(path, (text) => reporter.redact(text));
   } catch (error) {
     throw new UserInputError(`--trace ${path} cannot be written (${(error as NodeJS.ErrnoException).code}); pass a writable file path`, { cause: error });
   }
@@ -76,14 +89,25 @@ async function makeReporter(settings: Settings): Promise<Reporter & { finish?: (
 export async function runAction<R>(env: Env, opts: { json?: boolean }, body: (run: RunContext) => Promise<R>, summary?: Summary<R>): Promise<void> {
   const settings = readSettings(env);
   const reporter = await makeReporter(settings);
-  const { signal, dispose } = abortOnSignals();
+  const leftovers = new Leftovers();
+  // A second Ctrl-C stops the cleanup at once: what is left is the last thing said.
+  const lastWords = (sig: NodeJS.Signals) => {
+    const left = leftovers.list;
+    process.stderr.write(
+      reporter.redact(`vultr-sid-iso: cancelled again by ${sig} before the cleanup finished; ${left.length ? left.join('; ') : 'nothing this run made is left in the Vultr account'}\n`).replace(/^::/gm, ' ::'),
+    );
+  };
+  const { signal, dispose } = abortOnSignals(lastWords);
   let result: { value: R } | undefined;
   let failure: Error | undefined;
   try {
-    result = { value: await body({ reporter, signal, settings }) };
-    if (opts.json) process.stdout.write(`${JSON.stringify(result.value, null, 2)}\n`);
+    result = { value: await body({ reporter, signal, settings, leftovers }) };
+    if (opts.json) process.stdout.write(`${reporter.redact(JSON.stringify(result.value, null, 2))}\n`);
   } catch (error) {
     failure = error instanceof Error ? error : new Error(String(error));
+    // The entry prints the message (and the stack with --debug): a masked value must not be in either.
+    failure.message = reporter.redact(failure.message);
+    if (failure.stack) failure.stack = reporter.redact(failure.stack);
   } finally {
     dispose();
   }

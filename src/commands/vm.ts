@@ -5,7 +5,7 @@ import { containerPrefix, formatPrefix, parseIPv6, parsePrefix } from '../net/ip
 import { UserInputError } from '../pipeline/errors.js';
 import { runSteps } from '../pipeline/runner.js';
 import type { Config } from '../config/schema.js';
-import { chooseIso, createInstance } from '../steps/vm/create-instance.js';
+import { chooseIso, createInstance, planInstance } from '../steps/vm/create-instance.js';
 import { detachAndConfirm, detachIso, waitForInstall, waitForRestart } from '../steps/vm/install.js';
 import type { VmCreateOptions, VmState } from '../steps/vm/state.js';
 import { instanceV6, vultrClient, type VultrClient, type VultrInstance } from '../systems/vultr-api.js';
@@ -34,9 +34,9 @@ const VM_RESULT_FIELDS = Object.keys({
   installSeconds: true,
 } satisfies Record<keyof VmResult, true>);
 
-export async function createVm(options: VmCreateOptions, { reporter, signal }: Pick<RunContext, 'reporter' | 'signal'>): Promise<VmResult> {
+export async function createVm(options: VmCreateOptions, { reporter, signal, leftovers }: Pick<RunContext, 'reporter' | 'signal' | 'leftovers'>): Promise<VmResult> {
   const state: VmState = { options };
-  await runSteps([chooseIso, createInstance, waitForInstall, detachIso, waitForRestart], state, { reporter, signal });
+  await runSteps([planInstance, chooseIso, createInstance, waitForInstall, detachIso, waitForRestart], state, { reporter, signal, leftovers });
   const i = state.instance!;
   const v6 = instanceV6(i);
   let prefix: string | null = null;
@@ -78,17 +78,20 @@ export async function deleteOurVm(configPath: string, id: string, pollIntervalMs
   await vultr.whenUnlocked(id, 'delete it', () => vultr.deleteInstance(id), { intervalMs: pollIntervalMs, info: (m) => reporter.info(m) });
 }
 
-/** Detaches the ISO from one of our instances; Vultr restarts it. */
-export async function detachOurVm(configPath: string, id: string, pollIntervalMs: number, timeoutMs: number, run: RunContext): Promise<void> {
+/** Detaches the ISO from one of our instances (Vultr restarts it); false when none is mounted. */
+export async function detachOurVm(configPath: string, id: string, pollIntervalMs: number, timeoutMs: number, run: RunContext): Promise<boolean> {
   const config = await loadConfig(configPath, run.settings.secrets);
   const vultr = vultrClient(run.settings, run.signal);
   await ourInstance(vultr, config, id, 'detach its ISO');
+  // Already done (a run cut short after its detach went out): a second one would restart it again.
+  if ((await vultr.instanceIsoStatus(id)).state === 'ready') return false;
   const state: VmState = {
     options: { configPath, iso: '', sshKeys: [], noWait: false, pollIntervalMs, timeoutMs, settings: run.settings },
     vultr,
     instanceId: id,
   };
   await detachAndConfirm(state, run);
+  return true;
 }
 
 const summary: Summary<VmResult> = {
@@ -149,7 +152,7 @@ export function registerVm(program: Command, env: Env): void {
               noWait: !opts.wait,
               pollIntervalMs: opts.pollInterval * 1000,
               timeoutMs: opts.timeout * 1000,
-              trace: openTrace(opts.trace, run.settings),
+              trace: openTrace(opts.trace, run.reporter),
               settings: run.settings,
             },
             run,
@@ -169,9 +172,9 @@ export function registerVm(program: Command, env: Env): void {
     .option('--timeout <seconds>', 'seconds to wait for the detach', positiveNumber('--timeout'), 900)
     .action((id, opts) =>
       runAction(env, opts, async (run) => {
-        await detachOurVm(opts.config, id, opts.pollInterval * 1000, opts.timeout * 1000, run);
-        run.reporter.info(`detached the ISO from VM ${id}; Vultr restarts it`);
-        return { id, detached: true };
+        const detached = await detachOurVm(opts.config, id, opts.pollInterval * 1000, opts.timeout * 1000, run);
+        run.reporter.info(detached ? `detached the ISO from VM ${id}; Vultr restarts it` : `VM ${id} has no ISO attached; nothing to do`);
+        return { id, detached };
       }),
     );
   commonOptions(vm.command('delete'), 'print JSON on stdout')

@@ -11,6 +11,10 @@ const domainName = z
   .string()
   .max(253, 'is longer than 253 characters')
   .refine((s) => s === '' || s.split('.').every((l) => hostLabel.test(l)), 'is not a valid DNS domain');
+/** A Vultr region or plan id, such as ewr or vc2-1c-2gb (vm create checks its flags with it too). */
+export const VULTR_ID = /^[a-z0-9-]+$/;
+/** A host name, or one with its domain (vm create --hostname). */
+export const isDnsName = (s: string) => s.length <= 253 && s.split('.').every((l) => hostLabel.test(l));
 const dnsHost = z
   .string()
   .min(1, 'is empty; give a host name')
@@ -236,7 +240,7 @@ export const configSchema = z
           .min(1, 'is below 1: the ISO just published must stay')
           .max(50)
           .default(2)
-          .describe('Our ISOs to keep in the library, the new one included; older ones are deleted (never one attached to an instance, never anyone else\'s).'),
+          .describe('Our ISOs to keep in the library, the new one included; older ones are deleted once the new one is verified (never one attached to an instance, never anyone else\'s).'),
         librarySize: z
           .number()
           .int()
@@ -248,8 +252,8 @@ export const configSchema = z
       .prefault({}),
     vm: z
       .strictObject({
-        region: z.string().regex(/^[a-z0-9-]+$/, 'is not a Vultr region id like ewr').optional(),
-        plan: z.string().regex(/^[a-z0-9-]+$/, 'is not a Vultr plan id like vc2-1c-2gb').optional(),
+        region: z.string().regex(VULTR_ID, 'is not a Vultr region id like ewr').optional(),
+        plan: z.string().regex(VULTR_ID, 'is not a Vultr plan id like vc2-1c-2gb').optional(),
         tags: z
           .array(z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'is not a tag'))
           .min(1, 'is empty; give at least one tag (the first marks the VMs this tool may list, detach and delete)')

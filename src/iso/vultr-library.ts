@@ -2,8 +2,10 @@
 // rule), which are attached to an instance, and which of ours must go so that the new one
 // fits both publish.keep and the library's size (Vultr holds 2 ISOs per account unless
 // support raised it; research vultr-api.md §9). Never anyone else's ISO, never an attached one.
+import type { Config } from '../config/schema.js';
 import { isOurIsoFileName } from './output-name.js';
 import { describeInstance, type VultrInstance, type VultrIso } from '../systems/vultr-api.js';
+import type { TraceScope } from '../systems/vultr-trace.js';
 
 export interface Library {
   isos: VultrIso[];
@@ -34,6 +36,11 @@ export interface RoomPlan {
 }
 
 const newestFirst = (a: VultrIso, b: VultrIso) => Date.parse(b.date_created) - Date.parse(a.date_created);
+
+/** What a --trace may record in full: our ISOs, and instances carrying our tag (the first of vm.tags). */
+export function traceScope(config: Pick<Config, 'name' | 'vm'>): TraceScope {
+  return { isOurIso: (filename) => isOurIsoFileName(filename, config.name), tag: config.vm.tags[0] ?? '' };
+}
 
 export function ours(library: Library, prefix: string): VultrIso[] {
   return library.isos.filter((i) => isOurIsoFileName(i.filename, prefix)).sort(newestFirst);

@@ -4,7 +4,7 @@
 // Workflow commands go to stderr (the runner reads both streams), so stdout keeps only the
 // --json result; outputs and the summary go to the files Actions names.
 import * as core from '@actions/core';
-import { formatBytes, type Reporter } from './reporter.js';
+import { formatBytes, redactAll, type Reporter } from './reporter.js';
 
 export interface RunSummary {
   command: string;
@@ -53,10 +53,15 @@ export class ActionsReporter implements Reporter {
     command('add-mask', secret);
   }
 
+  /** The runner hides masked values in its log; a trace or the job summary needs them out too. */
+  redact(text: string): string {
+    return redactAll(text, this.masked);
+  }
+
   private line(text: string): void {
     // A line starting with "::" would be run as a workflow command, also one that a relayed
     // message carries after a line break: indent every such line.
-    process.stderr.write(`${text.replace(/^::/gm, ' ::')}\n`);
+    process.stderr.write(`${this.redact(text).replace(/^::/gm, ' ::')}\n`);
   }
 
   stepStart(title: string): void {
@@ -87,7 +92,7 @@ export class ActionsReporter implements Reporter {
   }
 
   warn(message: string): void {
-    command('warning', message);
+    command('warning', this.redact(message));
   }
 
   progress(label: string, done: number, total: number): void {
@@ -98,14 +103,14 @@ export class ActionsReporter implements Reporter {
   }
 
   async finish(summary: RunSummary | undefined, error: Error | undefined): Promise<void> {
-    if (error) command('error', error.message, { title: `vultr-sid-iso ${summary?.command ?? ''}`.trim() });
+    if (error) command('error', this.redact(error.message), { title: `vultr-sid-iso ${summary?.command ?? ''}`.trim() });
     // Without GITHUB_OUTPUT, core.setOutput would print the deprecated ::set-output to stdout.
     if (summary && this.files.outputFile) for (const [k, v] of Object.entries(summary.outputs)) core.setOutput(k, v);
     if (!this.files.summaryFile) return;
     const rows = summary?.rows ?? [];
     const s = core.summary.addHeading(`vultr-sid-iso ${summary?.command ?? ''}${error ? ' failed' : ''}`, 3);
-    if (error) s.addRaw(`<p>${escapeHtml(error.message)}</p>`, true);
-    if (rows.length) s.addTable([[{ data: 'What', header: true }, { data: 'Value', header: true }], ...rows.map(([k, v]) => [k, escapeHtml(v)])]);
+    if (error) s.addRaw(`<p>${escapeHtml(this.redact(error.message))}</p>`, true);
+    if (rows.length) s.addTable([[{ data: 'What', header: true }, { data: 'Value', header: true }], ...rows.map(([k, v]) => [k, escapeHtml(this.redact(v))])]);
     if (this.timings.length) {
       s.addTable([[{ data: 'Step', header: true }, { data: 'Time', header: true }], ...this.timings.map(([t, ms]) => [escapeHtml(t), fmtMs(ms)])]);
     }

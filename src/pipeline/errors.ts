@@ -32,16 +32,16 @@ export class CancelledError extends OperationError {
   override readonly exitCode = 130;
   constructor(
     readonly signal = 'SIGINT',
-    cleanedUp = true,
-    /** What was kept on purpose (see Step.cleanup). */
-    kept: string[] = [],
+    /** What the run made and did not remove, each with how to remove it (pipeline/leftovers.ts). */
+    readonly left: string[] = [],
+    /** Cleanup failed for something not in `left` (its warning says what). */
+    cleanupFailed = false,
   ) {
+    const unnamed = 'some of what this run created could not be removed (see the warnings above)';
     super(
-      !cleanedUp
-        ? `cancelled by ${signal}; some of what this run created could not be removed (see the warnings above)`
-        : kept.length
-          ? `cancelled by ${signal}; kept on purpose: ${kept.join('; ')}`
-          : `cancelled by ${signal}; everything this run created was removed`,
+      left.length
+        ? `cancelled by ${signal}; ${[...left, ...(cleanupFailed ? [unnamed] : [])].join('; ')}`
+        : `cancelled by ${signal}; ${cleanupFailed ? unnamed : 'everything this run created was removed'}`,
     );
     this.name = 'CancelledError';
   }

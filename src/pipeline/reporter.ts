@@ -11,6 +11,15 @@ export interface Reporter {
   progress(label: string, done: number, total: number): void;
   /** Values that must never be printed (presigned URLs, keys). */
   mask(secret: string): void;
+  /** The text with every masked value replaced by ***: for what is written elsewhere (a trace, the error line, --json). */
+  redact(text: string): string;
+}
+
+/** Replaces every secret in `text` with ***, in the order they were masked (a whole URL before its query). */
+export function redactAll(text: string, secrets: Iterable<string>): string {
+  let out = text;
+  for (const s of secrets) if (s) out = out.split(s).join('***');
+  return out;
 }
 
 export interface ConsoleReporterOptions {
@@ -58,10 +67,8 @@ export class ConsoleReporter implements Reporter {
     if (secret) this.secrets.push(secret);
   }
 
-  private redact(text: string): string {
-    let out = text;
-    for (const s of this.secrets) out = out.split(s).join('***');
-    return out;
+  redact(text: string): string {
+    return redactAll(text, this.secrets);
   }
 
   private write(line: string): void {
@@ -124,6 +131,7 @@ export class ConsoleReporter implements Reporter {
 /** For tests and --json pipelines that want silence. */
 export class SilentReporter implements Reporter {
   readonly lines: string[] = [];
+  private readonly secrets: string[] = [];
   stepStart(title: string): void {
     this.lines.push(`start ${title}`);
   }
@@ -140,5 +148,10 @@ export class SilentReporter implements Reporter {
     this.lines.push(`warning: ${message}`);
   }
   progress(): void {}
-  mask(): void {}
+  mask(secret: string): void {
+    this.secrets.push(secret);
+  }
+  redact(text: string): string {
+    return redactAll(text, this.secrets);
+  }
 }

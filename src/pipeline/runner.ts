@@ -3,11 +3,14 @@
 // and also on success (steps decide what to keep: scratch always goes, results only on
 // failure). Cleanup errors are reported, never allowed to hide the first error.
 import { CancelledError, messageOf } from './errors.js';
+import { Leftovers } from './leftovers.js';
 import type { Reporter } from './reporter.js';
 
 export interface StepContext {
   reporter: Reporter;
   signal: AbortSignal;
+  /** What the run made and has not removed yet: kept current by the steps. */
+  leftovers: Leftovers;
 }
 
 export interface Step<S> {
@@ -17,21 +20,22 @@ export interface Step<S> {
   /** Returns a reason to skip this step (shown instead of running it), or undefined. */
   skip?(state: S): string | undefined;
   /**
-   * failed is true when the pipeline did not complete (error or cancellation). Returns a note
-   * when it keeps something on purpose after a failure (e.g. "instance X, installed: carry on
-   * with …"), which a cancellation's message then carries.
+   * failed is true when the pipeline did not complete (error or cancellation). What it keeps
+   * on purpose after a failure stays in ctx.leftovers, with the command that removes it.
    */
-  cleanup?(state: S, ctx: StepContext & { failed: boolean }): Promise<string | void>;
+  cleanup?(state: S, ctx: StepContext & { failed: boolean }): Promise<void>;
 }
 
 export interface RunOptions {
   reporter: Reporter;
   signal?: AbortSignal;
+  leftovers?: Leftovers;
 }
 
 export async function runSteps<S>(steps: Step<S>[], state: S, options: RunOptions): Promise<void> {
   const { reporter } = options;
   const signal = options.signal ?? new AbortController().signal;
+  const leftovers = options.leftovers ?? new Leftovers();
   const started: Step<S>[] = [];
   let failure: unknown;
   try {
@@ -46,7 +50,7 @@ export async function runSteps<S>(steps: Step<S>[], state: S, options: RunOption
       reporter.stepStart(step.title);
       const t0 = Date.now();
       try {
-        const note = await step.run(state, { reporter, signal });
+        const note = await step.run(state, { reporter, signal, leftovers });
         reporter.stepEnd(step.title, Date.now() - t0, note || undefined);
       } catch (error) {
         reporter.stepFailed(step.title, Date.now() - t0);
@@ -60,31 +64,37 @@ export async function runSteps<S>(steps: Step<S>[], state: S, options: RunOption
   }
   const failed = failure !== undefined;
   let cleanupFailures = 0;
-  const kept: string[] = [];
   for (const step of started.reverse()) {
     if (!step.cleanup) continue;
     try {
       // Cleanup must finish even after Ctrl-C, so it gets a fresh signal.
-      const note = await step.cleanup(state, { reporter, signal: new AbortController().signal, failed });
-      if (note) kept.push(note);
+      await step.cleanup(state, { reporter, signal: new AbortController().signal, leftovers, failed });
     } catch (error) {
       cleanupFailures++;
       reporter.warn(`cleanup of "${step.title}" failed: ${messageOf(error)}`);
     }
   }
-  if (failure instanceof CancelledError && (cleanupFailures > 0 || kept.length > 0)) throw new CancelledError(failure.signal, cleanupFailures === 0, kept);
-  if (failed) throw failure;
+  if (failure instanceof CancelledError) throw new CancelledError(failure.signal, leftovers.list, cleanupFailures > 0);
+  if (failed) {
+    // The last lines before the error: what is left, and how to remove it.
+    for (const left of leftovers.list) reporter.warn(left);
+    throw failure;
+  }
 }
 
 /**
- * An AbortSignal that fires on the first SIGINT/SIGTERM; a second one exits at once so a
- * stuck cleanup can still be interrupted. The handler stays installed until dispose():
- * execa's exit hook (signal-exit) re-raises a signal when it is the only listener left.
+ * An AbortSignal that fires on the first SIGINT/SIGTERM; a second one exits at once (so a
+ * stuck cleanup can still be interrupted), after `lastWords` has said what is left. The
+ * handler stays installed until dispose(): execa's exit hook (signal-exit) re-raises a signal
+ * when it is the only listener left.
  */
-export function abortOnSignals(): { signal: AbortSignal; dispose: () => void } {
+export function abortOnSignals(lastWords: (signal: NodeJS.Signals) => void = () => undefined): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
   const handler = (sig: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(130);
+    if (controller.signal.aborted) {
+      lastWords(sig);
+      process.exit(130);
+    }
     controller.abort(sig);
   };
   process.on('SIGINT', handler);

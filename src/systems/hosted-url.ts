@@ -38,7 +38,9 @@ export async function checkHostedIso(url: string, size: number, options: { signa
   const res = await retrying(() => head(url, options.signal, timeoutMs), { retries: 3, baseMs: options.backoffMs ?? 1000, signal: options.signal });
   if (res.status >= 300 && res.status < 400) {
     const target = await finalUrl(url, options.signal, timeoutMs);
-    throw new UserInputError(`--url ${url} redirects (HTTP ${res.status}), and Vultr does not follow redirects; pass the final URL instead: ${target}`);
+    // A redirect's target may be signed (a release asset's is): its query is not for logs.
+    const shown = target.includes('?') ? `${target.split('?')[0]}?… (its query string not shown: it may carry a signature)` : target;
+    throw new UserInputError(`--url ${url} redirects (HTTP ${res.status}), and Vultr does not follow redirects; pass the final URL instead: ${shown}`);
   }
   const length = Number(res.headers.get('content-length'));
   if (!res.ok || length !== size) {

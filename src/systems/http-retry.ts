@@ -5,11 +5,15 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { OperationError } from '../pipeline/errors.js';
 
+/** The longest a server's Retry-After is obeyed for, unless the policy's maxMs says less. */
+export const MAX_RETRY_AFTER_MS = 60_000;
+
 export interface RetryPolicy {
   /** Attempts after the first. */
   retries: number;
   /** The first wait; it doubles with each attempt, capped at maxMs, then jittered to 50–100 %. */
   baseMs: number;
+  /** The longest wait, a Retry-After's included (default MAX_RETRY_AFTER_MS for those). */
   maxMs?: number;
   /** Never wait past this long after the first attempt started. */
   deadlineMs?: number;
@@ -42,7 +46,8 @@ export async function retrying<T>(attempt: (n: number) => Promise<T>, policy: Re
       return await attempt(n);
     } catch (error) {
       if (!(error instanceof Retryable)) throw error;
-      const wait = error.afterMs ?? backoffMs(n, policy);
+      // A server may ask for an hour: it gets at most maxMs, then another try.
+      const wait = error.afterMs === undefined ? backoffMs(n, policy) : Math.min(error.afterMs, policy.maxMs ?? MAX_RETRY_AFTER_MS);
       const pastDeadline = policy.deadlineMs !== undefined && Date.now() + wait - started > policy.deadlineMs;
       if (n >= policy.retries || pastDeadline || policy.signal.aborted) throw error.problem;
       policy.onRetry?.(error.problem, wait, n + 1);
@@ -85,14 +90,34 @@ export class UncertainError extends OperationError {
   }
 }
 
+/** How long to keep looking for what a request may have made, and how often: lists lag behind creates. */
+export interface Settle {
+  settleMs: number;
+  intervalMs: number;
+  signal?: AbortSignal;
+}
+
+/** Looks with `find` until it finds something or `settleMs` has passed (at least once). */
+export async function settle<T>(find: () => Promise<T | undefined>, { settleMs, intervalMs, signal }: Settle): Promise<T | undefined> {
+  const deadline = Date.now() + settleMs;
+  for (;;) {
+    const found = await find();
+    if (found !== undefined || Date.now() >= deadline) return found;
+    await delay(Math.min(intervalMs, Math.max(0, deadline - Date.now())), undefined, { signal });
+  }
+}
+
 /**
- * A create that is safe to repeat: when `create` throws UncertainError, `findCreated` looks
- * for what it may have made before it is asked again, so a retry never makes a duplicate.
+ * A create (or another request that changes something) that is safe to repeat: when `create`
+ * throws UncertainError, `findCreated` looks for its effect for up to `settleMs` (a list may
+ * not show what was just made) before it is asked again, so a retry never makes a duplicate
+ * unless a list lags longer than that. After the last attempt the UncertainError is thrown:
+ * the caller still has what it needs to look (see PendingCreate in vultr-api.ts).
  */
 export async function createOnce<T>(
   create: () => Promise<T>,
   findCreated: () => Promise<T | undefined>,
-  options: { attempts?: number; onUncertain?: (error: UncertainError) => void } = {},
+  options: Partial<Settle> & { attempts?: number; onUncertain?: (error: UncertainError) => void } = {},
 ): Promise<T> {
   const attempts = options.attempts ?? 3;
   for (let n = 1; ; n++) {
@@ -101,7 +126,7 @@ export async function createOnce<T>(
     } catch (error) {
       if (!(error instanceof UncertainError) || n >= attempts) throw error;
       options.onUncertain?.(error);
-      const found = await findCreated();
+      const found = await settle(findCreated, { settleMs: options.settleMs ?? 0, intervalMs: options.intervalMs ?? 1000, signal: options.signal });
       if (found !== undefined) return found;
     }
   }

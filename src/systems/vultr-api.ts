@@ -1,14 +1,17 @@
 // Vultr API v2 on Node's fetch (not vultr-node, which resolves errors instead of throwing).
 // Throttled well under Vultr's 30 requests/s; retries follow http-retry.ts (GET and DELETE
-// on 429/5xx/network errors, POST only on 429), and a create that may have happened is
-// looked for before it is asked for again (createOnce). An instance that is locked (Vultr
-// refuses start, detach, delete… while it provisions or reboots) is waited for (whenUnlocked).
+// on 429/5xx/network errors, POST only on 429). A request that changes something and got no
+// clear answer is made safe to repeat: a create looks for what it may have made, among what
+// was not there before it was sent (PendingCreate), for a while before it asks again; a
+// DELETE answered 404 on a retry was done by the first try. A locked instance (Vultr refuses
+// start, detach, delete… with HTTP 500 while it provisions or reboots) is waited for
+// (whenUnlocked): the refusal decides, server_status is only a hint.
 // The API key is only ever placed in the Authorization header: never in a message or log.
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Settings } from '../config/settings.js';
 import { OperationError, UserInputError } from '../pipeline/errors.js';
-import { backoffMs, createOnce, mayResend, Retryable, retryAfterMs, retrying, UncertainError } from './http-retry.js';
-import { traceBody, type Trace } from './vultr-trace.js';
+import { backoffMs, createOnce, mayResend, Retryable, retryAfterMs, retrying, settle, UncertainError, type Settle } from './http-retry.js';
+import type { Trace } from './vultr-trace.js';
 
 export class VultrApiError extends OperationError {
   constructor(
@@ -27,8 +30,8 @@ export class VultrApiError extends OperationError {
   }
 }
 
-/** server_status values during which Vultr refuses operations on an instance (research vultr-api.md §9). */
-export const LOCKED_STATES = ['none', 'locked'];
+/** The thing asked for is not there (any more): for a delete, the goal. */
+export const isGone = (error: unknown) => error instanceof VultrApiError && error.status === 404;
 
 const uncertain = (method: string, path: string, why: string, cause?: unknown) =>
   new UncertainError(`Vultr API ${method} ${path} did not answer clearly (${why})`, { cause });
@@ -76,6 +79,36 @@ export interface VultrInstance {
 
 type Method = 'GET' | 'POST' | 'DELETE';
 
+/**
+ * A create that may have happened: what existed before it was sent, and how to tell what it
+ * made. Kept by the step from before the POST, so that a failure or a Ctrl-C can still find
+ * (and remove) what Vultr made even when its answer never came.
+ */
+export class PendingCreate<T extends { id: string }> {
+  constructor(
+    /** "an ISO named x.iso". */
+    readonly what: string,
+    private readonly before: ReadonlySet<string>,
+    private readonly list: (vultr: VultrClient) => Promise<T[]>,
+    private readonly matches: (item: T) => boolean,
+  ) {}
+
+  /** What the create made, if a list shows it yet (never anything that was there before). */
+  async find(vultr: VultrClient): Promise<T | undefined> {
+    return (await this.list(vultr)).find((item) => !this.before.has(item.id) && this.matches(item));
+  }
+
+  /** What the create made, looked for as long as a lagging list may hide it; undefined: nothing. */
+  settle(vultr: VultrClient, window: Settle): Promise<T | undefined> {
+    return settle(() => this.find(vultr), window);
+  }
+}
+
+/** How long a run looks for what an unanswered request may have made before asking again: lists lag. */
+export function settleWindow(pollIntervalMs: number): Settle {
+  return { settleMs: Math.min(60_000, 10 * pollIntervalMs), intervalMs: pollIntervalMs };
+}
+
 export interface VultrClientOptions {
   apiKey: string;
   baseUrl: string;
@@ -90,7 +123,7 @@ export interface VultrClientOptions {
 }
 
 export interface LockWait {
-  /** How often to look at server_status. */
+  /** The longest pause between two tries. */
   intervalMs: number;
   /** Give up after this long (default 15 minutes). */
   timeoutMs?: number;
@@ -123,7 +156,7 @@ export class VultrClient {
 
   async request<T>(method: Method, path: string, body?: unknown): Promise<T> {
     const signal = this.options.signal ?? new AbortController().signal;
-    const attempt = async (): Promise<T> => {
+    const attempt = async (n: number): Promise<T> => {
       await this.throttle();
       let res: Response;
       try {
@@ -155,7 +188,9 @@ export class VultrClient {
         const e = (json as { error?: unknown } | undefined)?.error;
         return typeof e === 'string' ? e.replace(/<br\s*\/?>/gi, ' ').trim() : '';
       })();
-      this.options.trace?.record({ kind: 'api', method, path, status: res.status, ...(vultrError ? { error: vultrError } : {}), ...(res.ok ? { body: traceBody(json) } : {}) });
+      this.options.trace?.record({ kind: 'api', method, path, status: res.status, ...(vultrError ? { error: vultrError } : {}), ...(res.ok ? { body: json } : {}) });
+      // A retried DELETE that finds nothing: the first try did it, and its answer was lost.
+      if (method === 'DELETE' && n > 0 && res.status === 404) return undefined as T;
       if (res.ok) {
         if (text && json === undefined) throw new OperationError(`Vultr API ${method} ${path} answered HTTP ${res.status} with something that is not JSON`);
         return json as T;
@@ -172,7 +207,9 @@ export class VultrClient {
       if (!refusedForLock && mayResend(method, res.status)) throw new Retryable(failure, retryAfterMs(res.headers));
       throw failure;
     };
-    return retrying(attempt, { retries: this.options.retries ?? 8, baseMs: this.options.backoffMs ?? 500, maxMs: 12_000, signal });
+    // The longest wait (also for a Retry-After) scales with the backoff: 12 s by default.
+    const baseMs = this.options.backoffMs ?? 500;
+    return retrying(attempt, { retries: this.options.retries ?? 8, baseMs, maxMs: 24 * baseMs, signal });
   }
 
   /** Follows meta.links.next until it is empty. */
@@ -197,14 +234,14 @@ export class VultrClient {
   async getIso(id: string): Promise<VultrIso> {
     return (await this.request<{ iso: VultrIso }>('GET', `/iso/${encodeURIComponent(id)}`)).iso;
   }
-  /** POST /iso; after an unclear answer, an ISO of that file name that was not there before counts as made. */
-  async createIso(url: string, filename: string, onUncertain?: (error: Error) => void): Promise<VultrIso> {
+  /** Before POST /iso: the ISOs there now, so that one with this file name that appears later is the one it made. */
+  async pendingIso(filename: string): Promise<PendingCreate<VultrIso>> {
     const before = new Set((await this.listIsos()).map((i) => i.id));
-    return createOnce(
-      async () => (await this.request<{ iso: VultrIso }>('POST', '/iso', { url })).iso,
-      async () => (await this.listIsos()).find((i) => !before.has(i.id) && i.filename === filename),
-      { onUncertain },
-    );
+    return new PendingCreate(`an ISO named ${filename}`, before, (vultr) => vultr.listIsos(), (i) => i.filename === filename);
+  }
+  /** POST /iso, asked again only when nothing it may have made shows up within the settle window. */
+  async createIso(url: string, pending: PendingCreate<VultrIso>, options: Settle & { onUncertain?: (error: Error) => void }): Promise<VultrIso> {
+    return createOnce(async () => (await this.request<{ iso: VultrIso }>('POST', '/iso', { url })).iso, () => pending.find(this), { ...options, signal: this.options.signal });
   }
   async deleteIso(id: string): Promise<void> {
     await this.request('DELETE', `/iso/${encodeURIComponent(id)}`);
@@ -219,13 +256,15 @@ export class VultrClient {
   async getInstance(id: string): Promise<VultrInstance> {
     return (await this.request<{ instance: VultrInstance }>('GET', `/instances/${encodeURIComponent(id)}`)).instance;
   }
-  /** POST /instances; after an unclear answer, an instance with this tag and label counts as made. */
-  async createInstance(body: InstanceRequest, onUncertain?: (error: Error) => void): Promise<VultrInstance> {
-    return createOnce(
-      async () => (await this.request<{ instance: VultrInstance }>('POST', '/instances', body)).instance,
-      async () => (await this.listInstances({ tag: body.tags[0] })).find((i) => i.label === body.label),
-      { onUncertain },
-    );
+  /** Before POST /instances: the instances with its first tag now; one with its tag and label that appears later is the one it made. */
+  async pendingInstance(body: InstanceRequest): Promise<PendingCreate<VultrInstance>> {
+    const tag = body.tags[0]!;
+    const before = new Set((await this.listInstances({ tag })).map((i) => i.id));
+    return new PendingCreate(`an instance labelled ${body.label}`, before, (vultr) => vultr.listInstances({ tag }), (i) => i.label === body.label && (i.tags ?? []).includes(tag));
+  }
+  /** POST /instances, asked again only when nothing it may have made shows up within the settle window. */
+  async createInstance(body: InstanceRequest, pending: PendingCreate<VultrInstance>, options: Settle & { onUncertain?: (error: Error) => void }): Promise<VultrInstance> {
+    return createOnce(async () => (await this.request<{ instance: VultrInstance }>('POST', '/instances', body)).instance, () => pending.find(this), { ...options, signal: this.options.signal });
   }
   async deleteInstance(id: string): Promise<void> {
     await this.request('DELETE', `/instances/${encodeURIComponent(id)}`);
@@ -233,34 +272,41 @@ export class VultrClient {
   async instanceIsoStatus(id: string): Promise<{ iso_id?: string; state: string }> {
     return (await this.request<{ iso_status: { iso_id?: string; state: string } }>('GET', `/instances/${encodeURIComponent(id)}/iso`)).iso_status;
   }
-  async detachIso(id: string): Promise<void> {
-    await this.request('POST', `/instances/${encodeURIComponent(id)}/iso/detach`);
+  /** POST …/iso/detach; after an unclear answer, an ISO no longer mounted means it was done. */
+  async detachIso(id: string, options: Settle): Promise<void> {
+    await createOnce(
+      () => this.request('POST', `/instances/${encodeURIComponent(id)}/iso/detach`),
+      async () => (['ready', 'isunmounting'].includes((await this.instanceIsoStatus(id)).state) ? true : undefined),
+      { ...options, signal: this.options.signal },
+    );
   }
-  async startInstance(id: string): Promise<void> {
-    await this.request('POST', `/instances/${encodeURIComponent(id)}/start`);
+  /** POST …/start; after an unclear answer, an instance that shows running was started. */
+  async startInstance(id: string, options: Settle): Promise<void> {
+    await createOnce(
+      () => this.request('POST', `/instances/${encodeURIComponent(id)}/start`),
+      async () => ((await this.getInstance(id)).power_status === 'running' ? true : undefined),
+      { ...options, signal: this.options.signal },
+    );
   }
 
   /**
    * Runs an operation on an instance (start, detach, delete…; `doing` says which, as in
-   * "delete it") once Vultr lets it: while
-   * server_status is none or locked it waits, and a refusal because of a lock (which can come
-   * between the look and the request) means waiting and asking again, until `timeoutMs`
-   * (default LOCK_TIMEOUT_MS) has passed since the first look.
+   * "delete it") once Vultr lets it. Vultr's refusal because of a lock (HTTP 500 "Server is
+   * currently locked") is what decides, never server_status (an ISO-booted instance may report
+   * "none" for good): each refusal means waiting and asking again, until `timeoutMs` (default
+   * LOCK_TIMEOUT_MS) has passed since the first try.
    */
   async whenUnlocked<T>(id: string, doing: string, operation: () => Promise<T>, wait: LockWait): Promise<T> {
     const signal = this.options.signal ?? new AbortController().signal;
     const timeoutMs = wait.timeoutMs ?? LOCK_TIMEOUT_MS;
     const deadline = Date.now() + timeoutMs;
     for (let attempt = 0; ; attempt++) {
-      const state = (await this.getInstance(id)).server_status ?? '';
-      if (!LOCKED_STATES.includes(state)) {
-        try {
-          return await operation();
-        } catch (error) {
-          if (!(error instanceof VultrApiError && error.locked)) throw error;
-        }
+      try {
+        return await operation();
+      } catch (error) {
+        if (!(error instanceof VultrApiError && error.locked)) throw error;
+        wait.info?.(`instance ${id} is locked (Vultr: "${error.vultrError}"); waiting to ${doing}`);
       }
-      wait.info?.(`instance ${id} is locked (server_status ${state || 'locked'}); waiting to ${doing}`);
       if (Date.now() >= deadline) {
         throw new OperationError(`instance ${id} stayed locked for ${Math.round(timeoutMs / 1000)} s, so Vultr would not let this run ${doing}; try again later`);
       }

@@ -14,6 +14,9 @@
 // while the "installer" runs or the guest reboots.
 // ISOs become complete only after the fake really downloads the URL and hashes it.
 // A trace written by `--trace` can drive the fake instead (FakeVultr.replaying).
+// Faults (fake-faults.ts) are injected one call at a time with inject(): "fault X at call k".
+// Every change to the account is logged (events), so a test can tell what a run made,
+// deleted, detached or restarted.
 import { Ajv, type ValidateFunction } from 'ajv';
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -22,6 +25,7 @@ import { createServer as createTcpServer, type AddressInfo, type Server as TcpSe
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
 import type { TraceLine } from '../../src/systems/vultr-trace.js';
+import { CallLog, FAULTS_BEFORE_ACTING, type Call, type Fault } from './fake-faults.js';
 import { ROOT } from './project.js';
 
 const spec = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/vultr-openapi/v0.0.1.json'), 'utf8')) as {
@@ -57,6 +61,13 @@ export interface Behaviour {
   installMs: number;
   /** How the install ends: a reboot (today's ISO), or a power-off (older ISOs). */
   installEnds: 'reboot' | 'poweroff';
+  /** For this long after it is made, an ISO or instance is missing from list answers (GET by id finds it). */
+  listLagMs: number;
+  /**
+   * server_status as reported, whatever the instance does (an ISO-booted instance may stay
+   * "none": research §9); locks (the HTTP 500 refusals) still come and go as they do.
+   */
+  reportedServerStatus?: string;
 }
 
 export type Profile = 'vultr-2026' | 'power-offs-register';
@@ -70,6 +81,7 @@ const VULTR_2026: Behaviour = {
   rebootMs: 400,
   installMs: 600,
   installEnds: 'reboot',
+  listLagMs: 0,
 };
 
 export const PROFILES: Record<Profile, Behaviour> = {
@@ -82,7 +94,17 @@ export const LOCKED_ERROR = 'Unable to destroy server: Unable to remove VM: Serv
 /** Not recorded from a real account (research §9: "the exact error text is not recorded"). */
 export const LIBRARY_FULL_ERROR = 'Unable to create ISO: you have reached the maximum number of ISOs allowed on this account';
 
+/** A change to the account: what a run made, deleted, detached or restarted. */
+export interface AccountEvent {
+  kind: 'iso-made' | 'iso-deleted' | 'iso-dropped' | 'instance-made' | 'instance-deleted' | 'iso-detached' | 'instance-started';
+  id: string;
+  /** The call that made it (0: Vultr did it by itself). */
+  call: number;
+}
+
 export interface FakeIso {
+  /** When it was made (Date.now()); 0 for one that was there before. */
+  madeAt?: number;
   id: string;
   date_created: string;
   filename: string;
@@ -120,6 +142,8 @@ export interface FakeInstance {
   lockedUntil: number;
   /** The loopback address it gets as main_ip once it is active. */
   address: string;
+  /** When it was made (Date.now()); 0 for one that was there before. */
+  madeAt: number;
 }
 
 export interface FakeFaults {
@@ -143,7 +167,15 @@ export class FakeVultr {
   readonly violations: string[] = [];
   readonly requests: { method: string; path: string; status: number }[] = [];
   readonly downloads: string[] = [];
+  readonly events: AccountEvent[] = [];
+  readonly log = new CallLog();
   faults: FakeFaults = {};
+  /** Faults waiting for their call (inject()). */
+  private readonly injected: Fault[] = [];
+  /** Which fault each call got: "call 7 POST /iso: lost". */
+  readonly injectedLog: string[] = [];
+  /** The CLI's process, which a Ctrl-C fault signals. */
+  signalTarget?: number;
   readonly behaviour: Behaviour;
   url = '';
   /** The port where instances' "installed systems" answer SSH (VULTR_SID_ISO_SSH_PORT). */
@@ -152,6 +184,7 @@ export class FakeVultr {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly listeners = new Map<string, TcpServer>();
   private replay?: Replay;
+  private stopping?: () => Promise<void>;
 
   constructor(
     readonly apiKey: string,
@@ -179,7 +212,7 @@ export class FakeVultr {
     this.sshPort = (probe.address() as AddressInfo).port;
     await new Promise<void>((r) => probe.close(() => r()));
     this.replay?.begin(this);
-    onTestFinished(async () => {
+    this.stopping = async () => {
       for (const t of this.timers) clearTimeout(t);
       this.replay?.stop();
       await Promise.all([...this.listeners.keys()].map((ip) => this.stopSsh(ip)));
@@ -187,8 +220,16 @@ export class FakeVultr {
         server.closeAllConnections();
         server.close(() => r());
       });
-    });
+    };
+    onTestFinished(() => this.stop());
     return this;
+  }
+
+  /** Closes the server and the instances' listeners (also when the test ends). */
+  async stop(): Promise<void> {
+    const stopping = this.stopping;
+    this.stopping = undefined;
+    await stopping?.();
   }
 
   /** After `ms`; cancelled when the test ends. */
@@ -218,9 +259,37 @@ export class FakeVultr {
   /** An instance as if made earlier (in the console, or by an older run), with an ISO attached. */
   addInstance(fields: Partial<FakeInstance> & { isoId?: string }): FakeInstance {
     const i = this.newInstance({ label: 'older', region: 'ewr', plan: 'vc2-1c-2gb', tags: [] });
-    Object.assign(i, { status: 'active', power_status: 'running', server_status: 'ok', main_ip: i.address, guest: 'installed', installed: true, isoState: fields.isoId ? 'attached' : 'ready', ...fields });
+    Object.assign(i, { status: 'active', power_status: 'running', server_status: 'ok', main_ip: i.address, guest: 'installed', installed: true, isoState: fields.isoId ? 'attached' : 'ready', madeAt: 0, ...fields });
     this.guestChanged(i);
     return i;
+  }
+
+  /** The fault lands on the first call `at` picks; each fault lands once. */
+  inject(...faults: Fault[]): this {
+    this.injected.push(...faults);
+    return this;
+  }
+
+  private faultFor(call: Call): Fault | undefined {
+    const i = this.injected.findIndex((f) => (typeof f.at === 'number' ? f.at === call.n : f.at(call)));
+    if (i < 0) return undefined;
+    const [fault] = this.injected.splice(i, 1);
+    this.injectedLog.push(`call ${call.n} ${call.sig}: ${fault!.kind}`);
+    return fault;
+  }
+
+  /** Faults that never found their call. */
+  get pendingFaults(): Fault[] {
+    return [...this.injected];
+  }
+
+  private interrupt(): void {
+    if (this.signalTarget === undefined) throw new Error('fake Vultr: a Ctrl-C fault needs signalTarget (the CLI\'s pid)');
+    try {
+      process.kill(this.signalTarget, 'SIGINT');
+    } catch {
+      // Already gone.
+    }
   }
 
   private check(what: string, pointer: string, value: unknown) {
@@ -237,14 +306,37 @@ export class FakeVultr {
     const raw = Buffer.concat(chunks).toString();
     const template = templates.find((t) => t.re.test(path))?.template;
     const op = template ? spec.paths[template]?.[method] : undefined;
+    /** Until the client gives the request up (its abort or timeout closes the connection). */
+    const closed = () =>
+      new Promise<void>((r) => {
+        if (res.destroyed || req.socket.destroyed) return r();
+        res.once('close', () => r());
+        this.later(30_000, r);
+      });
+    let answerFault: Fault['kind'] | undefined;
     const send = async (status: number, body?: unknown) => {
       if (this.faults.delayMs) await new Promise((r) => setTimeout(r, this.faults.delayMs));
-      this.requests.push({ method: method.toUpperCase(), path, status });
+      this.requests.push({ method: method.toUpperCase(), path, status: answerFault && answerFault !== 'after-502' ? 0 : answerFault ? 502 : status });
       const content = op?.responses[String(status)]?.content?.['application/json'];
       if (content && body !== undefined) {
         this.check(`response ${method.toUpperCase()} ${template} ${status}`, `/paths/${esc(template!)}/${method}/responses/${status}/content/${esc('application/json')}/schema`, body);
       } else if (op && status < 300 && !op.responses[String(status)]) {
         this.violations.push(`response ${method.toUpperCase()} ${template}: status ${status} is not documented`);
+      }
+      switch (answerFault) {
+        case 'lost':
+          req.socket.destroy();
+          return;
+        case 'timeout':
+          await closed();
+          return;
+        case 'sigint-after':
+          this.interrupt();
+          await closed();
+          return;
+        case 'after-502':
+          [status, body] = [502, { error: 'Bad Gateway', status: 502 }];
+          break;
       }
       if (!res.writableEnded && !res.destroyed) {
         res.writeHead(status, body === undefined ? {} : { 'Content-Type': 'application/json' });
@@ -258,6 +350,8 @@ export class FakeVultr {
       return error(404, 'Invalid API endpoint');
     }
     if (req.headers.authorization !== `Bearer ${this.apiKey}`) return error(401, 'Invalid API token.');
+    const call = this.log.arrive(method.toUpperCase(), path, template!);
+    const fault = this.faultFor(call);
     let body: Record<string, unknown> = {};
     if (raw) {
       try {
@@ -270,6 +364,33 @@ export class FakeVultr {
     for (const [name] of url.searchParams) {
       const params = (op as { parameters?: { name: string; in: string }[] }).parameters ?? [];
       if (!params.some((p) => p.in === 'query' && p.name === name)) this.violations.push(`request ${method.toUpperCase()} ${template}: query parameter ${name} is not documented`);
+    }
+    // Faults that act before the request does.
+    switch (fault?.kind) {
+      case 'drop':
+        this.requests.push({ method: method.toUpperCase(), path, status: 0 });
+        req.socket.destroy();
+        return;
+      case 'refused-500':
+        return error(500, 'Internal server error');
+      case '429':
+        return error(429, 'rate limit exceeded');
+      case '429-retry-after':
+        res.setHeader('Retry-After', '3600');
+        return error(429, 'rate limit exceeded');
+      case 'sigint':
+        this.interrupt();
+        await closed();
+        this.requests.push({ method: method.toUpperCase(), path, status: 0 });
+        return;
+      case 'signal':
+        this.interrupt();
+        break;
+    }
+    if (fault && !FAULTS_BEFORE_ACTING.includes(fault.kind)) {
+      // Faults that come after the request acted: the answer is computed (and checked
+      // against the OpenAPI document), then lost, held or replaced.
+      answerFault = fault.kind;
     }
     if (this.replay) {
       const answer = this.replay.answer(method.toUpperCase(), path);
@@ -288,11 +409,13 @@ export class FakeVultr {
     const locked = (i: FakeInstance) => Date.now() < i.lockedUntil;
     switch (`${method} ${template}`) {
       case 'get /iso':
-        return send(200, this.page(url, 'isos', [...this.isos.values()].map((i) => this.isoView(i))));
+        return send(200, this.page(url, 'isos', [...this.isos.values()].filter((i) => this.listed(i.madeAt ?? 0)).map((i) => this.isoView(i))));
       case 'post /iso': {
         if (this.isos.size >= this.behaviour.librarySize) return error(400, LIBRARY_FULL_ERROR);
         const iso = this.addIso(decodeURIComponent(new URL(String(body.url)).pathname.split('/').pop() ?? 'x.iso'), { status: 'pending', size: 0, md5sum: '', sha512sum: '' });
         iso.date_created = new Date().toISOString().replace('Z', '+00:00');
+        iso.madeAt = Date.now();
+        this.events.push({ kind: 'iso-made', id: iso.id, call: call.n });
         void this.download(iso, String(body.url));
         if (this.faults.postIso500) {
           this.faults.postIso500--;
@@ -310,22 +433,29 @@ export class FakeVultr {
         const holder = [...this.instances.values()].find((i) => i.isoId === id && i.isoState === 'attached');
         if (holder) return error(400, `Unable to delete ISO: This ISO is still attached to ${holder.main_ip}<br/><br />`);
         this.isos.delete(id);
+        this.events.push({ kind: 'iso-deleted', id, call: call.n });
         return send(204);
       }
       case 'get /instances': {
         const tag = url.searchParams.get('tag');
         const mainIp = url.searchParams.get('main_ip');
-        const list = [...this.instances.values()].filter((i) => (!tag || i.tags.includes(tag)) && (!mainIp || i.main_ip === mainIp)).map((i) => this.instanceView(i));
+        const list = [...this.instances.values()]
+          .filter((i) => this.listed(i.madeAt) && (!tag || i.tags.includes(tag)) && (!mainIp || i.main_ip === mainIp))
+          .map((i) => this.instanceView(i));
         return send(200, this.page(url, 'instances', list));
       }
-      case 'post /instances':
-        return send(202, { instance: this.instanceView(this.createInstance(body)) });
+      case 'post /instances': {
+        const made = this.createInstance(body);
+        this.events.push({ kind: 'instance-made', id: made.id, call: call.n });
+        return send(202, { instance: this.instanceView(made) });
+      }
       case 'get /instances/{instance-id}':
         return instance ? send(200, { instance: this.instanceView(instance) }) : error(404, 'Invalid instance-id.');
       case 'delete /instances/{instance-id}':
         if (!instance) return error(404, 'Invalid instance-id.');
         if (locked(instance)) return error(500, LOCKED_ERROR);
         this.instances.delete(id);
+        this.events.push({ kind: 'instance-deleted', id, call: call.n });
         await this.stopSsh(instance.main_ip);
         return send(204);
       case 'get /instances/{instance-id}/iso':
@@ -333,6 +463,7 @@ export class FakeVultr {
       case 'post /instances/{instance-id}/iso/detach': {
         if (!instance) return error(404, 'Invalid instance-id.');
         if (locked(instance)) return error(500, 'Unable to detach ISO: Server is currently locked');
+        this.events.push({ kind: 'iso-detached', id, call: call.n });
         this.later(50, () => {
           instance.isoState = 'ready';
           if (this.behaviour.detachRestarts) this.restart(instance);
@@ -342,12 +473,18 @@ export class FakeVultr {
       case 'post /instances/{instance-id}/start': {
         if (!instance) return error(404, 'Invalid instance-id.');
         if (locked(instance)) return error(500, 'Unable to start server: Server is currently locked');
+        this.events.push({ kind: 'instance-started', id, call: call.n });
         if (instance.power_status !== 'running' || instance.guest === 'off') this.boot(instance);
         return send(204);
       }
       default:
         return error(400, `fake: ${method} ${template} not implemented`);
     }
+  }
+
+  /** Whether a list answer shows an object made at `madeAt` yet (Behaviour.listLagMs). */
+  private listed(madeAt: number): boolean {
+    return madeAt === 0 || Date.now() - madeAt >= this.behaviour.listLagMs;
   }
 
   private page<T>(url: URL, key: string, all: T[]) {
@@ -363,10 +500,10 @@ export class FakeVultr {
   }
 
   instanceView(i: FakeInstance) {
-    const { isoId: _isoId, isoState: _isoState, request: _request, guest: _guest, installed: _installed, lockedUntil: _lockedUntil, address: _address, ...view } = i;
+    const { isoId: _isoId, isoState: _isoState, request: _request, guest: _guest, installed: _installed, lockedUntil: _lockedUntil, address: _address, madeAt: _madeAt, ...view } = i;
     return {
       ...view,
-      server_status: Date.now() < i.lockedUntil ? 'locked' : i.server_status,
+      server_status: this.behaviour.reportedServerStatus ?? (Date.now() < i.lockedUntil ? 'locked' : i.server_status),
       os: 'Custom', ram: 2048, disk: 55, vcpu_count: 1, default_password: 'not-a-real-password', allowed_bandwidth: 2048, netmask_v4: '255.255.254.0',
       gateway_v4: '192.0.2.1', internal_ip: '', kvm: 'https://my.vultr.com/subs/vps/novnc/api.php?data=secret-console-token', os_id: 159, app_id: 0,
       image_id: '', firewall_group_id: '', features: ['ipv6'], tag: '', user_scheme: 'root',
@@ -389,7 +526,8 @@ export class FakeVultr {
       iso.sha512sum = this.faults.wrongSha512 ? createHash('sha512').update('corrupted').digest('hex') : createHash('sha512').update(data).digest('hex');
       iso.status = 'complete';
     } catch {
-      this.isos.delete(iso.id); // Vultr drops ISOs it cannot fetch
+      // Vultr drops ISOs it cannot fetch.
+      if (this.isos.delete(iso.id)) this.events.push({ kind: 'iso-dropped', id: iso.id, call: 0 });
     }
   }
 
@@ -417,6 +555,7 @@ export class FakeVultr {
       installed: false,
       lockedUntil: 0,
       address: `127.0.${(n >> 8) & 255}.${n & 255}`,
+      madeAt: Date.now(),
     };
     this.instances.set(i.id, i);
     return i;

@@ -16,8 +16,12 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function runCli(args: string[], options: Options = {}): Promise<CliResult> {
-  const r = await execa(process.execPath, [CLI, ...args], { reject: false, cwd: ROOT, ...options, env: { NO_COLOR: '1', ...options.env } });
+/** `onSpawn` learns the CLI's pid before it can make a request (a fake that sends Ctrl-C needs it). */
+export async function runCli(args: string[], options: Options & { onSpawn?: (pid: number) => void; nodeArgs?: string[] } = {}): Promise<CliResult> {
+  const { onSpawn, nodeArgs = [], ...execaOptions } = options;
+  const child = execa(process.execPath, [...nodeArgs, CLI, ...args], { reject: false, cwd: ROOT, ...execaOptions, env: { NO_COLOR: '1', ...execaOptions.env } });
+  if (child.pid !== undefined) onSpawn?.(child.pid);
+  const r = await child;
   return { exitCode: r.exitCode, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
 }
 

@@ -94,8 +94,9 @@ export async function builtIso(dir: string, options: { name?: string; bytes?: nu
   return { manifest, path };
 }
 
-export async function cli(w: World, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const r = await runCli([...args, '--json'], { env: { ...w.env, ...env } });
+/** The CLI with --json against the world; the fake knows its pid (for Ctrl-C faults). */
+export async function cli(w: World, args: string[], env: Record<string, string> = {}, options: { timeout?: number } = {}): Promise<CliResult> {
+  const r = await runCli([...args, '--json'], { env: { ...w.env, ...env }, onSpawn: (pid) => (w.fake.signalTarget = pid), ...options });
   outputs.push(r.stdout, r.stderr);
   return r;
 }

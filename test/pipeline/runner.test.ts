@@ -49,4 +49,24 @@ describe('step runner', () => {
     expect(err.message).toBe('cancelled by SIGTERM; some of what this run created could not be removed (see the warnings above)');
     expect(log).toEqual([]);
   });
+
+  it('a failed or cancelled run ends with what it left, each with how to remove it (the ledger)', async () => {
+    const leaving: Step<object> = {
+      title: 'make',
+      run: async (_s, { leftovers }) => {
+        leftovers.set('vm', 'instance 5f0 is unfinished; remove it with: vultr-sid-iso vm delete 5f0');
+        leftovers.set('tmp', 'a scratch file');
+      },
+      cleanup: async (_s, { leftovers }) => leftovers.delete('tmp'),
+    };
+    const reporter = new SilentReporter();
+    await expect(runSteps([leaving, recorder([], 'b', { fail: true })], {}, { reporter })).rejects.toThrow('b broke');
+    expect(reporter.lines.at(-1)).toBe('warning: instance 5f0 is unfinished; remove it with: vultr-sid-iso vm delete 5f0');
+
+    const controller = new AbortController();
+    const cancelling: Step<object> = { title: 'c', run: async () => controller.abort('SIGINT') };
+    await expect(runSteps([leaving, cancelling, recorder([], 'never')], {}, { reporter, signal: controller.signal })).rejects.toThrow(
+      'cancelled by SIGINT; instance 5f0 is unfinished; remove it with: vultr-sid-iso vm delete 5f0',
+    );
+  });
 });

@@ -57,17 +57,20 @@ describe.sequential('the installed system in a Vultr-like lab (sid packages, QEM
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('first boot: cloud-init takes Vultr\'s metadata and finishes clean, Vultr\'s vendor-data is ignored', { timeout: BOOT_MS + 10 * 60_000 }, async () => {
-    await lab.setMetadata(vultrMetadata({ instanceId: FIRST, hostname: 'lab-vm', publicKeys: [metaKeyPub] }));
+  it('first boot: cloud-init takes Vultr\'s metadata and finishes clean, Vultr\'s vendor-data is ignored; a clean boot of today\'s sid', { timeout: BOOT_MS + 10 * 60_000 }, async () => {
+    // The user-data asks for password login: our sshd drop-in must still win (below).
+    await lab.setMetadata(vultrMetadata({ instanceId: FIRST, hostname: 'lab-vm', publicKeys: [metaKeyPub], userData: '#cloud-config\nssh_pwauth: true\n' }));
     await boot(FIRST);
     console.log(await checks.cloudInitClean(target, FIRST));
+    console.log(await checks.bootHygiene(target));
     expect((await lab.metadataRequests()).some((r) => r.path === '/v1.json' && r.token === 'cloudinit')).toBe(true);
     expect((await vm.ssh(target.key, target.admin, 'hostname')).stdout.trim()).toBe('lab-vm');
     firstKeys = await vm.hostKeys();
     expect(firstKeys.length).toBeGreaterThan(0);
   });
 
-  it('the metadata key logs in as the admin; a password does not, root does not', { timeout: 10 * 60_000 }, async () => {
+  it('the metadata key logs in as the admin; a password does not, root does not, though the user-data asked for passwords', { timeout: 10 * 60_000 }, async () => {
+    console.log(await checks.sshDecisionHolds(target));
     console.log(await checks.loginsAsExpected(target));
   });
 
@@ -101,9 +104,11 @@ describe.sequential('the installed system in a Vultr-like lab (sid packages, QEM
     console.log(await checks.exposure(target, container, 'closed'));
     console.log(await checks.metadataGuarded(target, 'web'));
     expect(await vm.hostKeys()).toEqual(firstKeys);
+    // For the next stage: a container on the network that is not running when the /80 moves.
+    await checks.stoppedContainer(target, 'idle', 'public');
   });
 
-  it('the same disk as a new instance in another /64, with malformed metadata: new host keys, the new /80 from SLAAC, the container moved into it', { timeout: BOOT_MS + 15 * 60_000 }, async () => {
+  it('the same disk as a new instance in another /64, with malformed metadata: new host keys, the new /80 from SLAAC, the containers moved into it, the stopped one too', { timeout: BOOT_MS + 15 * 60_000 }, async () => {
     await checks.shutdown(target, 'poweroff');
     await vm.exited;
     await lab.moveNetwork(CLONE_64);
@@ -121,5 +126,6 @@ describe.sequential('the installed system in a Vultr-like lab (sid packages, QEM
     expect(warnings, warnings.join('\n')).toHaveLength(1);
     expect(warnings[0]).toMatch(/metadata/);
     console.log(await checks.exposure(target, await checks.containerAddress(target, 'web'), 'closed'));
+    console.log(await checks.stoppedContainerKept(target, 'idle', 'public'));
   });
 });

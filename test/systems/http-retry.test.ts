@@ -23,6 +23,20 @@ describe('retrying', () => {
     expect(waits).toEqual([30]);
   });
 
+  it("caps a Retry-After that asks for an hour at the policy's longest wait (or a minute)", async () => {
+    const waits: number[] = [];
+    let n = 0;
+    const attempt = async () => (n++ < 1 ? Promise.reject(new Retryable(new Error('429'), 3_600_000)) : 'done');
+    expect(await retrying(attempt, { retries: 3, baseMs: 1, maxMs: 40, signal, onRetry: (_p, ms) => waits.push(ms) })).toBe('done');
+    expect(waits).toEqual([40]);
+    waits.length = 0;
+    n = 0;
+    const controller = new AbortController();
+    const noCap = retrying(attempt, { retries: 3, baseMs: 1, signal: controller.signal, onRetry: (_p, ms) => (waits.push(ms), controller.abort()) });
+    await expect(noCap).rejects.toThrow();
+    expect(waits).toEqual([60_000]);
+  });
+
   it('gives up at the deadline rather than wait past it', async () => {
     const started = Date.now();
     await expect(retrying(async () => { throw new Retryable(new Error('still busy')); }, { retries: 100, baseMs: 200, deadlineMs: 500, signal })).rejects.toThrow('still busy');
@@ -69,5 +83,22 @@ describe('createOnce', () => {
     let posts = 0;
     await expect(createOnce(async () => { posts++; throw new UncertainError('timed out'); }, async () => undefined, { attempts: 3 })).rejects.toThrow('timed out');
     expect(posts).toBe(3);
+  });
+
+  it('keeps looking for what was made for the settle window before it asks again (a list lags)', async () => {
+    let posts = 0;
+    let looks = 0;
+    const shownAt = Date.now() + 150; // the list shows the first create's result 150 ms late
+    const result = await createOnce(
+      async () => {
+        posts++;
+        throw new UncertainError('HTTP 502');
+      },
+      async () => (looks++, Date.now() >= shownAt ? 'made' : undefined),
+      { settleMs: 2000, intervalMs: 20 },
+    );
+    expect(result).toBe('made');
+    expect(posts).toBe(1);
+    expect(looks).toBeGreaterThan(1);
   });
 });

@@ -153,16 +153,23 @@ describe.each(PROFILES)('publish (%s)', { timeout: 180_000 }, (profile) => {
   it('--url that redirects: refused before Vultr is asked, naming the final URL (Vultr does not follow redirects)', async () => {
     const w = await world(profile);
     const { manifest, path } = await builtIso(w.dir, { bytes: 1 << 20 });
+    const iso = `${manifest.name}.iso`;
     const server = createServer((req, res) => {
-      if (req.url === '/moved.iso') return res.writeHead(302, { Location: '/final/x.iso' }).end();
+      if (req.url === `/moved/${iso}`) return res.writeHead(302, { Location: `/final/${iso}` }).end();
+      if (req.url === `/signed/${iso}`) return res.writeHead(302, { Location: `/final/${iso}?X-Amz-Signature=abc` }).end();
       res.writeHead(200, { 'Content-Length': manifest.iso.size }).end();
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     onTestFinished(() => new Promise<void>((r) => server.close(() => r())));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const r = await publish(w, path, ['--url', `${base}/moved.iso`]);
+    const r = await publish(w, path, ['--url', `${base}/moved/${iso}`]);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain(`--url ${base}/moved.iso redirects (HTTP 302), and Vultr does not follow redirects; pass the final URL instead: ${base}/final/x.iso`);
+    expect(r.stderr).toContain(`--url ${base}/moved/${iso} redirects (HTTP 302), and Vultr does not follow redirects; pass the final URL instead: ${base}/final/${iso}`);
+    // A signed target is not printed whole.
+    const signed = await publish(w, path, ['--url', `${base}/signed/${iso}`]);
+    expect(signed.exitCode).toBe(2);
+    expect(signed.stderr).toContain(`pass the final URL instead: ${base}/final/${iso}?… (its query string not shown: it may carry a signature)`);
+    expect(signed.stderr).not.toContain('X-Amz-Signature=abc');
     expect(posts(w.fake)).toBe(0);
   });
 

@@ -95,13 +95,15 @@ describe.each(PROFILES)('vm create (%s)', { timeout: 180_000 }, (profile) => {
     expect(r.exitCode).toBe(130);
     const [inst] = [...w.fake.instances.values()];
     expect(inst).toBeDefined();
-    expect(String(r.stderr)).toContain(`cancelled by SIGINT; kept on purpose: instance ${inst!.id} is installed, with its ISO still attached (harmless: the ISO boots the installed system); carry on with: vultr-sid-iso vm detach ${inst!.id}`);
+    expect(String(r.stderr).trimEnd().split('\n').at(-1)).toBe(
+      `vultr-sid-iso: cancelled by SIGINT; instance ${inst!.id} is installed, with its ISO still attached (harmless: the ISO boots the installed system), kept on purpose; carry on with: vultr-sid-iso vm detach ${inst!.id}, or remove it with: vultr-sid-iso vm delete ${inst!.id}`,
+    );
     expect(calls(w, 'DELETE', `/instances/${inst!.id}`)).toEqual([]);
 
     // …and that command does carry on, waiting out the lock.
     const detach = await cli(w, ['vm', 'detach', inst!.id, '--poll-interval', '0.2']);
     expect(detach.exitCode, detach.stderr).toBe(0);
-    expect(detach.stderr).toMatch(/is locked \(server_status locked\); waiting to detach the ISO/);
+    expect(detach.stderr).toMatch(/is locked \(Vultr: "Unable to detach ISO: Server is currently locked"\); waiting to detach the ISO/);
     expect(inst!.isoState).toBe('ready');
   });
 
@@ -155,7 +157,7 @@ describe('a lock that outlasts the request retries', { timeout: 300_000 }, () =>
     for (const { profile, w, r, ms } of runs) {
       expect(r.exitCode, profile).toBe(1);
       expect(r.stderr, profile).toMatch(/did not answer on SSH/);
-      expect(r.stderr, profile).toMatch(/instance \S+ is locked \(server_status locked\); waiting to delete it/);
+      expect(r.stderr, profile).toMatch(/instance \S+ is locked \(Vultr: "Unable to destroy server: Unable to remove VM: Server is currently locked"\); waiting to delete it/);
       expect(r.stderr, profile).toMatch(/deleted the unfinished instance/);
       expect(w.fake.instances.size, profile).toBe(0);
       expect(ms, profile).toBeGreaterThan(115_000);

@@ -1,21 +1,26 @@
 // Record the Vultr ISO in the manifest, then prune: keep the publish.keep newest of our ISOs
 // (the new one included), never touch anyone else's, and keep one that is attached to an
-// instance (with a warning naming it and how to detach it).
+// instance (with a warning naming it and how to detach it). Only now, with the new ISO
+// verified, does keep remove a good ISO of ours.
 import { writeManifestFile } from '../../iso/manifest.js';
 import { planRoom } from '../../iso/vultr-library.js';
 import type { Step } from '../../pipeline/runner.js';
-import { describeInstance, VultrApiError } from '../../systems/vultr-api.js';
-import { readLibrary } from './library-room.js';
+import { describeInstance } from '../../systems/vultr-api.js';
+import { deleteUnlessAttached, readLibrary } from './library-room.js';
 import type { PublishState } from './state.js';
 
 export const recordInManifest: Step<PublishState> = {
   title: 'Record the Vultr ISO in the manifest',
-  async run(state) {
+  async run(state, { leftovers }) {
     const iso = state.iso!;
     state.manifest!.vultr = { isoId: iso.id, filename: iso.filename, status: iso.status };
     if (state.options.attestationUrl) state.manifest!.attestation = { url: state.options.attestationUrl };
     await writeManifestFile(state.manifestPath!, state.manifest!);
-    state.createdIsoId = undefined; // published: from now on the ISO is a result, not scratch
+    if (state.createdIsoId) {
+      // Published: from now on the ISO is a result, not scratch (still named if the run is cut short).
+      state.createdIsoId = undefined;
+      leftovers.set('iso', `ISO ${iso.id} (${iso.filename}) is published and recorded in ${state.manifestPath}; remove it with: vultr-sid-iso iso delete ${iso.id}`);
+    }
     return iso.id;
   },
 };
@@ -35,10 +40,7 @@ export const pruneIsos: Step<PublishState> = {
       state.keptAttached.push(iso.filename);
     }
     for (const iso of plan.remove) {
-      try {
-        await vultr.deleteIso(iso.id);
-      } catch (error) {
-        if (!(error instanceof VultrApiError && /still attached/i.test(error.vultrError))) throw error;
+      if (!(await deleteUnlessAttached(vultr, iso.id))) {
         reporter.warn(`kept ${iso.filename}: it was attached to an instance meanwhile`);
         state.keptAttached.push(iso.filename);
         continue;

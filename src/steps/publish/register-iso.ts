@@ -1,32 +1,50 @@
 // POST /v2/iso {url}, then wait until Vultr has downloaded it and compare its sha512 with
-// ours. The ISO id is recorded the moment it exists, so a failure or Ctrl-C deletes it.
-import { basename } from 'node:path';
+// ours. Before the POST the ISOs already there are noted (PendingCreate): whatever happens to
+// its answer (lost, 5xx, Ctrl-C), the ISO it made can be found again among the new ones, so a
+// failure or Ctrl-C deletes it, or names it with the command that does.
 import { messageOf, OperationError } from '../../pipeline/errors.js';
+import type { Leftovers } from '../../pipeline/leftovers.js';
 import type { Step } from '../../pipeline/runner.js';
-import { VultrApiError, type VultrIso } from '../../systems/vultr-api.js';
+import { isGone, settleWindow, VultrApiError, type VultrIso } from '../../systems/vultr-api.js';
 import { waitFor } from '../../systems/wait-for.js';
+import { isoFileName } from '../../iso/output-name.js';
 import { describeLibrary, roomAdvice } from '../../iso/vultr-library.js';
+import { findUnanswered } from '../unanswered-create.js';
 import { readLibrary } from './library-room.js';
 import type { PublishState } from './state.js';
 
-/** The file name Vultr derives from the URL (its last path segment). */
-export function isoFilename(url: string): string {
-  return decodeURIComponent(basename(new URL(url).pathname));
+const removeIso = (id: string) => `remove it with: vultr-sid-iso iso delete ${id}`;
+
+/** The ledger's line for the ISO, as far as the run knows it. */
+function noteIso(leftovers: Leftovers, state: PublishState, iso?: VultrIso): void {
+  const text = iso
+    ? state.createdIsoId
+      ? `ISO ${iso.id} (${iso.filename}) is unfinished; ${removeIso(iso.id)}`
+      : `ISO ${iso.id} (${iso.filename}) is published and recorded in ${state.manifestPath}; ${removeIso(iso.id)}`
+    : `POST /iso got no clear answer, so Vultr may have made ${state.pendingIso!.what}; find it with vultr-sid-iso iso list and ${removeIso('ID')}`;
+  leftovers.set('iso', text);
 }
 
 export const registerIso: Step<PublishState> = {
   title: 'Register the ISO with Vultr',
   skip: (state) => (state.alreadyInLibrary ? 'the library has it' : undefined),
-  async run(state, { reporter, signal }) {
+  async run(state, { reporter, signal, leftovers }) {
     const vultr = state.vultr!;
     const url = state.url!;
-    const filename = isoFilename(url);
+    const filename = isoFileName(state.manifest!.name);
+    state.pendingIso = await vultr.pendingIso(filename);
+    noteIso(leftovers, state);
     let iso: VultrIso;
     try {
-      iso = await vultr.createIso(url, filename, (error) => reporter.warn(`${error.message}; checking whether the ISO was created anyway`));
+      iso = await vultr.createIso(url, state.pendingIso, {
+        ...settleWindow(state.options.pollIntervalMs),
+        onUncertain: (error) => reporter.warn(`${error.message}; checking whether the ISO was created anyway`),
+      });
     } catch (error) {
       if (!(error instanceof VultrApiError && error.status >= 400 && error.status < 500)) throw error;
-      // Most likely a full library (its limit is not in the API): say what fills it.
+      // Refused: nothing was made. Most likely a full library (its limit is not in the API): say what fills it.
+      state.pendingIso = undefined;
+      leftovers.delete('iso');
       const library = await readLibrary(vultr);
       throw new OperationError(
         `Vultr refused to register ${filename} (HTTP ${error.status}${error.vultrError ? `: ${error.vultrError}` : ''}); the library ${describeLibrary(library, { prefix: state.config!.name, capacity: state.config!.publish.librarySize })}; ${roomAdvice(library, state.config!.name)}`,
@@ -34,6 +52,8 @@ export const registerIso: Step<PublishState> = {
       );
     }
     state.createdIsoId = iso.id;
+    state.pendingIso = undefined;
+    noteIso(leftovers, state, iso);
     reporter.info(`created ISO ${iso.id} (${iso.filename}), Vultr is downloading it`);
     const done = await waitFor<VultrIso>(
       `Vultr to download ISO ${iso.id}`,
@@ -42,7 +62,7 @@ export const registerIso: Step<PublishState> = {
         try {
           current = await vultr.getIso(iso.id);
         } catch (error) {
-          if (error instanceof VultrApiError && error.status === 404) throw new OperationError(`ISO ${iso.id} disappeared from the Vultr library while downloading (HTTP 404); check the URL and try again`);
+          if (isGone(error)) throw new OperationError(`ISO ${iso.id} disappeared from the Vultr library while downloading (HTTP 404); check the URL and try again`);
           throw error;
         }
         if (current.status === 'complete') return { done: current };
@@ -58,13 +78,24 @@ export const registerIso: Step<PublishState> = {
     }
     return `${iso.id} complete, sha512 matches`;
   },
-  async cleanup(state, { failed, reporter, signal }) {
-    if (!failed || !state.createdIsoId) return;
-    try {
-      await state.vultr!.withSignal(signal).deleteIso(state.createdIsoId);
-      reporter.info(`deleted the unfinished ISO ${state.createdIsoId} from the Vultr library`);
-    } catch (error) {
-      throw new OperationError(`could not delete ISO ${state.createdIsoId} from the Vultr library (${messageOf(error)}); delete it in the Vultr console`);
+  async cleanup(state, ctx) {
+    const { reporter, leftovers } = ctx;
+    if (!ctx.failed) return;
+    const vultr = state.vultr!.withSignal(ctx.signal);
+    if (!state.createdIsoId) {
+      await findUnanswered(state.pendingIso, { vultr, key: 'iso', pollIntervalMs: state.options.pollIntervalMs }, ctx, (iso) => {
+        state.createdIsoId = iso.id;
+        noteIso(leftovers, state, iso);
+      });
     }
+    const id = state.createdIsoId;
+    if (!id) return;
+    try {
+      await vultr.deleteIso(id);
+    } catch (error) {
+      if (!isGone(error)) throw new OperationError(`could not delete ISO ${id} from the Vultr library (${messageOf(error)}); ${removeIso(id)}`);
+    }
+    leftovers.delete('iso');
+    reporter.info(`deleted the unfinished ISO ${id} from the Vultr library`);
   },
 };

@@ -4,7 +4,7 @@ import type { Config } from '../../config/schema.js';
 import type { Settings } from '../../config/settings.js';
 import type { Manifest } from '../../iso/manifest.js';
 import type { StorageSettings } from '../../systems/object-storage.js';
-import type { VultrClient, VultrIso } from '../../systems/vultr-api.js';
+import type { PendingCreate, VultrClient, VultrIso } from '../../systems/vultr-api.js';
 import type { Trace } from '../../systems/vultr-trace.js';
 
 export interface PublishOptions {
@@ -35,6 +35,8 @@ export interface PublishState {
   storage?: { client: S3Client; settings: StorageSettings; key: string };
   objectUploaded?: boolean;
   url?: string;
+  /** POST /iso was sent and has not answered yet: how to find what it made. */
+  pendingIso?: PendingCreate<VultrIso>;
   /** The ISO this run created in Vultr's library (deleted again if the run fails). */
   createdIsoId?: string;
   iso?: VultrIso;

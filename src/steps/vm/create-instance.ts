@@ -1,14 +1,18 @@
-// Newest published ISO → an instance booting it (IPv6 on, never os_id). The instance id is
-// recorded the moment it exists: until the install is known finished, a failure or Ctrl-C
-// deletes it (waiting out Vultr's lock first); from then on it is kept, and the run says
-// how to carry on.
+// Newest published ISO → an instance booting it (IPv6 on, never os_id). Everything that can
+// be checked without the network (region, plan, host name, user-data) is, before the first
+// API call. Before the POST the instances already there are noted (PendingCreate): whatever
+// happens to its answer, the instance it made is found among the new ones. Until the install
+// is known finished, a failure or Ctrl-C deletes it (waiting out Vultr's lock first); from
+// then on it is kept, and the run says how to carry on or remove it.
 import { readFile } from 'node:fs/promises';
 import { loadConfig } from '../../config/load.js';
-import { fqdn } from '../../config/schema.js';
-import { ours } from '../../iso/vultr-library.js';
+import { fqdn, isDnsName, VULTR_ID } from '../../config/schema.js';
+import { ours, traceScope } from '../../iso/vultr-library.js';
 import { messageOf, OperationError, UserInputError } from '../../pipeline/errors.js';
+import type { Leftovers } from '../../pipeline/leftovers.js';
 import type { Step } from '../../pipeline/runner.js';
-import { vultrClient, type InstanceRequest, type VultrIso } from '../../systems/vultr-api.js';
+import { isGone, settleWindow, vultrClient, type VultrIso } from '../../systems/vultr-api.js';
+import { findUnanswered } from '../unanswered-create.js';
 import type { VmState } from './state.js';
 
 /** `latest` (our newest complete ISO), an ISO id, or a file name. */
@@ -26,32 +30,21 @@ export async function pickIso(state: VmState): Promise<VultrIso> {
   return found;
 }
 
-export const chooseIso: Step<VmState> = {
-  title: 'Pick the ISO',
-  async run(state, { signal }) {
-    state.config = await loadConfig(state.options.configPath, state.options.settings.secrets);
-    state.vultr = vultrClient(state.options.settings, signal, state.options.trace);
-    state.iso = await pickIso(state);
-    return `${state.iso.filename} (${state.iso.id})`;
-  },
-};
-
-/** What is left of a run that failed after the install finished, and the command that carries on. */
-export function continuation(state: VmState): string {
-  const id = state.instanceId!;
-  return state.detached
-    ? `instance ${id} is installed and its ISO is detached; nothing is left to do but let it finish booting (vultr-sid-iso vm list shows it)`
-    : `instance ${id} is installed, with its ISO still attached (harmless: the ISO boots the installed system); carry on with: vultr-sid-iso vm detach ${id}`;
-}
-
-export const createInstance: Step<VmState> = {
-  title: 'Create the instance',
-  async run(state, { reporter }) {
-    const { options, config } = state;
-    const region = options.region ?? config!.vm.region;
-    const plan = options.plan ?? config!.vm.plan;
+export const planInstance: Step<VmState> = {
+  title: 'Check the request',
+  async run(state) {
+    const { options } = state;
+    const config = await loadConfig(options.configPath, options.settings.secrets);
+    state.config = config;
+    options.trace?.setScope(traceScope(config));
+    const region = options.region ?? config.vm.region;
+    const plan = options.plan ?? config.vm.plan;
     if (!region || !plan) throw new UserInputError('no region or plan; pass --region and --plan (e.g. --region ewr --plan vc2-1c-2gb) or set vm.region and vm.plan in the config');
-    const label = options.label ?? `${config!.name}-${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '')}`;
+    // The config's values passed its schema; flags get the same rules.
+    if (!VULTR_ID.test(region)) throw new UserInputError(`--region "${region}" is not a Vultr region id (lower-case letters, digits and -); pass one like ewr`);
+    if (!VULTR_ID.test(plan)) throw new UserInputError(`--plan "${plan}" is not a Vultr plan id (lower-case letters, digits and -); pass one like vc2-1c-2gb`);
+    const hostname = options.hostname ?? fqdn(config);
+    if (!isDnsName(hostname)) throw new UserInputError(`--hostname "${hostname}" is not a host name or a fully qualified one; pass one like web or web.example.org`);
     let userData: string | undefined;
     if (options.userDataFile) {
       try {
@@ -60,42 +53,89 @@ export const createInstance: Step<VmState> = {
         throw new UserInputError(`--user-data ${options.userDataFile} cannot be read (${(error as NodeJS.ErrnoException).code}); pass a readable cloud-config file`, { cause: error });
       }
     }
-    const request: InstanceRequest = {
+    const label = options.label ?? `${config.name}-${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '')}`;
+    state.request = {
       region,
       plan,
-      iso_id: state.iso!.id,
       enable_ipv6: true,
       label,
       // Vultr serves this to cloud-init on the VM, which sets the hostname from it (an FQDN
       // also sets the domain), as the installer did from the config.
-      hostname: options.hostname ?? fqdn(config!),
-      tags: [...new Set([...config!.vm.tags, ...(options.tags ?? [])])],
+      hostname,
+      tags: [...new Set([...config.vm.tags, ...(options.tags ?? [])])],
       ...(options.sshKeys.length ? { sshkey_id: options.sshKeys } : {}),
       ...(userData ? { user_data: userData } : {}),
     };
-    const instance = await state.vultr!.createInstance(request, (error) => reporter.warn(`${error.message}; checking whether the instance was created anyway`));
+    return `${label} in ${region}, plan ${plan}`;
+  },
+};
+
+export const chooseIso: Step<VmState> = {
+  title: 'Pick the ISO',
+  async run(state, { signal }) {
+    state.vultr = vultrClient(state.options.settings, signal, state.options.trace);
+    state.iso = await pickIso(state);
+    return `${state.iso.filename} (${state.iso.id})`;
+  },
+};
+
+/** What is left of a run that failed after the install finished, and the commands that carry on or remove it. */
+export function continuation(state: VmState): string {
+  const id = state.instanceId!;
+  const remove = `or remove it with: vultr-sid-iso vm delete ${id}`;
+  return state.detached
+    ? `instance ${id} is installed and its ISO is detached, kept on purpose; nothing is left to do but let it finish booting (vultr-sid-iso vm list shows it), ${remove}`
+    : `instance ${id} is installed, with its ISO still attached (harmless: the ISO boots the installed system), kept on purpose; carry on with: vultr-sid-iso vm detach ${id}, ${remove}`;
+}
+
+/** The ledger's line for the instance, as far as the run knows it. */
+export function noteInstance(leftovers: Leftovers, state: VmState): void {
+  const id = state.instanceId;
+  const text = !id
+    ? `POST /instances got no clear answer, so Vultr may have made ${state.pendingInstance!.what} (tag ${state.request!.tags[0]}); find it with vultr-sid-iso vm list and remove it with: vultr-sid-iso vm delete ID`
+    : state.installMs === undefined
+      ? `instance ${id} (${state.request!.label}) is unfinished and billed while it exists; remove it with: vultr-sid-iso vm delete ${id}`
+      : continuation(state);
+  leftovers.set('instance', text);
+}
+
+export const createInstance: Step<VmState> = {
+  title: 'Create the instance',
+  async run(state, { reporter, leftovers }) {
+    const vultr = state.vultr!;
+    const request = { ...state.request!, iso_id: state.iso!.id };
+    state.pendingInstance = await vultr.pendingInstance(request);
+    noteInstance(leftovers, state);
+    const instance = await vultr.createInstance(request, state.pendingInstance, {
+      ...settleWindow(state.options.pollIntervalMs),
+      onUncertain: (error) => reporter.warn(`${error.message}; checking whether the instance was created anyway`),
+    });
     state.instanceId = instance.id;
     state.instance = instance;
     state.createdAt = Date.now();
-    return `${instance.id} (${label}) in ${region}`;
+    state.pendingInstance = undefined;
+    noteInstance(leftovers, state);
+    return `${instance.id} (${request.label}) in ${request.region}`;
   },
-  async cleanup(state, { failed, reporter, signal }) {
-    if (!failed || !state.instanceId) return;
-    if (state.installMs !== undefined) {
-      // Installed: deleting it now would throw away a good VM.
-      const note = continuation(state);
-      reporter.warn(note);
-      return note;
+  async cleanup(state, ctx) {
+    const { reporter, leftovers } = ctx;
+    if (!ctx.failed) return;
+    const vultr = state.vultr!.withSignal(ctx.signal);
+    if (!state.instanceId) {
+      await findUnanswered(state.pendingInstance, { vultr, key: 'instance', pollIntervalMs: state.options.pollIntervalMs }, ctx, (instance) => {
+        state.instanceId = instance.id;
+        noteInstance(leftovers, state);
+      });
     }
     const id = state.instanceId;
+    // Installed: deleting it now would throw away a good VM; the ledger says how to carry on.
+    if (!id || state.installMs !== undefined) return;
     try {
-      await state.vultr!.withSignal(signal).whenUnlocked(id, 'delete it', () => state.vultr!.withSignal(signal).deleteInstance(id), {
-        intervalMs: state.options.pollIntervalMs,
-        info: (m) => reporter.info(m),
-      });
-      reporter.warn(`deleted the unfinished instance ${id}`);
+      await vultr.whenUnlocked(id, 'delete it', () => vultr.deleteInstance(id), { intervalMs: state.options.pollIntervalMs, info: (m) => reporter.info(m) });
     } catch (error) {
-      throw new OperationError(`could not delete instance ${id} (${messageOf(error)}); delete it with vultr-sid-iso vm delete ${id}, it is billed while it exists`);
+      if (!isGone(error)) throw new OperationError(`could not delete instance ${id} (${messageOf(error)}); it is billed while it exists: remove it with: vultr-sid-iso vm delete ${id}`);
     }
+    leftovers.delete('instance');
+    reporter.warn(`deleted the unfinished instance ${id}`);
   },
 };

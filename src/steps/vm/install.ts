@@ -8,8 +8,9 @@ import { OperationError } from '../../pipeline/errors.js';
 import type { Reporter } from '../../pipeline/reporter.js';
 import type { Step, StepContext } from '../../pipeline/runner.js';
 import { BannerWatch, dialable } from '../../systems/ssh-banner.js';
-import type { VultrInstance } from '../../systems/vultr-api.js';
+import { settleWindow, type VultrInstance } from '../../systems/vultr-api.js';
 import { waitFor } from '../../systems/wait-for.js';
+import { noteInstance } from './create-instance.js';
 import type { VmState } from './state.js';
 
 const noWait = (state: VmState) => (state.options.noWait ? '--no-wait' : undefined);
@@ -63,7 +64,7 @@ async function untilInstalled(state: VmState, watch: BannerWatch, { reporter, si
         // ISO attached, starting it boots the installed system (or the installer again).
         if (starts > 0) throw new OperationError(`instance ${id} powered itself off again after it was started; look at its console in the Vultr portal`);
         reporter.warn(`instance ${id} powered itself off; starting it (the attached ISO boots an installed system)`);
-        await vultr.whenUnlocked(id, 'start it', () => vultr.startInstance(id), {
+        await vultr.whenUnlocked(id, 'start it', () => vultr.startInstance(id, settleWindow(state.options.pollIntervalMs)), {
           intervalMs: state.options.pollIntervalMs,
           info: (m) => reporter.info(m),
         });
@@ -93,6 +94,7 @@ export const waitForInstall: Step<VmState> = {
     try {
       const banner = await untilInstalled(state, watch, ctx);
       state.installMs = Date.now() - state.createdAt!;
+      noteInstance(ctx.leftovers, state);
       return `installed: the system answers (${banner}) after ${minutes(state.installMs)}`;
     } finally {
       watch.stop();
@@ -105,7 +107,7 @@ export async function detachAndConfirm(state: VmState, { reporter, signal }: Ste
   const vultr = state.vultr!;
   const id = state.instanceId!;
   const intervalMs = state.options.pollIntervalMs;
-  await vultr.whenUnlocked(id, 'detach the ISO', () => vultr.detachIso(id), { intervalMs, info: (m) => reporter.info(m) });
+  await vultr.whenUnlocked(id, 'detach the ISO', () => vultr.detachIso(id, settleWindow(intervalMs)), { intervalMs, info: (m) => reporter.info(m) });
   await waitFor<true>(
     `the ISO to detach from instance ${id}`,
     async () => {
@@ -122,6 +124,7 @@ export const detachIso: Step<VmState> = {
   skip: noWait,
   async run(state, ctx) {
     await detachAndConfirm(state, ctx);
+    noteInstance(ctx.leftovers, state);
     return 'detached';
   },
 };

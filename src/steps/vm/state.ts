@@ -1,7 +1,7 @@
 // The typed state shared by the `vm create` steps.
 import type { Config } from '../../config/schema.js';
 import type { Settings } from '../../config/settings.js';
-import type { VultrClient, VultrInstance, VultrIso } from '../../systems/vultr-api.js';
+import type { InstanceRequest, PendingCreate, VultrClient, VultrInstance, VultrIso } from '../../systems/vultr-api.js';
 import type { Trace } from '../../systems/vultr-trace.js';
 
 export interface VmCreateOptions {
@@ -27,6 +27,10 @@ export interface VmState {
   config?: Config;
   vultr?: VultrClient;
   iso?: VultrIso;
+  /** What POST /instances is sent (but the ISO), from the flags and the config. */
+  request?: Omit<InstanceRequest, 'iso_id'>;
+  /** POST /instances was sent and has not answered yet: how to find what it made. */
+  pendingInstance?: PendingCreate<VultrInstance>;
   /** Recorded the moment the instance exists, so a failure or Ctrl-C can delete it. */
   instanceId?: string;
   instance?: VultrInstance;

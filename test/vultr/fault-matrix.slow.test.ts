@@ -1,0 +1,298 @@
+// The fault matrix (issue 21): publish into a full 2-ISO library and into an empty one, and
+// vm create, each run once for every call × every fault the fake can inject, with a list
+// that lags under each fault that leaves a create's outcome unknown, and with Ctrl-C after
+// every step. After each run the account and the CLI's last lines are checked against the
+// contract (helpers/account-invariants.ts). A clean run of each flow first lists its calls
+// (repeated polls counted once: helpers/fake-faults.ts) and its steps.
+// The control: the old abort path (helpers/old-abort-path.ts) breaks an invariant.
+import { readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { accountViolations, snapshot } from '../helpers/account-invariants.js';
+import { atGroup, nth, POLLED, type FaultKind } from '../helpers/fake-faults.js';
+import { FakeVultr, type Behaviour } from '../helpers/fake-vultr.js';
+import { CliPool } from '../helpers/cli-pool.js';
+import { ROOT, tempDir, type CliResult } from '../helpers/project.js';
+import { API_KEY, builtIso, recordOutput, useVultrChecks } from '../helpers/vultr-world.js';
+
+useVultrChecks();
+
+const PREFIX = 'vultr-sid';
+const OUR_TAG = 'vultr-sid-iso';
+const OLD_ABORT_PATH = join(ROOT, 'dist/test/helpers/old-abort-path.js');
+/** CLI processes at once: most of a run is waiting on polls, locks and settle windows. */
+const CONCURRENCY = 5;
+const POLL = ['--poll-interval', '0.05', '--timeout', '20'];
+/** Shorter than the settle window (10 poll intervals: 0.5 s), as a real list's lag must be for the bound to hold. */
+const LAG_MS = 200;
+
+/** On a GET, acting changes nothing, so a lost or held answer is the same fault as a cut one. */
+const READ_FAULTS: FaultKind[] = ['drop', 'refused-500', '429', '429-retry-after', 'sigint'];
+const CHANGE_FAULTS: FaultKind[] = ['drop', 'refused-500', 'lost', 'timeout', 'after-502', '429', '429-retry-after', 'sigint', 'sigint-after'];
+/** The faults after which a create's outcome is unknown to the client: with a lagging list too. */
+const LAGGED_FAULTS: FaultKind[] = ['drop', 'lost', 'after-502', 'sigint-after'];
+const CREATES = new Set(['POST /iso', 'POST /instances']);
+
+interface Flow {
+  name: string;
+  behaviour: Partial<Behaviour>;
+  /** The account as the run finds it. */
+  populate(fake: FakeVultr): void;
+  args(dir: string): Promise<string[]>;
+}
+
+interface Variant {
+  label: string;
+  group?: number;
+  sig?: string;
+  fault?: FaultKind;
+  lagMs?: number;
+  ctrlCAfter?: string;
+  /** Ctrl-C after the last step: the run is over, its result stands. */
+  last?: boolean;
+}
+
+interface Row {
+  flow: string;
+  variant: Variant;
+  problems: string[];
+  /** What the account looks like afterwards, in a word: done (exit 0), removed (all the run made is gone), named (what is left is named). */
+  outcome: 'done' | 'removed' | 'named';
+  result: CliResult;
+  /** The calls the run made, repeated polls once. */
+  groups: { group: number; sig: string }[];
+}
+
+/** A loopback server where `publish --url` finds the ISO (and the fake downloads it). */
+async function isoHost(): Promise<{ base: string; manifest: string; name: string }> {
+  const dir = await tempDir();
+  const { manifest, path } = await builtIso(dir, { bytes: 4096 });
+  const bytes = await readFile(manifest.iso.path);
+  const server = createServer((req, res) => {
+    res.writeHead(200, { 'Content-Length': bytes.length });
+    res.end(req.method === 'HEAD' ? undefined : bytes);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  onTestFinished(() => new Promise<void>((r) => server.close(() => r())));
+  return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, manifest: path, name: manifest.name };
+}
+
+function flows(host: Awaited<ReturnType<typeof isoHost>>, scratch: string): Flow[] {
+  let n = 0;
+  /** Each run gets its own copy of the manifest: a run that publishes writes to it. */
+  const manifestCopy = async () => {
+    const copy = join(scratch, `run-${++n}.json`);
+    await writeFile(copy, await readFile(host.manifest));
+    return copy;
+  };
+  const foreignVm = (fake: FakeVultr) => fake.addInstance({ label: 'web', tags: [] });
+  const publishArgs = async () => ['publish', '--manifest', await manifestCopy(), '--url', `${host.base}/${host.name}.iso`, ...POLL];
+  return [
+    {
+      name: 'publish, full library',
+      behaviour: { foreignIsos: [] },
+      populate(fake) {
+        fake.addIso(`${PREFIX}-aaaaaaaaaaaa.iso`);
+        fake.addIso(`${PREFIX}-bbbbbbbbbbbb.iso`);
+        foreignVm(fake);
+      },
+      args: publishArgs,
+    },
+    {
+      name: 'publish, empty library',
+      behaviour: { foreignIsos: [] },
+      populate: foreignVm,
+      args: publishArgs,
+    },
+    {
+      name: 'vm create',
+      behaviour: { foreignIsos: [], installMs: 150, lockMs: 150, rebootMs: 100 },
+      populate(fake) {
+        const iso = fake.addIso(`${PREFIX}-aaaaaaaaaaaa.iso`);
+        // An older VM of ours with the label the run asks for, holding our ISO: never to be adopted or touched.
+        fake.addInstance({ label: 'web', tags: [OUR_TAG], isoId: iso.id });
+        fake.addInstance({ label: 'someone-else', tags: [] });
+      },
+      args: async () => ['vm', 'create', '--region', 'ewr', '--plan', 'vc2-1c-2gb', '--label', 'web', ...POLL],
+    },
+  ];
+}
+
+const SIGNALLED: FaultKind[] = ['sigint', 'sigint-after'];
+
+/** One run of a flow under one fault, on an account of its own; the contract checked after it. */
+async function runOne(cli: CliPool, flow: Flow, variant: Variant, dir: string): Promise<Row> {
+  const fake = await new FakeVultr(API_KEY, 'vultr-2026', { ...flow.behaviour, listLagMs: variant.lagMs ?? 0 }).start();
+  try {
+    flow.populate(fake);
+    if (variant.fault) fake.inject({ kind: variant.fault, at: atGroup(variant.group!) });
+    const before = snapshot(fake);
+    const job = {
+      args: [...(await flow.args(dir)), '--json'],
+      env: {
+        VULTR_API_KEY: API_KEY,
+        VULTR_API_URL: fake.url,
+        VULTR_SID_ISO_HTTP_BACKOFF: '0.02',
+        VULTR_SID_ISO_SSH_PORT: String(fake.sshPort),
+        NO_COLOR: '1',
+        // Only a held answer needs the client's timeout to be short.
+        ...(variant.fault === 'timeout' ? { VULTR_SID_ISO_HTTP_TIMEOUT: '1.5' } : {}),
+      },
+      ctrlCAfter: variant.ctrlCAfter,
+    };
+    const result = await cli.run(job, { onStart: (pid) => (fake.signalTarget = pid), timeoutMs: 120_000 });
+    recordOutput(result.stdout, result.stderr);
+    const cancelled = (variant.fault !== undefined && SIGNALLED.includes(variant.fault)) || (variant.ctrlCAfter !== undefined && !variant.last);
+    const problems = accountViolations(fake, before, result, { prefix: PREFIX, exitCodes: [cancelled ? 130 : 0] });
+    if (fake.pendingFaults.length) problems.push(`the fault never landed (calls: ${fake.log.calls.map((c) => c.sig).join(', ')})`);
+    if (variant.ctrlCAfter && !result.stderr.includes(`✔ ${variant.ctrlCAfter} (`)) problems.push(`the step "${variant.ctrlCAfter}" never finished`);
+    const left = fake.events.filter((e) => (e.kind === 'iso-made' && fake.isos.has(e.id)) || (e.kind === 'instance-made' && fake.instances.has(e.id)));
+    const outcome = result.exitCode === 0 ? 'done' : left.length ? 'named' : 'removed';
+    return { flow: flow.name, variant, problems, outcome, result, groups: fake.log.groups() };
+  } finally {
+    await fake.stop();
+  }
+}
+
+async function pool<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await work(items[i]!);
+      }
+    }),
+  );
+  return out;
+}
+
+function variantsFor(groups: { group: number; sig: string }[], steps: string[]): Variant[] {
+  const out: Variant[] = [];
+  for (const { group, sig } of groups) {
+    const changes = !sig.startsWith('GET ');
+    for (const fault of changes ? CHANGE_FAULTS : READ_FAULTS) out.push({ label: `${sig} #${group}: ${fault}`, group, sig, fault });
+    if (CREATES.has(sig)) for (const fault of LAGGED_FAULTS) out.push({ label: `${sig} #${group}: ${fault}, list lagging ${LAG_MS} ms`, group, sig, fault, lagMs: LAG_MS });
+  }
+  out.push({ label: `no fault, list lagging ${LAG_MS} ms`, lagMs: LAG_MS });
+  steps.forEach((step, i) => out.push({ label: `Ctrl-C after "${step}"`, ctrlCAfter: step, last: i === steps.length - 1 }));
+  return out;
+}
+
+/** The printed matrix: a line per call, a column per fault. */
+function table(flow: string, rows: Row[], groups: { group: number; sig: string }[]): string {
+  const faults = [...CHANGE_FAULTS];
+  const mark = (row?: Row) => (!row ? '·' : row.problems.length ? '✖' : { done: '0', removed: 'R', named: 'N' }[row.outcome]);
+  const cell = (g: number, f: FaultKind, lag = false) => mark(rows.find((r) => r.variant.group === g && r.variant.fault === f && Boolean(r.variant.lagMs) === lag));
+  const lines = [`${flow}:`, `  ${'call'.padEnd(34)} ${faults.map((f) => f.padEnd(15)).join(' ')}`];
+  for (const { group, sig } of groups) {
+    lines.push(`  ${`${group} ${sig}`.padEnd(34)} ${faults.map((f) => cell(group, f).padEnd(15)).join(' ')}`);
+    if (CREATES.has(sig)) lines.push(`  ${'  …with a lagging list'.padEnd(34)} ${faults.map((f) => (LAGGED_FAULTS.includes(f) ? cell(group, f, true) : '·').padEnd(15)).join(' ')}`);
+  }
+  for (const r of rows.filter((r) => !r.variant.fault)) lines.push(`  ${r.variant.label}: ${mark(r)}`);
+  return lines.join('\n');
+}
+
+describe('the fault matrix', () => {
+  it('publish (full and empty library) and vm create: every call × every fault, and Ctrl-C after every step, keep the contract', { timeout: 900_000 }, async () => {
+    const started = Date.now();
+    const scratch = await tempDir();
+    const all = flows(await isoHost(), scratch);
+    // Clean runs: each must keep the contract and succeed, and each tells its flow's calls and steps.
+    const cli = new CliPool(CONCURRENCY);
+    onTestFinished(() => cli.close());
+    const clean = await Promise.all(all.map((flow) => runOne(cli, flow, { label: 'no fault' }, scratch)));
+    for (const row of clean) expect(row.problems, `${row.flow}, no fault:\n${row.result.stderr}`).toEqual([]);
+    const shapes = clean.map((row) => ({ groups: row.groups, steps: [...row.result.stderr.matchAll(/^✔ (.+?) \([\d.]+ m?s\)/gm)].map((m) => m[1]!) }));
+    // A change that is polled would be counted once by its group, and a fault at it land by chance.
+    for (const { groups } of shapes) for (const { sig } of groups) expect(sig.startsWith('GET ') || !POLLED.has(sig), sig).toBe(true);
+    const plan = all.flatMap((flow, i) => variantsFor(shapes[i]!.groups, shapes[i]!.steps).map((variant) => ({ flow, variant })));
+    const rows = await pool(plan, CONCURRENCY, ({ flow, variant }) => runOne(cli, flow, variant, scratch));
+    const seconds = ((Date.now() - started) / 1000).toFixed(0);
+    const failed = rows.filter((r) => r.problems.length);
+    console.log(
+      [
+        `fault matrix: ${rows.length + clean.length} runs (${clean.length} without a fault) in ${seconds} s; ${failed.length} broke the contract`,
+        '(0: done, exit 0; R: cancelled, everything the run made removed; N: cancelled, what is left named with its removal command; ✖: broke the contract; ·: not run)',
+        ...all.map((flow, i) => table(flow.name, rows.filter((r) => r.flow === flow.name), shapes[i]!.groups)),
+      ].join('\n'),
+    );
+    expect(
+      failed.map((r) => `${r.flow} / ${r.variant.label}: ${r.problems.join('; ')}\n${r.result.stderr.trimEnd().split('\n').slice(-6).join('\n')}`),
+    ).toEqual([]);
+    // Every call of every flow got every fault.
+    for (const [i, flow] of all.entries()) {
+      for (const { group, sig } of shapes[i]!.groups) {
+        const got = rows.filter((r) => r.flow === flow.name && r.variant.group === group && !r.variant.lagMs).map((r) => r.variant.fault);
+        expect(got.sort(), `${flow.name} ${sig}`).toEqual([...(sig.startsWith('GET ') ? READ_FAULTS : CHANGE_FAULTS)].sort());
+      }
+    }
+  });
+
+  it('controls: each invariant fails on an account (or a last line) that breaks it', () => {
+    // Accounts that are never served (no server, and no guest that would answer SSH).
+    const account = () => {
+      const fake = new FakeVultr(API_KEY, 'vultr-2026', { foreignIsos: ['rescue.iso'] });
+      const good = fake.addIso(`${PREFIX}-aaaaaaaaaaaa.iso`);
+      const older = fake.addInstance({ label: 'web', tags: [OUR_TAG], guest: 'off' });
+      return { fake, good, older, before: snapshot(fake) };
+    };
+    const ok = { exitCode: 0, stdout: '{"id":"x","isoId":"y"}', stderr: '' };
+    const check = (fake: FakeVultr, before: ReturnType<typeof snapshot>, outcome = ok) => accountViolations(fake, before, outcome, { prefix: PREFIX, exitCodes: [0] });
+    const made = (fake: FakeVultr, n: number) => {
+      for (let i = 0; i < n; i++) {
+        const vm = fake.addInstance({ label: 'new', tags: [OUR_TAG], guest: 'off' });
+        fake.events.push({ kind: 'instance-made', id: vm.id, call: 1 });
+      }
+    };
+
+    const a = account();
+    expect(check(a.fake, a.before)).toEqual([]);
+    made(a.fake, 2);
+    expect(check(a.fake, a.before).join('\n')).toMatch(/2 VMs were made .*\n.*neither the result nor named/);
+
+    const b = account();
+    const rescue = [...b.fake.isos.values()].find((i) => i.filename === 'rescue.iso')!;
+    b.fake.isos.delete(rescue.id);
+    b.fake.events.push({ kind: 'iso-deleted', id: rescue.id, call: 1 });
+    expect(check(b.fake, b.before)).toEqual(['rescue.iso, there before and not ours to prune, was deleted']);
+
+    const c = account();
+    c.fake.events.push({ kind: 'iso-detached', id: c.older.id, call: 1 });
+    expect(check(c.fake, c.before)).toEqual([`instance ${c.older.id}, there before, was touched (iso-detached)`]);
+
+    const d = account();
+    d.fake.isos.delete(d.good.id);
+    d.fake.events.push({ kind: 'iso-deleted', id: d.good.id, call: 1 });
+    expect(check(d.fake, d.before)).toEqual(['the library held a good ISO of ours and holds none now']);
+
+    const e = account();
+    expect(check(e.fake, e.before, { exitCode: 1, stdout: '', stderr: 'vultr-sid-iso: it broke\n' })).toEqual([
+      'exit 1, not 0',
+      'the last line is not one sentence saying what and what to do: vultr-sid-iso: it broke',
+    ]);
+  });
+
+  it('control: the old abort path (Ctrl-C while POST /instances is in flight) breaks an invariant', { timeout: 120_000 }, async () => {
+    const fake = await new FakeVultr(API_KEY, 'vultr-2026', { foreignIsos: [] }).start();
+    fake.addIso(`${PREFIX}-aaaaaaaaaaaa.iso`);
+    fake.inject({ kind: 'sigint-after', at: nth('POST', '/instances') });
+    const before = snapshot(fake);
+    const { execa } = await import('execa');
+    const child = execa(process.execPath, [OLD_ABORT_PATH], { reject: false, cwd: ROOT, env: { VULTR_API_KEY: API_KEY, VULTR_API_URL: fake.url, NO_COLOR: '1' } });
+    fake.signalTarget = child.pid;
+    const r = await child;
+    const outcome = { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
+    recordOutput(outcome.stdout, outcome.stderr);
+    expect(fake.pendingFaults).toEqual([]);
+    expect(outcome.stderr).toContain('cancelled by SIGINT; everything this run created was removed');
+    const [vm] = fake.events.filter((e) => e.kind === 'instance-made').map((e) => e.id);
+    expect(accountViolations(fake, before, outcome, { prefix: PREFIX, exitCodes: [130] })).toEqual([
+      `${vm}, made by the run, is still there and neither the result nor named with "vultr-sid-iso vm delete ${vm}" in the last lines`,
+    ]);
+  });
+});
+
