@@ -14,6 +14,15 @@ export const PANIC_REBOOTS = 'panic=-1';
  * TCG first boot is well under a minute; this leaves room for a machine several times slower. */
 export const STALL_MS = 8 * 60_000;
 
+/**
+ * A boot that is up, after which a quiet console is normal: a login prompt, systemd's
+ * multi-user target (under heavy load the serial getty may give up waiting for its device, so
+ * no prompt ever comes), or our installer's preseed marker (the installer's own progress may
+ * then be quiet for minutes). Before it, systemd reports every job that runs for more than a
+ * few seconds, so a long silence means the guest has stopped.
+ */
+export const UP = /login: *$|Reached target .*Multi-User System|vultr-sid-iso: preseed loaded/m;
+
 export interface Death {
   kind: 'oops' | 'panic' | 'stall';
   /** The console's own words, e.g. "Oops: int3: 0000 [#1] SMP NOPTI". */
@@ -22,6 +31,8 @@ export interface Death {
   where?: string;
   /** The kernel had not yet started init: nothing of the installed system had run. */
   beforeInit: boolean;
+  /** Where, in the console text it was read from, the boot that died began. */
+  bootAt: number;
 }
 
 const OOPS = /\bOops: ([^\r\n]*)/;
@@ -34,29 +45,34 @@ const INIT_STARTS = /Run \S+ as init process/;
 /** Where a new boot starts (the kernel's banner); a console may hold several boots. */
 const BOOT_STARTS = /Linux version \d/g;
 
-/** The text of the last boot on the console (a guest may reboot within one QEMU). */
-function lastBoot(console: string): string {
+/** Where the line of the last kernel banner before `before` begins (a guest may reboot within one QEMU). */
+function lastBootAt(console: string, before = console.length): number {
   let start = 0;
-  for (const m of console.matchAll(BOOT_STARTS)) start = m.index;
-  return console.slice(start);
+  for (const m of console.matchAll(BOOT_STARTS)) if (m.index < before) start = console.lastIndexOf('\n', m.index) + 1;
+  return start;
 }
 
-/** The first Oops or panic of the console's last boot, or undefined while it looks alive. */
+/**
+ * The first Oops or panic on the console, or undefined while it looks alive. Any boot counts,
+ * not only the last: a kernel told `panic=-1` in a QEMU that lets it reboot is booting again
+ * a moment after its panic, before anyone has read the console.
+ */
 export function deathOnConsole(console: string): Death | undefined {
-  const boot = lastBoot(console);
-  const oops = OOPS.exec(boot);
-  const panic = PANIC.exec(boot);
+  const oops = OOPS.exec(console);
+  const panic = PANIC.exec(console);
   const first = oops && (!panic || oops.index < panic.index) ? oops : panic;
   if (!first) return undefined;
-  const after = boot.slice(first.index);
+  const bootAt = lastBootAt(console, first.index);
+  const after = console.slice(first.index);
   const rip = RIP.exec(after.slice(0, 4000));
   const where = rip?.[1] ?? callerOf(after);
-  const then = first === oops && panic ? `, then Kernel panic - not syncing: ${panic[1]!.trim()}` : '';
+  const followed = first === oops && panic && panic.index - first.index < 20_000 ? `, then Kernel panic - not syncing: ${panic[1]!.trim()}` : '';
   return {
     kind: first === oops ? 'oops' : 'panic',
-    what: `${first === oops ? 'Oops' : 'Kernel panic - not syncing'}: ${first[1]!.trim()}${then}`,
+    what: `${first === oops ? 'Oops' : 'Kernel panic - not syncing'}: ${first[1]!.trim()}${followed}`,
     where,
-    beforeInit: !INIT_STARTS.test(boot.slice(0, first.index)),
+    beforeInit: !INIT_STARTS.test(console.slice(bootAt, first.index)),
+    bootAt,
   };
 }
 
@@ -87,7 +103,7 @@ export function describeDeath(name: string, death: Death, afterMs: number): stri
 }
 
 export interface ConsoleWatchOptions {
-  /** A stall counts only until the last boot shows this (e.g. a login prompt); default: always. */
+  /** A stall counts only until the last boot shows this; default UP. */
   settled?: RegExp;
   stallMs?: number;
 }
@@ -134,9 +150,10 @@ export class ConsoleWatch {
     const quietMs = Date.now() - this.lastGrowthAt;
     const stallMs = this.options.stallMs ?? STALL_MS;
     if (quietMs < stallMs) return undefined;
-    const boot = lastBoot(text);
-    if (this.options.settled?.test(boot)) return undefined;
-    return { kind: 'stall', what: `no console output for ${Math.round(quietMs / 1000)} s before the system came up`, beforeInit: !INIT_STARTS.test(boot) };
+    const bootAt = lastBootAt(text);
+    const boot = text.slice(bootAt);
+    if ((this.options.settled ?? UP).test(boot)) return undefined;
+    return { kind: 'stall', what: `no console output for ${Math.round(quietMs / 1000)} s before the system came up`, beforeInit: !INIT_STARTS.test(boot), bootAt };
   }
 }
 

@@ -148,14 +148,15 @@ export async function runIpv4Container(t: Target, name: string): Promise<string>
 
 /**
  * Today's sid, booted: cloud-init's first stage waited for the NIC by its own script, nothing
- * pulled in systemd-udev-settle.service and systemd logged no deprecation (of a unit or a
- * setting); apt uses our deb822 sources for unstable with the archive's keyring.
+ * pulled in systemd-udev-settle.service, and neither systemd nor udevadm (which warns when that
+ * unit runs) logged a deprecation; apt uses our deb822 sources for unstable with the archive's
+ * keyring.
  */
 export async function bootHygiene(t: Target): Promise<string> {
   const r = await onVm(t, [
     'sudo journalctl -b -o cat --no-pager | grep -E "^vultr-sid-wait-nic:" ; echo "--- settle"',
     'systemctl show -p ActiveState -p ActiveEnterTimestampMonotonic systemd-udev-settle.service; echo "--- deprecated"',
-    'sudo journalctl -b _PID=1 -o cat --no-pager | grep -i deprecat; echo "--- sources"',
+    'sudo journalctl -b _PID=1 + _COMM=udevadm -o cat --no-pager | grep -i deprecat; echo "--- sources"',
     'ls /etc/apt/sources.list /etc/apt/sources.list.d/ 2>&1; cat /etc/apt/sources.list.d/debian.sources',
   ].join('; '));
   const [nic = '', settle = '', deprecated = '', sources = ''] = r.stdout.split(/^--- \w+$/m);
@@ -179,21 +180,49 @@ export async function sshDecisionHolds(t: Target): Promise<string> {
   return `50-cloud-init.conf says "${cloudInit.trim()}"; sshd -T: ${effective.trim()}`;
 }
 
-/** A container that is stopped but on the network (a /80 move must keep it there). */
+/** The container's state and its aliases on `network` (null: not on it). */
+async function onNetwork(t: Target, name: string, network: string): Promise<{ status: string; aliases: string[] | null }> {
+  const r = await onVm(t, `sudo docker inspect -f '{{.State.Status}} {{json .NetworkSettings.Networks}}' ${name}`);
+  const [status = '', ...json] = r.stdout.trim().split(' ');
+  const networks = JSON.parse(json.join(' ') || '{}') as Record<string, { Aliases: string[] | null }>;
+  return { status, aliases: network in networks ? (networks[network]!.Aliases ?? []) : null };
+}
+
+/** A container that is stopped but on the network, with an alias there (what Compose names a service by). */
 export async function stoppedContainer(t: Target, name: string, network: string): Promise<void> {
-  const r = await onVm(t, `sudo docker run -d --name ${name} --network ${network} lab/busybox sh -c 'exec sleep 1000000' && sudo docker stop -t 1 ${name}`);
+  const r = await onVm(t, `sudo docker run -d --name ${name} --network ${network} --network-alias ${name}-svc lab/busybox sh -c 'exec sleep 1000000' && sudo docker stop -t 1 ${name}`);
   check(r.exitCode === 0, `could not make the stopped container ${name}: ${r.stderr.trim()}`);
 }
 
-/** The stopped container is still on the network and, started, gets an address in the /80. */
+/** After a /80 move the stopped container is still on the network, with its alias, and started it gets an address in the /80. */
 export async function stoppedContainerKept(t: Target, name: string, network: string): Promise<string> {
-  const state = await onVm(t, `sudo docker inspect -f '{{.State.Status}} {{range $n, $_ := .NetworkSettings.Networks}}{{$n}} {{end}}' ${name}`);
-  check(state.stdout.trim().split(' ')[0] === 'exited' && state.stdout.trim().split(' ').includes(network), `container ${name} is "${state.stdout.trim()}", expected exited and on ${network}`);
+  const { status, aliases } = await onNetwork(t, name, network);
+  check(status === 'exited' && aliases !== null, `container ${name} is ${status}${aliases === null ? `, not on ${network}` : ''}; expected exited and on ${network}`);
+  check(aliases.includes(`${name}-svc`), `container ${name} lost its alias ${name}-svc on ${network}: ${JSON.stringify(aliases)}`);
   const start = await onVm(t, `sudo docker start ${name}`);
   check(start.exitCode === 0, `the stopped container ${name} does not start after the move: ${start.stderr.trim()}`);
   const address = await containerAddress(t, name);
   await onVm(t, `sudo docker stop -t 1 ${name}`);
-  return `${name}: stopped, still on ${network}; started, it gets ${address}`;
+  return `${name}: stopped, still on ${network} as ${name}-svc; started, it gets ${address}`;
+}
+
+/**
+ * The state a /80 move leaves when it is cut short after disconnecting a container: the
+ * container off the network, and the boot program's record of it
+ * (/var/lib/vultr-sid-iso/docker-network-move.json).
+ */
+export async function interruptedMove(t: Target, name: string): Promise<void> {
+  const record = JSON.stringify([{ container: name, aliases: [`${name}-svc`] }]);
+  await sudo(t, `docker create --name ${name} lab/busybox sh -c 'exec sleep 1000000' >/dev/null && mkdir -p /var/lib/vultr-sid-iso && printf '%s\n' ${shellWord(record)} > /var/lib/vultr-sid-iso/docker-network-move.json`);
+}
+
+/** The next run that had the /80 finished the move: the container is on the network with its alias, the record gone. */
+export async function interruptedMoveFinished(t: Target, name: string, network: string): Promise<string> {
+  const { aliases } = await onNetwork(t, name, network);
+  check(aliases?.includes(`${name}-svc`) === true, `container ${name} was not reconnected to ${network} with its alias: ${JSON.stringify(aliases)}`);
+  const left = await onVm(t, 'test -e /var/lib/vultr-sid-iso/docker-network-move.json');
+  check(left.exitCode !== 0, 'the record of the move is still there');
+  return `${name} back on ${network} as ${name}-svc; the move's record is gone`;
 }
 
 /** The guard's rules broken: the guard fails, Docker stops and does not start, and the console says why. */
@@ -207,6 +236,15 @@ export async function guardFailsClosed(t: Target): Promise<string> {
   const serial = await t.vm.serial();
   check(serial.includes('vultr-sid-iso: Docker will not start'), 'the reason is not on the console');
   return `guard failed, docker ${active.trim().split('\n')[1]}; "${line.trim().slice(0, 100)}…" on the console`;
+}
+
+/** The recheck timer has fired this boot, and its service, which runs every minute, left nothing in the journal. */
+export async function recheckQuiet(t: Target): Promise<string> {
+  const r = await onVm(t, 'systemctl show -p LastTriggerUSecMonotonic vultr-sid-ipv6-recheck.timer; echo ---; sudo journalctl -b -u vultr-sid-ipv6-recheck.service -o cat --no-pager');
+  const [trigger = '', journal = ''] = r.stdout.split(/^---$/m);
+  check(/LastTriggerUSecMonotonic=[1-9]/.test(trigger), `the recheck timer has not fired yet (${trigger.trim()}), so its silence proves nothing`);
+  check(journal.trim() === '' || journal.trim() === '-- No entries --', `the recheck service logged: ${journal.trim()}`);
+  return 'the recheck timer fired; its service logged nothing';
 }
 
 /** The lines vultr-sid-ipv6 logged this boot besides its JSON report. */

@@ -333,9 +333,6 @@ async function upstreamNameservers(): Promise<string[]> {
   throw new Error('the host has no DNS server the lab can forward to (/etc/resolv.conf lists only loopback ones)');
 }
 
-/** The console is up: a getty's prompt on the serial port. */
-const LOGIN_PROMPT = /login: *$/m;
-
 export class LabVm {
   running = true;
   /** Why the guest died, as one line, once it has (scripts/qemu-watch.ts). */
@@ -344,6 +341,10 @@ export class LabVm {
   retried: string | undefined;
   private qemu!: ResultPromise;
   private watch!: ConsoleWatch;
+  /** The console of earlier QEMUs that still counts: all but the boot that died (a retry replaces it). */
+  private kept = '';
+  /** kill() was called: nothing starts again. */
+  private stopped = false;
   private exitedPromise!: Promise<unknown>;
   private readonly poller: NodeJS.Timeout;
   /** Checks run one after another (the poller's and the one when QEMU exits). */
@@ -372,7 +373,8 @@ export class LabVm {
   }
 
   private async launch(): Promise<void> {
-    this.watch = await ConsoleWatch.from(this.serialPath, { settled: LOGIN_PROMPT });
+    this.watch = await ConsoleWatch.from(this.serialPath);
+    if (this.stopped) return;
     const qemu = this.spawn();
     this.qemu = qemu;
     this.exitedPromise = qemu.then(async () => {
@@ -407,9 +409,11 @@ export class LabVm {
     const old = this.qemu;
     old.kill('SIGKILL');
     await old.catch(() => undefined);
+    if (this.stopped) return;
     if (this.settings.retry && !this.retried && harnessMayRetry(death, this.settings.kvm)) {
       this.retried = line;
       console.error(`${line}; booting it once more (the harness's one retry under TCG)`);
+      this.kept += (await this.watch.text()).slice(0, death.bootAt);
       await this.launch();
       return;
     }
@@ -425,8 +429,9 @@ export class LabVm {
     if (this.died) throw new GuestDied(this.died, this.serialPath);
   }
 
-  serial(): Promise<string> {
-    return readFile(this.serialPath, 'utf8').catch(() => '');
+  /** The console as the tests count it: a boot the harness retried is left out. */
+  async serial(): Promise<string> {
+    return this.kept + (await this.watch.text());
   }
 
   /**
@@ -484,8 +489,12 @@ export class LabVm {
   }
 
   async kill(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.poller);
     this.running = false;
+    this.qemu.kill('SIGKILL');
+    // A death being handled right now must not start another QEMU behind our back.
+    await this.checks;
     this.qemu.kill('SIGKILL');
     await this.qemu.catch(() => undefined);
   }

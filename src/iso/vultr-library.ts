@@ -48,8 +48,8 @@ export function ours(library: Library, prefix: string): VultrIso[] {
 
 /**
  * Which of ours to delete: first those beyond the newest `keep` (counting the one being
- * added), then, if the library still has no place for the new one, more of ours from the
- * oldest. Attached ISOs stay (they cannot be deleted), and do not count against keep: a
+ * added), then, if the library still has no place for the new one, more of ours: unfinished
+ * ones first, then from the oldest. Attached ISOs stay (they cannot be deleted), and do not count against keep: a
  * long-lived VM holding an old ISO must not cost the previous good one its place.
  */
 export function planRoom(library: Library, rules: RoomRules): RoomPlan {
@@ -66,7 +66,10 @@ export function planRoom(library: Library, rules: RoomRules): RoomPlan {
     else remove.push(iso);
   });
   const fits = () => !rules.adding || library.isos.length - remove.length + 1 <= rules.capacity;
-  for (const iso of [...mine].reverse()) {
+  // Ours that Vultr never finished (stuck pending, failed) go first, then the oldest: a good one
+  // is never deleted while a broken one holds a place.
+  const brokenFirst = [...mine].reverse().sort((a, b) => Number(a.status === 'complete') - Number(b.status === 'complete'));
+  for (const iso of brokenFirst) {
     if (fits()) break;
     if (deletable(iso) && !remove.includes(iso)) remove.push(iso);
   }

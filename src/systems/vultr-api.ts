@@ -85,6 +85,9 @@ type Method = 'GET' | 'POST' | 'DELETE';
  * (and remove) what Vultr made even when its answer never came.
  */
 export class PendingCreate<T extends { id: string }> {
+  /** An attempt went unanswered: Vultr may have made more than the one the create returned. */
+  uncertain = false;
+
   constructor(
     /** "an ISO named x.iso". */
     readonly what: string,
@@ -93,15 +96,30 @@ export class PendingCreate<T extends { id: string }> {
     private readonly matches: (item: T) => boolean,
   ) {}
 
+  /** Everything matching that a list shows and that was not there before. */
+  async findAll(vultr: VultrClient): Promise<T[]> {
+    return (await this.list(vultr)).filter((item) => !this.before.has(item.id) && this.matches(item));
+  }
+
   /** What the create made, if a list shows it yet (never anything that was there before). */
   async find(vultr: VultrClient): Promise<T | undefined> {
-    return (await this.list(vultr)).find((item) => !this.before.has(item.id) && this.matches(item));
+    return (await this.findAll(vultr))[0];
   }
 
   /** What the create made, looked for as long as a lagging list may hide it; undefined: nothing. */
   settle(vultr: VultrClient, window: Settle): Promise<T | undefined> {
     return settle(() => this.find(vultr), window);
   }
+}
+
+/** An onUncertain that also marks the pending create as uncertain. */
+function uncertainOf<T extends { id: string }>(pending: PendingCreate<T>, options: { onUncertain?: (error: Error) => void }) {
+  return {
+    onUncertain: (error: Error) => {
+      pending.uncertain = true;
+      options.onUncertain?.(error);
+    },
+  };
 }
 
 /** How long a run looks for what an unanswered request may have made before asking again: lists lag. */
@@ -237,11 +255,13 @@ export class VultrClient {
   /** Before POST /iso: the ISOs there now, so that one with this file name that appears later is the one it made. */
   async pendingIso(filename: string): Promise<PendingCreate<VultrIso>> {
     const before = new Set((await this.listIsos()).map((i) => i.id));
-    return new PendingCreate(`an ISO named ${filename}`, before, (vultr) => vultr.listIsos(), (i) => i.filename === filename);
+    // Vultr names an ISO after its URL's last segment; whether it keeps a presigned URL's
+    // query there is not known, so both forms are the file.
+    return new PendingCreate(`an ISO named ${filename}`, before, (vultr) => vultr.listIsos(), (i) => i.filename.replace(/\?.*$/, '') === filename);
   }
   /** POST /iso, asked again only when nothing it may have made shows up within the settle window. */
   async createIso(url: string, pending: PendingCreate<VultrIso>, options: Settle & { onUncertain?: (error: Error) => void }): Promise<VultrIso> {
-    return createOnce(async () => (await this.request<{ iso: VultrIso }>('POST', '/iso', { url })).iso, () => pending.find(this), { ...options, signal: this.options.signal });
+    return createOnce(async () => (await this.request<{ iso: VultrIso }>('POST', '/iso', { url })).iso, () => pending.find(this), { ...options, ...uncertainOf(pending, options), signal: this.options.signal });
   }
   async deleteIso(id: string): Promise<void> {
     await this.request('DELETE', `/iso/${encodeURIComponent(id)}`);
@@ -264,7 +284,7 @@ export class VultrClient {
   }
   /** POST /instances, asked again only when nothing it may have made shows up within the settle window. */
   async createInstance(body: InstanceRequest, pending: PendingCreate<VultrInstance>, options: Settle & { onUncertain?: (error: Error) => void }): Promise<VultrInstance> {
-    return createOnce(async () => (await this.request<{ instance: VultrInstance }>('POST', '/instances', body)).instance, () => pending.find(this), { ...options, signal: this.options.signal });
+    return createOnce(async () => (await this.request<{ instance: VultrInstance }>('POST', '/instances', body)).instance, () => pending.find(this), { ...options, ...uncertainOf(pending, options), signal: this.options.signal });
   }
   async deleteInstance(id: string): Promise<void> {
     await this.request('DELETE', `/instances/${encodeURIComponent(id)}`);

@@ -40,7 +40,8 @@ describe('vultr-sid-wait-nic', () => {
     await nic(sysfs, 'enp1s0', 4);
     const r = await waiting;
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toMatch(/^vultr-sid-wait-nic: enp1s0 is ready \(after [2-9] s\)$/);
+    // enp1s0, not eth0: it waited past the rename (how long depends on the machine's load).
+    expect(r.stdout).toMatch(/^vultr-sid-wait-nic: enp1s0 is ready \(after \d+ s\)$/);
   });
 
   it('gives up after its limit with one line and exit 0: cloud-init decides then, as before', { timeout: 30_000 }, async () => {

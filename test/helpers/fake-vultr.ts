@@ -64,6 +64,11 @@ export interface Behaviour {
   /** For this long after it is made, an ISO or instance is missing from list answers (GET by id finds it). */
   listLagMs: number;
   /**
+   * An ISO made from a URL with a query (a presigned URL) keeps the query in its file name.
+   * Vultr names an ISO after its URL; whether it drops the query is not known (docs/publishing.md).
+   */
+  isoFileNameKeepsQuery?: boolean;
+  /**
    * server_status as reported, whatever the instance does (an ISO-booted instance may stay
    * "none": research §9); locks (the HTTP 500 refusals) still come and go as they do.
    */
@@ -412,7 +417,9 @@ export class FakeVultr {
         return send(200, this.page(url, 'isos', [...this.isos.values()].filter((i) => this.listed(i.madeAt ?? 0)).map((i) => this.isoView(i))));
       case 'post /iso': {
         if (this.isos.size >= this.behaviour.librarySize) return error(400, LIBRARY_FULL_ERROR);
-        const iso = this.addIso(decodeURIComponent(new URL(String(body.url)).pathname.split('/').pop() ?? 'x.iso'), { status: 'pending', size: 0, md5sum: '', sha512sum: '' });
+        const source = new URL(String(body.url));
+        const name = decodeURIComponent(source.pathname.split('/').pop() ?? 'x.iso') + (this.behaviour.isoFileNameKeepsQuery ? source.search : '');
+        const iso = this.addIso(name, { status: 'pending', size: 0, md5sum: '', sha512sum: '' });
         iso.date_created = new Date().toISOString().replace('Z', '+00:00');
         iso.madeAt = Date.now();
         this.events.push({ kind: 'iso-made', id: iso.id, call: call.n });

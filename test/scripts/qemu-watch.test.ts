@@ -41,22 +41,24 @@ const AFTER_INIT = `[    0.000000] Linux version 7.2.13+deb14-amd64
 describe('deathOnConsole', () => {
   it('names the Oops, the function it hit and the panic that followed; before init', () => {
     const death = deathOnConsole(OOPS_BEFORE_INIT)!;
-    expect(death).toEqual({ kind: 'oops', what: 'Oops: int3: 0000 [#1] SMP NOPTI, then Kernel panic - not syncing: Fatal exception in interrupt', where: 'ktime_get_update_offsets_now+0x4d/0x110', beforeInit: true });
+    expect(death).toEqual({ kind: 'oops', what: 'Oops: int3: 0000 [#1] SMP NOPTI, then Kernel panic - not syncing: Fatal exception in interrupt', where: 'ktime_get_update_offsets_now+0x4d/0x110', beforeInit: true, bootAt: 0 });
     expect(describeDeath('lab VM vm', death, 2800)).toBe(
       'lab VM vm died 3 s after QEMU started, before init started: Oops: int3: 0000 [#1] SMP NOPTI, then Kernel panic - not syncing: Fatal exception in interrupt in ktime_get_update_offsets_now+0x4d/0x110',
     );
   });
 
   it('names a panic without an Oops by its caller, past the panic plumbing', () => {
-    expect(deathOnConsole(PANIC_NO_ROOT)).toEqual({ kind: 'panic', what: 'Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)', where: 'mount_block_root+0x1d3/0x1e6', beforeInit: true });
+    expect(deathOnConsole(PANIC_NO_ROOT)).toEqual({ kind: 'panic', what: 'Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)', where: 'mount_block_root+0x1d3/0x1e6', beforeInit: true, bootAt: 0 });
   });
 
   it('knows a death after init started', () => {
     expect(deathOnConsole(AFTER_INIT)).toMatchObject({ kind: 'oops', where: 'nft_do_chain+0x1a/0x5c0', beforeInit: false });
   });
 
-  it('reads only the last boot: an Oops in an earlier boot of the same QEMU is history', () => {
-    expect(deathOnConsole(`${OOPS_BEFORE_INIT}[    0.000000] Linux version 7.2.13+deb14-amd64\n[    5.3] Run /init as init process\n`)).toBeUndefined();
+  it('a death counts though the guest has booted again since (panic=-1 in a QEMU that lets it reboot), and is placed in its own boot', () => {
+    const healthy = '[    0.000000] Linux version 7.2.13+deb14-amd64\n[    5.3] Run /init as init process\n[   17.5] systemd[1]: systemd 262.1-1 running in system mode\n';
+    const console = `${healthy}${OOPS_BEFORE_INIT}[    0.000000] Linux version 7.2.13+deb14-amd64\n[    5.3] Run /init as init process\n`;
+    expect(deathOnConsole(console)).toMatchObject({ kind: 'oops', where: 'ktime_get_update_offsets_now+0x4d/0x110', beforeInit: true, bootAt: healthy.length });
   });
 
   it('sees nothing on a healthy console (the control)', () => {
@@ -70,7 +72,7 @@ describe('harnessMayRetry', () => {
     expect(harnessMayRetry(oops, false)).toBe(true);
     expect(harnessMayRetry(oops, true)).toBe(false);
     expect(harnessMayRetry(deathOnConsole(AFTER_INIT)!, false)).toBe(false);
-    expect(harnessMayRetry({ kind: 'stall', what: 'quiet', beforeInit: true }, false)).toBe(false);
+    expect(harnessMayRetry({ kind: 'stall', what: 'quiet', beforeInit: true, bootAt: 0 }, false)).toBe(false);
   });
 });
 
@@ -95,11 +97,17 @@ describe('ConsoleWatch', () => {
       vi.advanceTimersByTime(59_000);
       expect(await watch.check()).toBeUndefined();
       vi.advanceTimersByTime(2_000);
-      expect(await watch.check()).toEqual({ kind: 'stall', what: 'no console output for 61 s before the system came up', beforeInit: false });
+      expect(await watch.check()).toEqual({ kind: 'stall', what: 'no console output for 61 s before the system came up', beforeInit: false, bootAt: 0 });
       await appendFile(log, 'lab-vm login: ');
       expect(await watch.check()).toBeUndefined();
       vi.advanceTimersByTime(3_600_000);
       expect(await watch.check(), 'a console at its login prompt is quiet, not stalled').toBeUndefined();
+      // By default, systemd's multi-user target counts as up too (a serial getty may never come).
+      const quiet = await ConsoleWatch.from(log, { stallMs: 60_000 });
+      await appendFile(log, '[    0.0] Linux version 7.2.13\n[  OK  ] Reached target \x1b[0;1;39mmulti-user.target\x1b[0m - Multi-User System.\n');
+      expect(await quiet.check()).toBeUndefined();
+      vi.advanceTimersByTime(3_600_000);
+      expect(await quiet.check()).toBeUndefined();
     } finally {
       vi.useRealTimers();
     }

@@ -4,8 +4,9 @@
 // namespace (scripts/lab/vultr-lab.ts). Every check goes through the serial console, SSH from
 // the router, or traffic from the router (scripts/lab/installed-checks.ts).
 //
-// One VM, four stages that build on each other: first boot, a reboot, and the same disk as a
-// new instance with malformed metadata (what a Vultr snapshot restored into a new VM is).
+// One VM, stages that build on each other: first boot, a reboot, and the same disk as a new
+// instance in another /64 with malformed metadata (what a Vultr snapshot restored into a new VM
+// is). The networks we did not plan for are in other-networks.slow.test.ts.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,6 +104,7 @@ describe.sequential('the installed system in a Vultr-like lab (sid packages, QEM
     expect(await checks.containerAddress(target, 'web')).toBe(container);
     console.log(await checks.exposure(target, container, 'closed'));
     console.log(await checks.metadataGuarded(target, 'web'));
+    console.log(await checks.recheckQuiet(target));
     expect(await vm.hostKeys()).toEqual(firstKeys);
     // For the next stage: a container on the network that is not running when the /80 moves.
     await checks.stoppedContainer(target, 'idle', 'public');

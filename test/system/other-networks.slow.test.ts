@@ -50,6 +50,8 @@ describe.sequential('an IPv4-only VM, and IPv6 that comes later (sid packages, Q
     console.log(await checks.ipv4Only(target));
     await checks.importBusybox(target);
     console.log(await checks.runIpv4Container(target, 'v4'));
+    // As a /80 move cut short leaves it: a container disconnected, and the record of it.
+    await checks.interruptedMove(target, 'half');
   });
 
   it('a container on the default bridge cannot read the metadata service; without our nftables table it can (the control)', { timeout: 10 * 60_000 }, async () => {
@@ -61,16 +63,19 @@ describe.sequential('an IPv4-only VM, and IPv6 that comes later (sid packages, Q
     console.log(await checks.metadataGuarded(target, 'v4'));
   });
 
-  it('IPv6 enabled later: the router advertises a /64, and without a reboot the containers get its /80 and answer on it', { timeout: LATE_IPV6_MS + 15 * 60_000 }, async () => {
+  it('IPv6 enabled later: the router advertises a /64, and without a reboot the containers get its /80 and answer on it; a move cut short is finished', { timeout: LATE_IPV6_MS + 15 * 60_000 }, async () => {
     // What Vultr's metadata says once the instance has IPv6: its /64 and SLAAC address.
     await lab.setMetadata(vultrMetadata({ instanceId: INSTANCE, hostname: 'lab-v4', publicKeys: [metaKeyPub] }));
     await lab.advertise(NETWORK_64);
     const ms = await checks.waitForLateIpv6(target, LATE_IPV6_MS);
     console.log(`the /80 came ${Math.round(ms / 1000)} s after the router started to advertise`);
     console.log(await checks.ipv6Ready(target, 'metadata'));
+    // The first run with a /80 finishes the move that was cut short.
+    console.log(await checks.interruptedMoveFinished(target, 'half', 'public'));
     const address = await checks.runContainer(target, 'web', 'public');
     console.log(await checks.exposure(target, address, 'closed'));
     console.log(await checks.metadataGuarded(target, 'web'));
+    console.log(await checks.recheckQuiet(target));
   });
 
   it('fails closed: when the guard cannot be applied, Docker does not start, and the console says why in one line', { timeout: 10 * 60_000 }, async () => {

@@ -88,13 +88,18 @@ describe('createOnce', () => {
   it('keeps looking for what was made for the settle window before it asks again (a list lags)', async () => {
     let posts = 0;
     let looks = 0;
-    const shownAt = Date.now() + 150; // the list shows the first create's result 150 ms late
+    let firstLook: number | undefined;
+    // The list shows the first create's result 150 ms after the first look (never at it).
     const result = await createOnce(
       async () => {
         posts++;
         throw new UncertainError('HTTP 502');
       },
-      async () => (looks++, Date.now() >= shownAt ? 'made' : undefined),
+      async () => {
+        looks++;
+        firstLook ??= Date.now();
+        return Date.now() - firstLook >= 150 ? 'made' : undefined;
+      },
       { settleMs: 2000, intervalMs: 20 },
     );
     expect(result).toBe('made');

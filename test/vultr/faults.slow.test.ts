@@ -78,6 +78,60 @@ describe('issue 21: one fault, and the account stays as the contract says', { ti
     expect(made(w, 'instance-made')).toEqual([JSON.parse(r.stdout).id]);
   });
 
+  it('POST /iso made but answered 502, from a presigned URL whose query Vultr keeps in the file name: found among the new ISOs, never a second one', async () => {
+    const w = await world('vultr-2026', { isoFileNameKeepsQuery: true });
+    const { manifest, path } = await builtIso(w.dir, { bytes: 1 << 16 });
+    const base = await host(await readFile(manifest.iso.path));
+    w.fake.inject({ kind: 'after-502', at: nth('POST', '/iso') });
+    const r = await publish(w, path, ['--url', `${base}/${manifest.name}.iso?X-Amz-Signature=0123abcd`]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const [iso] = made(w, 'iso-made');
+    expect(made(w, 'iso-made')).toHaveLength(1);
+    expect(JSON.parse(r.stdout).isoId).toBe(iso);
+    expect(w.fake.isos.get(iso!)?.filename, r.stderr).toBe(`${manifest.name}.iso?X-Amz-Signature=0123abcd`);
+  });
+
+  it('POST /iso made but answered 502, the list lagging past the settle window, and the second POST refused (the first filled the library): the first ISO is found and deleted', async () => {
+    // Settle window: 10 polls of 0.1 s; the list shows the ISO only after 1.5 s.
+    const w = await world('vultr-2026', { listLagMs: 1500 });
+    const { path } = await builtIso(w.dir, { bytes: 1 << 16 });
+    w.fake.inject({ kind: 'after-502', at: nth('POST', '/iso') });
+    const r = await publish(w, path);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/refused to register/);
+    expect(made(w, 'iso-made')).toHaveLength(1);
+    expect([...w.fake.isos.values()].map((i) => i.filename), r.stderr).toEqual(['my-rescue-system.iso']);
+  });
+
+  it('POST /instances made but answered 502, the list lagging past the settle window: the second VM it then made is deleted at the end, the run keeps one', async () => {
+    // Settle window 0.5 s, lag 1.5 s: a second POST; the run's install, detach and restart take
+    // longer than the lag (the fake's minimum times), so its clean-up sees both.
+    const w = await world('vultr-2026', { listLagMs: 1500 });
+    ourIso(w);
+    w.fake.inject({ kind: 'after-502', at: nth('POST', '/instances') });
+    const r = await vmCreate(w, ['--poll-interval', '0.05']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const made2 = made(w, 'instance-made');
+    expect(made2).toHaveLength(2);
+    const kept = JSON.parse(r.stdout).id as string;
+    expect([...w.fake.instances.keys()]).toEqual([kept]);
+    expect(r.stderr).toContain(`deleted instance ${made2.find((id) => id !== kept)} (`);
+    expect(r.stderr).toMatch(/: a second one this run made when an answer was lost/);
+  });
+
+  it('a library of ours, a good ISO and a newer one stuck pending, and the new ISO fails its check: the stuck one made room, the good one is still there', async () => {
+    const w = await world('vultr-2026', { foreignIsos: [] });
+    const good = ourIso(w, 'aaaaaaaaaaaa');
+    const stuck = w.fake.addIso('vultr-sid-bbbbbbbbbbbb.iso', { status: 'pending' });
+    stuck.date_created = new Date(Date.parse(good.date_created) + 60_000).toISOString().replace('Z', '+00:00');
+    const { path } = await builtIso(w.dir, { bytes: 1 << 16 });
+    w.fake.faults.wrongSha512 = true;
+    const r = await publish(w, path);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/differs from ours/);
+    expect([...w.fake.isos.keys()]).toEqual([good.id]);
+  });
+
   it('a DELETE /iso that Vultr carried out, answered 502, while making room: the retry\'s 404 means done', async () => {
     const w = await world();
     const old = ourIso(w);

@@ -9,7 +9,7 @@ import { isGone, settleWindow, VultrApiError, type VultrIso } from '../../system
 import { waitFor } from '../../systems/wait-for.js';
 import { isoFileName } from '../../iso/output-name.js';
 import { describeLibrary, roomAdvice } from '../../iso/vultr-library.js';
-import { findUnanswered } from '../unanswered-create.js';
+import { findUnanswered, removeDuplicates } from '../unanswered-create.js';
 import { readLibrary } from './library-room.js';
 import type { PublishState } from './state.js';
 
@@ -42,9 +42,13 @@ export const registerIso: Step<PublishState> = {
       });
     } catch (error) {
       if (!(error instanceof VultrApiError && error.status >= 400 && error.status < 500)) throw error;
-      // Refused: nothing was made. Most likely a full library (its limit is not in the API): say what fills it.
-      state.pendingIso = undefined;
-      leftovers.delete('iso');
+      // Refused: this attempt made nothing. Most likely a full library (its limit is not in the
+      // API): say what fills it. An earlier attempt that went unanswered may have made it full,
+      // so then the cleanup still looks for what it made.
+      if (!state.pendingIso.uncertain) {
+        state.pendingIso = undefined;
+        leftovers.delete('iso');
+      }
       const library = await readLibrary(vultr);
       throw new OperationError(
         `Vultr refused to register ${filename} (HTTP ${error.status}${error.vultrError ? `: ${error.vultrError}` : ''}); the library ${describeLibrary(library, { prefix: state.config!.name, capacity: state.config!.publish.librarySize })}; ${roomAdvice(library, state.config!.name)}`,
@@ -52,7 +56,8 @@ export const registerIso: Step<PublishState> = {
       );
     }
     state.createdIsoId = iso.id;
-    state.pendingIso = undefined;
+    // Kept when an attempt went unanswered: the cleanup then looks for a second one it made.
+    if (!state.pendingIso.uncertain) state.pendingIso = undefined;
     noteIso(leftovers, state, iso);
     reporter.info(`created ISO ${iso.id} (${iso.filename}), Vultr is downloading it`);
     const done = await waitFor<VultrIso>(
@@ -80,14 +85,26 @@ export const registerIso: Step<PublishState> = {
   },
   async cleanup(state, ctx) {
     const { reporter, leftovers } = ctx;
-    if (!ctx.failed) return;
     const vultr = state.vultr!.withSignal(ctx.signal);
-    if (!state.createdIsoId) {
+    if (ctx.failed && !state.createdIsoId && !state.iso) {
       await findUnanswered(state.pendingIso, { vultr, key: 'iso', pollIntervalMs: state.options.pollIntervalMs }, ctx, (iso) => {
         state.createdIsoId = iso.id;
         noteIso(leftovers, state, iso);
       });
     }
+    // The one the run made, unfinished (createdIsoId) or published and handed over (state.iso),
+    // is dealt with on its own; anything else a lost answer made goes.
+    await removeDuplicates(state.pendingIso, state.createdIsoId ?? state.iso?.id, {
+      vultr,
+      describe: (iso) => `ISO ${iso.id} (${iso.filename})`,
+      remove: async (iso) => {
+        await vultr.deleteIso(iso.id).catch((error: unknown) => {
+          if (!isGone(error)) throw error;
+        });
+      },
+      command: (id) => `vultr-sid-iso iso delete ${id}`,
+    }, ctx);
+    if (!ctx.failed) return;
     const id = state.createdIsoId;
     if (!id) return;
     try {

@@ -12,7 +12,7 @@ import { messageOf, OperationError, UserInputError } from '../../pipeline/errors
 import type { Leftovers } from '../../pipeline/leftovers.js';
 import type { Step } from '../../pipeline/runner.js';
 import { isGone, settleWindow, vultrClient, type VultrIso } from '../../systems/vultr-api.js';
-import { findUnanswered } from '../unanswered-create.js';
+import { findUnanswered, removeDuplicates } from '../unanswered-create.js';
 import type { VmState } from './state.js';
 
 /** `latest` (our newest complete ISO), an ISO id, or a file name. */
@@ -113,25 +113,38 @@ export const createInstance: Step<VmState> = {
     state.instanceId = instance.id;
     state.instance = instance;
     state.createdAt = Date.now();
-    state.pendingInstance = undefined;
+    // Kept when an attempt went unanswered: the cleanup then looks for a second one it made.
+    if (!state.pendingInstance.uncertain) state.pendingInstance = undefined;
     noteInstance(leftovers, state);
     return `${instance.id} (${request.label}) in ${request.region}`;
   },
   async cleanup(state, ctx) {
     const { reporter, leftovers } = ctx;
-    if (!ctx.failed) return;
     const vultr = state.vultr!.withSignal(ctx.signal);
-    if (!state.instanceId) {
+    const lockWait = { intervalMs: state.options.pollIntervalMs, info: (m: string) => reporter.info(m) };
+    if (ctx.failed && !state.instanceId) {
       await findUnanswered(state.pendingInstance, { vultr, key: 'instance', pollIntervalMs: state.options.pollIntervalMs }, ctx, (instance) => {
         state.instanceId = instance.id;
         noteInstance(leftovers, state);
       });
     }
+    // The one the run made is dealt with on its own; anything else a lost answer made goes.
+    await removeDuplicates(state.pendingInstance, state.instanceId, {
+      vultr,
+      describe: (i) => `instance ${i.id} (${i.label})`,
+      remove: async (i) => {
+        await vultr.whenUnlocked(i.id, 'delete it', () => vultr.deleteInstance(i.id), lockWait).catch((error: unknown) => {
+          if (!isGone(error)) throw error;
+        });
+      },
+      command: (id) => `vultr-sid-iso vm delete ${id}`,
+    }, ctx);
+    if (!ctx.failed) return;
     const id = state.instanceId;
     // Installed: deleting it now would throw away a good VM; the ledger says how to carry on.
     if (!id || state.installMs !== undefined) return;
     try {
-      await vultr.whenUnlocked(id, 'delete it', () => vultr.deleteInstance(id), { intervalMs: state.options.pollIntervalMs, info: (m) => reporter.info(m) });
+      await vultr.whenUnlocked(id, 'delete it', () => vultr.deleteInstance(id), lockWait);
     } catch (error) {
       if (!isGone(error)) throw new OperationError(`could not delete instance ${id} (${messageOf(error)}); it is billed while it exists: remove it with: vultr-sid-iso vm delete ${id}`);
     }
