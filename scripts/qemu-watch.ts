@@ -15,13 +15,14 @@ export const PANIC_REBOOTS = 'panic=-1';
 export const STALL_MS = 8 * 60_000;
 
 /**
- * A boot that is up, after which a quiet console is normal: a login prompt, systemd's
+ * A boot that is up, after which a quiet console is normal: a getty's prompt ("HOST login: ",
+ * which kernel messages may follow on the same line), systemd's
  * multi-user target (under heavy load the serial getty may give up waiting for its device, so
  * no prompt ever comes), or our installer's preseed marker (the installer's own progress may
  * then be quiet for minutes). Before it, systemd reports every job that runs for more than a
  * few seconds, so a long silence means the guest has stopped.
  */
-export const UP = /login: *$|Reached target .*Multi-User System|vultr-sid-iso: preseed loaded/m;
+export const UP = /^[\w.-]+ login: |Reached target .*Multi-User System|vultr-sid-iso: preseed loaded/m;
 
 export interface Death {
   kind: 'oops' | 'panic' | 'stall';
