@@ -126,6 +126,13 @@ export class VultrLab {
     this.radvd = this.spawn('radvd', ['radvd', '--nodaemon', '-C', join(this.dir, 'radvd.conf'), '-p', join(this.dir, 'radvd.pid'), '-m', 'logfile', '-l', join(this.dir, 'radvd.log')]);
   }
 
+  /** The router stops advertising (radvd's last advertisement withdraws its default route). */
+  async stopAdvertising(): Promise<void> {
+    this.radvd?.kill('SIGTERM');
+    await this.radvd;
+    this.radvd = undefined;
+  }
+
   /**
    * The router announces another /64 from now on, as the VM would see it when a snapshot of it
    * is restored into a new instance. The router keeps an address in the old one too.

@@ -433,6 +433,19 @@ describe('a VM without IPv6, and the metadata guard', () => {
     expect(lines[0]).toMatch(/^vultr-sid-iso: Docker will not start: containers could not be kept away from the metadata service \(nft -f \/etc\/vultr-sid-iso\/metadata-guard\.nft: .+\)$/);
   });
 
+  it('no metadata service and no router advertisement: the metadata\'s line, then why there is no IPv6, after waiting for SLAAC', { timeout: 60_000 }, async () => {
+    lab = await Lab.withUplink();
+    const l = lab;
+    await l.exec(l.rtr, ['ip', 'addr', 'add', '198.51.100.1/24', 'dev', 'rtr0']);
+    await l.exec(l.vm, ['ip', 'addr', 'add', '198.51.100.10/24', 'dev', 'enp1s0']);
+    await l.exec(l.vm, ['ip', 'route', 'add', 'default', 'via', '198.51.100.1']);
+    const run = await runLive(l, await liveDir(), 2);
+    expect(run.out).toMatchObject({ network: null, containerPrefix: null });
+    expect(run.warnings).toHaveLength(2);
+    expect(run.warnings[0]).toMatch(/^vultr-sid-ipv6: metadata at http:\/\/169\.254\.169\.254\/v1\.json not available \(.+\); using the uplink's SLAAC address$/);
+    expect(run.warnings[1]).toBe('vultr-sid-ipv6: no public IPv6 for containers: enp1s0 got no global /64 from a router advertisement within 2 s; Docker runs with IPv4 only until the VM has IPv6 (enable it on the instance; it is picked up within a minute)');
+  });
+
   it('IPv4 only: one warning line, the IPv6 files of an earlier boot removed, Docker restarted to IPv4; a /64 that comes later is picked up by the recheck', { timeout: 120_000 }, async () => {
     lab = await Lab.withUplink();
     const l = lab;
@@ -448,7 +461,7 @@ describe('a VM without IPv6, and the metadata guard', () => {
     const first = await runLive(l, dir, 2);
     expect(first.out).toMatchObject({ uplink: 'enp1s0', network: null, source: null, containerPrefix: null });
     expect(first.warnings).toEqual([
-      "vultr-sid-ipv6: no public IPv6 for containers: Vultr's metadata lists no IPv6 network for it and enp1s0 got no global /64 from a router advertisement within 2 s; Docker runs with IPv4 only until the VM has IPv6 (enable it on the instance; it is picked up within a minute)",
+      "vultr-sid-ipv6: no public IPv6 for containers: Vultr's metadata lists no IPv6 network for enp1s0, and it has no global /64 address; Docker runs with IPv4 only until the VM has IPv6 (enable it on the instance; it is picked up within a minute)",
     ]);
     expect(first.out.changed.sort()).toEqual(['/etc/docker/daemon.json', '/etc/ndppd.conf', '/etc/sysctl.d/60-vultr-sid-ipv6.conf']);
     expect(JSON.parse(await readFile(join(dir, 'etc/docker/daemon.json'), 'utf8'))).toEqual({ 'log-driver': 'journald' });

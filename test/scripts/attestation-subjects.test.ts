@@ -66,6 +66,6 @@ describe('attestation-subjects (what the nightly attests)', () => {
     expect(gone.stderr).toContain(`the ISO of manifest ${path} is neither at /build/machine/x.iso nor beside the manifest`);
     const none = await run([]);
     expect(none.exitCode).toBe(2);
-    expect(none.stderr).toContain('needs --manifest FILE');
+    expect(none.stderr.trim()).toBe("attestation-subjects: required option '--manifest <file>' not specified; see attestation-subjects --help");
   });
 });
