@@ -65,15 +65,12 @@ export class VultrLab {
     this.tap = `vsltap${id}`.slice(0, 15);
   }
 
-  /**
-   * `internet`: a way out to Debian's mirror (the full install). `routerAdvertisements: false`:
-   * the router announces no /64 until `advertise` (an IPv4-only VM, or IPv6 enabled later).
-   */
-  static async up(dir: string, options: { internet?: boolean; routerAdvertisements?: boolean } = {}): Promise<VultrLab> {
+  /** `internet`: a way out to Debian's mirror (the full install). */
+  static async up(dir: string, options: { internet?: boolean } = {}): Promise<VultrLab> {
     await sweepDeadLabs();
     const lab = new VultrLab(dir, `${process.pid}`);
     try {
-      await lab.start(options.internet ?? false, options.routerAdvertisements ?? true);
+      await lab.start(options.internet ?? false);
     } catch (error) {
       await lab.down();
       throw error;
@@ -83,7 +80,7 @@ export class VultrLab {
 
   private uplink: Uplink | undefined;
 
-  private async start(internet: boolean, routerAdvertisements: boolean): Promise<void> {
+  private async start(internet: boolean): Promise<void> {
     await execa('ip', ['netns', 'add', this.ns]);
     await this.router(['ip', 'link', 'set', 'lo', 'up']);
     await this.router(['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
@@ -102,7 +99,7 @@ export class VultrLab {
     this.spawn('dnsmasq', ['dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', ...dns, '--interface=br0', '--bind-interfaces', '--user=root',
       `--dhcp-range=198.51.100.100,198.51.100.199,255.255.255.0,1h`, `--dhcp-host=${VM_MAC},${VM_IPV4}`, `--dhcp-option=option:router,${ROUTER_IPV4}`,
       `--dhcp-leasefile=${join(this.dir, 'dnsmasq.leases')}`, '--pid-file=', '--log-dhcp', `--log-facility=${join(this.dir, 'dnsmasq.log')}`]);
-    if (routerAdvertisements) await this.advertise(NETWORK_64);
+    await this.advertise(NETWORK_64);
     await this.setMetadata({});
     this.spawn('metadata', [process.execPath, METADATA_SERVER, '169.254.169.254', '80', join(this.dir, 'v1.json'), join(this.dir, 'metadata-requests.jsonl')]);
     for (let i = 0; ; i++) {
@@ -117,10 +114,7 @@ export class VultrLab {
 
   /** radvd announces NETWORK (a /64) from now on, on-link and for SLAAC. */
   async advertise(network64: string): Promise<void> {
-    if (this.radvd) {
-      this.radvd.kill('SIGTERM'); // not SIGKILL: radvd removes its pid file, or the next one refuses to start
-      await this.radvd;
-    }
+    await this.stopAdvertising();
     const [network] = network64.split('/');
     await writeFile(join(this.dir, 'radvd.conf'), `interface br0 {\n  AdvSendAdvert on;\n  MinRtrAdvInterval 3;\n  MaxRtrAdvInterval 10;\n  AdvDefaultLifetime 1800;\n  prefix ${network}/64 { AdvOnLink on; AdvAutonomous on; };\n};\n`);
     this.radvd = this.spawn('radvd', ['radvd', '--nodaemon', '-C', join(this.dir, 'radvd.conf'), '-p', join(this.dir, 'radvd.pid'), '-m', 'logfile', '-l', join(this.dir, 'radvd.log')]);
@@ -128,7 +122,7 @@ export class VultrLab {
 
   /** The router stops advertising (radvd's last advertisement withdraws its default route). */
   async stopAdvertising(): Promise<void> {
-    this.radvd?.kill('SIGTERM');
+    this.radvd?.kill('SIGTERM'); // not SIGKILL: radvd removes its pid file, or the next one refuses to start
     await this.radvd;
     this.radvd = undefined;
   }
