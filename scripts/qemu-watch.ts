@@ -104,8 +104,7 @@ export function describeDeath(name: string, death: Death, afterMs: number): stri
 }
 
 export interface ConsoleWatchOptions {
-  /** A stall counts only until the last boot shows this; default UP. */
-  settled?: RegExp;
+  /** A silence this long before the last boot is UP is a stall; default STALL_MS. */
   stallMs?: number;
 }
 
@@ -153,7 +152,7 @@ export class ConsoleWatch {
     if (quietMs < stallMs) return undefined;
     const bootAt = lastBootAt(text);
     const boot = text.slice(bootAt);
-    if ((this.options.settled ?? UP).test(boot)) return undefined;
+    if (UP.test(boot)) return undefined;
     return { kind: 'stall', what: `no console output for ${Math.round(quietMs / 1000)} s before the system came up`, beforeInit: !INIT_STARTS.test(boot), bootAt };
   }
 }
