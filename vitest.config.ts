@@ -1,5 +1,28 @@
 import { readFile } from 'node:fs/promises';
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+
+/**
+ * Files that take minutes, longest first (measured in CI; docs/testing.md). Vitest orders
+ * files by their last durations when it has them, but a clean clone (CI) has none, and then it
+ * runs larger files first: the lab test, which alone takes most of the run, would start behind
+ * ten others and end the run with the second worker idle.
+ */
+const LONGEST = [
+  'test/system/installed-system.slow.test.ts',
+  'test/installer/guard.slow.test.ts',
+  'test/build/attached-iso.slow.test.ts',
+];
+
+class LongestFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const rank = (file: TestSpecification): number => {
+      const i = LONGEST.findIndex((path) => file.moduleId.endsWith(`/${path}`));
+      return i < 0 ? LONGEST.length : i;
+    };
+    return (await super.sort(files)).sort((a, b) => rank(a) - rank(b));
+  }
+}
 
 // Slow tests (QEMU boots, network namespaces) live in *.slow.test.ts: `npm run test:fast`
 // skips them, `npm test` (and CI) runs everything.
@@ -21,6 +44,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 300_000,
     fileParallelism: true,
+    sequence: { sequencer: LongestFirst },
     maxWorkers: 2,
     // @actions/workflow-parser imports a JSON file without an import attribute, which plain
     // Node refuses; run through Vite's transform it loads.

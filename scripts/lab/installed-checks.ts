@@ -224,6 +224,33 @@ export async function interruptedMoveFinished(t: Target, name: string, network: 
   return `${name} back on ${network} as ${name}-svc; the move's record is gone`;
 }
 
+/**
+ * Puts this VM on `docker.exposure: all-ports` as a disk built with it has it: the setting is
+ * one field of /etc/vultr-sid-iso/ipv6.json, and the boot program's next run rewrites
+ * daemon.json (the default bridge on the /80, no IPv6 filtering) and restarts Docker. The
+ * `public` network and its containers go first: such a disk never has them, and the default
+ * bridge cannot take a /80 that another network holds. Waits until Docker runs that way.
+ */
+export async function switchToAllPorts(t: Target, timeoutMs: number): Promise<string> {
+  await sudo(t, [
+    String.raw`python3 -c 'import json; p = "/etc/vultr-sid-iso/ipv6.json"; c = json.load(open(p)); c["docker"]["exposure"] = "all-ports"; open(p, "w").write(json.dumps(c))'`,
+    'docker ps -aq --filter network=public | xargs -r docker rm -f >/dev/null',
+    'docker network rm public >/dev/null',
+    'systemctl restart vultr-sid-ipv6.service',
+  ].join(' && '));
+  const started = Date.now();
+  for (;;) {
+    const r = await onVm(t, "systemctl is-active docker; sudo docker network inspect -f '{{.EnableIPv6}} {{range .IPAM.Config}}{{.Subnet}} {{end}}' bridge");
+    const [active = '', bridge = ''] = r.stdout.split('\n');
+    if (active === 'active' && bridge.split(' ')[0] === 'true' && bridge.split(' ').includes(t.expectedPrefix)) break;
+    check(Date.now() - started < timeoutMs, `after the switch to all-ports the default bridge is not on ${t.expectedPrefix} within ${timeoutMs / 1000} s: ${r.stdout.trim()}`);
+    await new Promise((res) => setTimeout(res, 5000));
+  }
+  const daemon = JSON.parse(await sudo(t, 'cat /etc/docker/daemon.json')) as Record<string, unknown>;
+  check(daemon.ipv6 === true && daemon['fixed-cidr-v6'] === t.expectedPrefix && daemon.ip6tables === false, `daemon.json after the switch: ${JSON.stringify(daemon)}`);
+  return `all-ports: the default bridge on ${t.expectedPrefix}, ip6tables off, ${Math.round((Date.now() - started) / 1000)} s after the boot program ran`;
+}
+
 /** The guard's rules broken: the guard fails, Docker stops and does not start, and the console says why. */
 export async function guardFailsClosed(t: Target): Promise<string> {
   await sudo(t, 'echo "this is not nft" >> /etc/vultr-sid-iso/metadata-guard.nft');

@@ -5,9 +5,10 @@
 //   disk-KEY/      the root finished by the rendered late.sh (build-sid-disk.sh), keyed by the
 //                  base, the builder and every rendered file, so any template or config change
 //                  rebuilds it.
-// The configuration is the project's defaults plus the admin key below and a variant's
-// overrides, rendered by the CLI itself (`build --render-only`): the disk carries the same
-// files the ISO does.
+// The configuration is the project's defaults plus the admin key below, rendered by the CLI
+// itself (`build --render-only`): the disk carries the same files the ISO does. (Other
+// settings are checked on the running VM by rewriting its /etc/vultr-sid-iso/ipv6.json, which
+// is all a setting changes there; a second disk would cost a boot.)
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -41,8 +42,6 @@ export interface SidDisk {
 }
 
 export interface SidDiskOptions {
-  /** Config keys over the defaults, e.g. { docker: { exposure: 'all-ports' } }. */
-  overrides?: Record<string, unknown>;
   cacheDir?: string;
   log?: (line: string) => void;
 }
@@ -53,8 +52,8 @@ export async function sidDisk(options: SidDiskOptions = {}): Promise<SidDisk> {
   await mkdir(cache, { recursive: true });
   const adminKey = await labKey(join(cache, 'keys'), 'admin');
 
-  const renderDir = join(cache, `render-${hash(JSON.stringify(options.overrides ?? {})).slice(0, 12)}`);
-  await render(renderDir, { ...(options.overrides ?? {}), admin: { sshAuthorizedKeys: [(await readFile(`${adminKey}.pub`, 'utf8')).trim()] } });
+  const renderDir = join(cache, 'render');
+  await render(renderDir, { admin: { sshAuthorizedKeys: [(await readFile(`${adminKey}.pub`, 'utf8')).trim()] } });
 
   const packages = [...(await readFile(INSTALLER_PACKAGES, 'utf8')).split('\n').filter((l) => l && !l.startsWith('#')), ...TARGET_PACKAGES];
   const mirror = process.env.DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';

@@ -8,7 +8,8 @@
 // TCG): first boot, a reboot, then the same disk as a new instance (what a Vultr snapshot
 // restored into a new VM is) on a network we did not plan for: no router advertisement and
 // metadata that lists no IPv6 (an IPv4-only VM); then IPv6 comes later, in another /64, with
-// malformed metadata; last, a guard that cannot be applied.
+// malformed metadata; then the same VM switched to `docker.exposure: all-ports`, the control for
+// every "the unpublished port does not answer"; last, a guard that cannot be applied.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -159,6 +160,13 @@ describe.sequential('the installed system in a Vultr-like lab (sid packages, QEM
     console.log(await checks.interruptedMoveFinished(target, 'half', 'public'));
     console.log(await checks.metadataGuarded(target, 'web'));
     console.log(await checks.recheckQuiet(target));
+  });
+
+  it('the control for "the unpublished port does not answer": switched to docker.exposure all-ports (the original procedure), a container on the default bridge answers on it, and still connects out from its own address', { timeout: 15 * 60_000 }, async () => {
+    console.log(await checks.switchToAllPorts(target, 5 * 60_000));
+    const address = await checks.runContainer(target, 'open');
+    console.log(await checks.exposure(target, address, 'open'));
+    console.log(await checks.outgoingFromOwnAddress(target, 'open', address));
   });
 
   it('fails closed: when the guard cannot be applied, Docker does not start, and the console says why in one line', { timeout: 10 * 60_000 }, async () => {
