@@ -110,7 +110,8 @@ async function cleanUp(vultr: VultrClient, prefix: string): Promise<string[]> {
     say(`deleting VM ${vm.id}`);
     await vultr.whenUnlocked(vm.id, 'delete it', () => vultr.deleteInstance(vm.id), { intervalMs: pollSeconds * 1000, info: say }).catch((e: Error) => problems.push(`VM ${vm.id}: ${e.message}`));
   }
-  // Vultr detaches a deleted instance's ISO a few seconds later (research §9).
+  // Vultr detaches a deleted instance's ISO a few seconds later
+  // (vultr/terraform-provider-vultr#34).
   for (const iso of (await vultr.listIsos()).filter((i) => isOurIsoFileName(i.filename, prefix))) {
     say(`deleting ISO ${iso.filename}`);
     for (let attempt = 0; ; attempt++) {

@@ -1,6 +1,7 @@
 // The preseed and our files go into the installer's initrd as one extra gzip'd newc member
 // appended to a copy of Debian's initrd.gz: the kernel unpacks each member in turn and the
-// original is never decompressed or recompressed (research debian-iso.md §1.3).
+// original is never decompressed or recompressed (the initramfs format allows any number
+// of members: https://docs.kernel.org/driver-api/early-userspace/buffer-format.html).
 import type { Artifacts } from '../render/artifacts.js';
 import { writeNewc, type CpioEntry } from './cpio.js';
 import { gzipDeterministic } from './gzip-members.js';

@@ -1,5 +1,6 @@
-// Recognises the two Debian installer layouts we can repack (research debian-iso.md §3) from
-// xorriso's boot report, and refuses anything else with a sentence saying what was found.
+// Recognises the two Debian installer layouts we can repack (docs/building.md, "How the ISO
+// is made") from xorriso's boot report, and refuses anything else with a sentence saying
+// what was found.
 import { UserInputError } from '../pipeline/errors.js';
 import type { IsoReport } from '../systems/xorriso.js';
 import { CHECKSUM_LISTS, type ChecksumAlgorithm } from './checksum-list.js';

@@ -41,7 +41,8 @@ const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /**
  * Ours: an ISO file name this rule gives for this prefix, and nothing merely alike. Vultr
  * names an ISO after its URL; whether it keeps a presigned URL's query string in the name is
- * not known (research vultr-api.md §7), so one may follow.
+ * not known (no public source says, and no real account has been seen doing either), so one
+ * may follow.
  */
 export function isOurIsoFileName(filename: string, prefix: string): boolean {
   return new RegExp(`^${escapeRegExp(prefix)}-[0-9a-f]{12}\\.iso(\\?.*)?$`).test(filename);

@@ -1,7 +1,8 @@
 // The account's ISO library as publish sees it: which ISOs are ours (iso/output-name.ts's
 // rule), which are attached to an instance, and which of ours must go so that the new one
 // fits both publish.keep and the library's size (Vultr holds 2 ISOs per account unless
-// support raised it; research vultr-api.md §9). Never anyone else's ISO, never an attached one.
+// support raised it: docs/publishing.md, "How Vultr really behaves"). Never anyone else's
+// ISO, never an attached one.
 import type { Config } from '../config/schema.js';
 import { isOurIsoFileName } from './output-name.js';
 import { describeInstance, type VultrInstance, type VultrIso } from '../systems/vultr-api.js';

@@ -1,7 +1,7 @@
 // IPv6 address arithmetic on 128-bit integers. Never string surgery: "2001:db8:5:0::" prints
 // as "2001:db8:5::", so replacing "::" to derive a /80 gives a different network
-// (research ipv6-docker.md §4). The boot program (Python's ipaddress) follows the same rules
-// and the tests check the two agree.
+// (docs/networking.md, "The boot program"). The boot program (Python's ipaddress) follows
+// the same rules and the tests check the two agree.
 
 const MAX = (1n << 128n) - 1n;
 

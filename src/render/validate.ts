@@ -8,7 +8,8 @@ const PRESEED_TYPES = new Set(['string', 'boolean', 'select', 'multiselect', 'no
 
 /**
  * Top-level cloud-config keys we accept. Debian 12's `cloud-init schema` (22.4) accepts
- * unknown top-level keys, so a typo there would pass it silently (research ipv6-docker §5.3).
+ * unknown top-level keys, so a typo there would pass it silently (the schema rejects them
+ * only from 23.4: canonical/cloud-init#4562).
  */
 export const CLOUD_CONFIG_KEYS = new Set([
   'apt', 'bootcmd', 'ca_certs', 'chpasswd', 'disable_root', 'fqdn', 'groups', 'hostname', 'locale',

@@ -1,6 +1,7 @@
 // An ISO someone else hosts (publish --url): Vultr fetches it itself, and does not follow
-// redirects (research vultr-api.md §9), so the URL must answer 200 with the ISO's size on
-// its own. A redirect is bad input, and the message names where it leads.
+// redirects (docs/publishing.md, "How Vultr really behaves"), so the URL must answer 200
+// with the ISO's size on its own. A redirect is bad input, and the message names where it
+// leads.
 import { OperationError, UserInputError } from '../pipeline/errors.js';
 import { retryableStatus, retryAfterMs, Retryable, retrying } from './http-retry.js';
 

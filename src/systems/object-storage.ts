@@ -31,8 +31,9 @@ export function storageClient(settings: StorageSettings, keys: StorageCredential
     region: settings.region,
     forcePathStyle: settings.forcePathStyle,
     credentials: { accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey, sessionToken: keys.sessionToken },
-    // Since SDK 3.729 checksums are added by default, which many S3-compatible stores reject
-    // or store as aws-chunked framing (research ci-publishing §2.3).
+    // Since SDK 3.729 checksums are added by default (aws/aws-sdk-js-v3#6810), which many
+    // S3-compatible stores reject; s3rver, tried by hand, stored a stream body's aws-chunked
+    // framing as the object.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });

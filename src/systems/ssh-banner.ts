@@ -1,7 +1,7 @@
 // The installed system's SSH server, seen from outside: the one sign that an install has
 // finished which does not depend on what Vultr's API reports (a guest power-off may never
-// show there; research vultr-api.md §9). The installer runs no SSH server, so a banner
-// means the installed system is up.
+// show there: docs/publishing.md, "How Vultr really behaves"). The installer runs no SSH
+// server, so a banner means the installed system is up.
 import { Socket } from 'node:net';
 
 /** The server's identification line ("SSH-2.0-OpenSSH_10.6 Debian-1"), or why there is none. */

@@ -1,6 +1,6 @@
 // Everything this project asks of xorriso: version check, boot-layout report, extracting a
-// few files, and the one-pass "replay" write that keeps all boot equipment (research
-// debian-iso.md §2.3). Arguments go as arrays; the ExecaError is kept as `cause`.
+// few files, and the one-pass "replay" write that keeps all boot equipment (xorriso(1),
+// -boot_image any replay). Arguments go as arrays; the ExecaError is kept as `cause`.
 import { execa, ExecaError } from 'execa';
 import { open, stat } from 'node:fs/promises';
 import { ToolMissingError, UserInputError, OperationError } from '../pipeline/errors.js';

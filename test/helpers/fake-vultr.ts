@@ -2,7 +2,7 @@
 // here. Every request body and every documented response is checked against Vultr's own
 // OpenAPI document (test/fixtures/vultr-openapi); violations are collected, and the test
 // files assert there are none after every test. What the document does not say (how a real
-// account behaves) comes from research/vultr-api.md §9 as a behaviour profile:
+// account behaves) comes from docs/publishing.md, "How Vultr really behaves", as a profile:
 //   - vultr-2026 (the default): a guest power-off is not registered (power_status stays
 //     running), the library holds 2 ISOs and already has one that is not ours, a detach
 //     restarts the instance, the instance is locked for a while after create and after a
@@ -70,7 +70,8 @@ export interface Behaviour {
   isoFileNameKeepsQuery?: boolean;
   /**
    * server_status as reported, whatever the instance does (an ISO-booted instance may stay
-   * "none": research §9); locks (the HTTP 500 refusals) still come and go as they do.
+   * "none": unrecorded, see docs/publishing.md, "`npm run create-vm`"); locks (the HTTP 500
+   * refusals) still come and go as they do.
    */
   reportedServerStatus?: string;
 }
@@ -96,7 +97,7 @@ export const PROFILES: Record<Profile, Behaviour> = {
 
 /** The lock error real accounts answer (ansible-collection-vultr #113). */
 export const LOCKED_ERROR = 'Unable to destroy server: Unable to remove VM: Server is currently locked';
-/** Not recorded from a real account (research §9: "the exact error text is not recorded"). */
+/** Not recorded from a real account, and no public source quotes it: a stand-in. */
 export const LIBRARY_FULL_ERROR = 'Unable to create ISO: you have reached the maximum number of ISOs allowed on this account';
 
 /** A change to the account: what a run made, deleted, detached or restarted. */
@@ -521,8 +522,8 @@ export class FakeVultr {
   private async download(iso: FakeIso, url: string) {
     if (this.faults.stuckPending) return;
     try {
-      // Vultr fetches the URL itself and does not follow redirects (research §9): such an
-      // ISO never completes.
+      // Vultr fetches the URL itself and does not follow redirects (docs/publishing.md, "How
+      // Vultr really behaves"): such an ISO never completes.
       const res = await fetch(url, { redirect: 'manual' });
       if (res.status >= 300 && res.status < 400) return;
       if (!res.ok) throw new Error(`HTTP ${res.status}`);

@@ -1,6 +1,6 @@
 // publish end to end against the fake Vultr API (checked against Vultr's OpenAPI document,
-// behaving as real accounts do: research vultr-api.md §9) and s3rver on loopback, under both
-// behaviour profiles.
+// behaving as real accounts do: docs/publishing.md, "How Vultr really behaves") and s3rver on
+// loopback, under both behaviour profiles.
 import { execa } from 'execa';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';

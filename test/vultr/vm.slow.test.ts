@@ -1,7 +1,7 @@
 // vm create, vm detach, vm list and iso list against the fake Vultr API under both behaviour
-// profiles (research vultr-api.md §9): the install is finished when the installed system
-// answers on SSH, a detach restarts the VM, locked instances are waited for, and once the
-// install is finished nothing deletes the VM.
+// profiles (docs/publishing.md, "How Vultr really behaves"): the install is finished when
+// the installed system answers on SSH, a detach restarts the VM, locked instances are
+// waited for, and once the install is finished nothing deletes the VM.
 import { execa } from 'execa';
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
