@@ -3,13 +3,14 @@
 // with the ISO's size on its own. A redirect is bad input, and the message names where it
 // leads.
 import { OperationError, UserInputError } from '../pipeline/errors.js';
-import { retryableStatus, retryAfterMs, Retryable, retrying } from './http-retry.js';
+import { requestSignal, retryableStatus, retryAfterMs, Retryable, retrying } from './http-retry.js';
 
 const MAX_HOPS = 10;
 
 async function head(url: string, signal: AbortSignal, timeoutMs: number): Promise<Response> {
+  const limit = requestSignal(signal, timeoutMs);
   try {
-    const res = await fetch(url, { method: 'HEAD', redirect: 'manual', signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) });
+    const res = await fetch(url, { method: 'HEAD', redirect: 'manual', signal: limit.signal });
     await res.body?.cancel();
     if (retryableStatus(res.status)) {
       throw new Retryable(new OperationError(`--url ${url} answers HTTP ${res.status}; Vultr must be able to download it, so try again later`), retryAfterMs(res.headers));
@@ -19,6 +20,8 @@ async function head(url: string, signal: AbortSignal, timeoutMs: number): Promis
     if (signal.aborted || error instanceof Retryable) throw error;
     const why = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
     throw new Retryable(new UserInputError(`--url ${url} cannot be reached (${why}); Vultr must be able to download it`, { cause: error }));
+  } finally {
+    limit.clear();
   }
 }
 
@@ -26,7 +29,8 @@ async function head(url: string, signal: AbortSignal, timeoutMs: number): Promis
 async function finalUrl(from: string, signal: AbortSignal, timeoutMs: number): Promise<string> {
   let url = from;
   for (let hop = 0; hop < MAX_HOPS; hop++) {
-    const res = await fetch(url, { method: 'HEAD', redirect: 'manual', signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) }).catch(() => undefined);
+    const limit = requestSignal(signal, timeoutMs);
+    const res = await fetch(url, { method: 'HEAD', redirect: 'manual', signal: limit.signal }).catch(() => undefined).finally(limit.clear);
     const location = res?.headers.get('location');
     if (!res || res.status < 300 || res.status >= 400 || !location) return url;
     url = new URL(location, url).href;

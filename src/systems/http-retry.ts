@@ -56,6 +56,20 @@ export async function retrying<T>(attempt: (n: number) => Promise<T>, policy: Re
   }
 }
 
+/**
+ * The signal for one request: it fires when `parent` does or after `timeoutMs` (a
+ * TimeoutError). Not AbortSignal.any([parent, AbortSignal.timeout(ms)]): on Node 20 the
+ * timeout signal is held only weakly there, and once a garbage collection takes it the
+ * request never times out (test/systems/request-signal.test.ts shows it). Here the timer
+ * holds its controller; clear() when the request and its body are done.
+ */
+export function requestSignal(parent: AbortSignal, timeoutMs: number): { signal: AbortSignal; clear: () => void } {
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(new DOMException(`no answer within ${timeoutMs / 1000} s`, 'TimeoutError')), timeoutMs);
+  timer.unref();
+  return { signal: AbortSignal.any([parent, timeout.signal]), clear: () => clearTimeout(timer) };
+}
+
 /** Answers that say "not now" rather than "no": busy, overloaded or briefly broken. */
 export function retryableStatus(status: number): boolean {
   return status === 408 || status === 429 || (status >= 500 && status !== 501);

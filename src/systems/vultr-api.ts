@@ -10,7 +10,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Settings } from '../config/settings.js';
 import { OperationError, UserInputError } from '../pipeline/errors.js';
-import { backoffMs, createOnce, mayResend, Retryable, retryAfterMs, retrying, settle, UncertainError, type Settle } from './http-retry.js';
+import { backoffMs, createOnce, mayResend, requestSignal, Retryable, retryAfterMs, retrying, settle, UncertainError, type Settle } from './http-retry.js';
 import type { Trace } from './vultr-trace.js';
 
 export class VultrApiError extends OperationError {
@@ -177,6 +177,9 @@ export class VultrClient {
     const attempt = async (n: number): Promise<T> => {
       await this.throttle();
       let res: Response;
+      let text: string;
+      // The timeout covers the answer's body too: an answer cut off half-way is a lost answer.
+      const limit = requestSignal(signal, this.options.timeoutMs ?? 30_000);
       try {
         res = await fetch(`${this.baseUrl}${path}`, {
           method,
@@ -186,16 +189,18 @@ export class VultrClient {
             ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
           },
           body: body === undefined ? undefined : JSON.stringify(body),
-          signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs ?? 30_000), signal]),
+          signal: limit.signal,
         });
+        text = await res.text();
       } catch (error) {
         if (signal.aborted) throw error;
         const why = (error as Error).name === 'TimeoutError' ? 'timed out' : ((error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message);
         this.options.trace?.record({ kind: 'api-failed', method, path, error: why });
         if (!mayResend(method, undefined)) throw uncertain(method, path, why, error);
         throw new Retryable(new OperationError(`Vultr API ${method} ${path} failed: ${why}; check the network and VULTR_API_URL`, { cause: error }));
+      } finally {
+        limit.clear();
       }
-      const text = await res.text();
       let json: unknown;
       try {
         json = text ? JSON.parse(text) : undefined;

@@ -17,6 +17,20 @@ export interface JobResult {
   stderr: string;
 }
 
+/** Asks for what the running job has printed so far (answered with PrintedSoFar). */
+export interface Dump {
+  dump: true;
+}
+
+export interface PrintedSoFar {
+  partial: true;
+  stdout: string;
+  stderr: string;
+}
+
+/** What the running job has printed, for a Dump: a job that never ends still tells where it stopped. */
+let printed: { stdout: string[]; stderr: string[] } | undefined;
+
 type Write = typeof process.stdout.write;
 
 /** Collects what a stream is given instead of writing it (a write's callback still runs). */
@@ -35,9 +49,15 @@ function capture(stream: NodeJS.WriteStream, into: string[], seen?: (text: strin
   };
 }
 
-process.on('message', async (job: Job) => {
+process.on('message', async (message: Job | Dump) => {
+  if ('dump' in message) {
+    process.send!({ partial: true, stdout: printed?.stdout.join('') ?? '', stderr: printed?.stderr.join('') ?? '' } satisfies PrintedSoFar);
+    return;
+  }
+  const job = message;
   const stdout: string[] = [];
   const stderr: string[] = [];
+  printed = { stdout, stderr };
   let interrupted = false;
   const restore = [
     capture(process.stdout, stdout),

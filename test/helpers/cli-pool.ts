@@ -5,7 +5,7 @@
 // fault signals (see cli-pool-child.ts).
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import type { Job, JobResult } from './cli-pool-child.js';
+import type { Dump, Job, JobResult, PrintedSoFar } from './cli-pool-child.js';
 import { ROOT, type CliResult } from './project.js';
 
 const CHILD = join(ROOT, 'dist/test/helpers/cli-pool-child.js');
@@ -38,29 +38,38 @@ export class CliPool {
     else this.idle.push(child);
   }
 
-  /** Runs `vultr-sid-iso ARGS`; onStart learns the pid before the run can make a request. */
+  /**
+   * Runs `vultr-sid-iso ARGS`; onStart learns the pid before the run can make a request. A run
+   * that does not end within timeoutMs is killed and comes back with no exit code and what it
+   * had printed, so the caller can say which run stuck and where.
+   */
   async run(job: Job, options: { onStart?: (pid: number) => void; timeoutMs: number }): Promise<CliResult> {
     const child = await this.acquire();
     options.onStart?.(child.pid!);
     try {
-      const result = await new Promise<JobResult>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          child.kill('SIGKILL');
-          reject(new Error(`vultr-sid-iso ${job.args.join(' ')} did not end within ${options.timeoutMs} ms`));
-        }, options.timeoutMs);
+      return await new Promise<CliResult>((resolve, reject) => {
         const exited = (code: number | null) => {
           clearTimeout(timer);
           reject(new Error(`the CLI's process exited (${code}) during vultr-sid-iso ${job.args.join(' ')}`));
         };
-        child.once('exit', exited);
-        child.once('message', (answer: JobResult) => {
+        const answered = (answer: JobResult | PrintedSoFar) => {
           clearTimeout(timer);
           child.off('exit', exited);
-          resolve(answer);
-        });
+          child.off('message', answered);
+          if ('partial' in answer) {
+            child.kill('SIGKILL');
+            resolve({ exitCode: undefined, stdout: answer.stdout, stderr: `${answer.stderr}\n(the run did not end within ${options.timeoutMs} ms: killed)` });
+          } else resolve(answer);
+        };
+        const timer = setTimeout(() => {
+          // A stuck run's event loop still answers; one that does not is killed all the same.
+          child.send({ dump: true } satisfies Dump);
+          setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
+        }, options.timeoutMs);
+        child.once('exit', exited);
+        child.on('message', answered);
         child.send(job);
       });
-      return result;
     } finally {
       this.release(child);
     }
