@@ -211,7 +211,11 @@ export const configSchema = z
     ndppd: z
       .strictObject({
         enabled: z.boolean().default(true),
-        method: z.enum(['auto', 'static'], { error: 'is not auto or static' }).default('auto'),
+        // Retired: Debian's ndppd 0.2.5 answers `auto` for one address at a time (docs/networking.md).
+        method: z
+          .never({ error: 'is retired: ndppd now always answers for the whole /80, because Debian\'s ndppd 0.2.5 answers "auto" for only one address at a time (docs/networking.md); remove ndppd.method' })
+          .optional()
+          .describe('Retired; remove it. ndppd always answers for the whole /80 (see docs/networking.md).'),
       })
       .prefault({}),
     network: z
