@@ -23,7 +23,7 @@ import { CLI, ROOT } from '../helpers/project.js';
 
 const BOOT_PROGRAM = join(ROOT, 'templates/rootfs/usr/local/sbin/vultr-sid-ipv6');
 /** Programs whose flags the pages may write without this test checking them. */
-const FOREIGN = new Set(['docker', 'tsc', 'eslint', 'vitest', 'debconf-set-selections', 'gh']);
+const FOREIGN = new Set(['docker', 'tsc', 'eslint', 'vitest', 'debconf-set-selections', 'gh', 'cosign']);
 const SHELL = new Set(['sh', 'bash', 'shell', 'console']);
 
 interface Program {
