@@ -16,6 +16,7 @@ import {
   type HttpAnswer,
   type VmAccess,
 } from '../../scripts/acceptance/public-container.js';
+import { labAccess } from '../../scripts/acceptance/lab-access.js';
 
 const PREFIX = '2001:db8:5:16::/80';
 const IN = '2001:db8:5:16::2';
@@ -103,5 +104,18 @@ describe('the acceptance run\'s container check', () => {
     expect(report.failures).toEqual([]);
     expect(inside.commands.at(-1)).toMatch(/^python3 -c .* 'http:\/\/\[2001:db8:5:16::2\]:80\/acceptance.txt'$/);
     expect(report.seen.at(-1)).toContain('from the VM itself (no outside with IPv6 here');
+  });
+
+  it('the lab\'s access: SSH as the admin with the key, and curl in the router namespace as the outside', async () => {
+    const calls: string[][] = [];
+    const target = {
+      key: '/k', admin: 'debian',
+      vm: { ssh: async (key: string, user: string, command: string) => (calls.push(['ssh', key, user, command]), { exitCode: 0, stdout: 'ok', stderr: '' }) },
+      lab: { router: async (cmd: string[]) => (calls.push(cmd), { exitCode: 0, stdout: 'tok\n\n200', stderr: '' }) },
+    } as unknown as Parameters<typeof labAccess>[0];
+    const access = labAccess(target);
+    expect(await access.ssh('true')).toEqual({ exitCode: 0, stdout: 'ok', stderr: '' });
+    expect(await access.fromOutside!('http://[2001:db8::2]:80/acceptance.txt')).toEqual({ status: 200, body: 'tok\n' });
+    expect(calls).toEqual([['ssh', '/k', 'debian', 'true'], ['curl', ...curlArgs('http://[2001:db8::2]:80/acceptance.txt')]]);
   });
 });
