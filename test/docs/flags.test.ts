@@ -24,7 +24,7 @@ import { CLI, ROOT } from '../helpers/project.js';
 /** The installed system's programs with a command line (/usr/local/sbin on the VM). */
 const VM_PROGRAMS = ['vultr-sid-ipv6', 'vultr-sid-ndp-proxy'];
 /** Programs whose flags the pages may write without this test checking them. */
-const FOREIGN = new Set(['docker', 'tsc', 'eslint', 'vitest', 'debconf-set-selections', 'gh']);
+const FOREIGN = new Set(['docker', 'tsc', 'eslint', 'vitest', 'debconf-set-selections', 'gh', 'cosign']);
 const SHELL = new Set(['sh', 'bash', 'shell', 'console']);
 
 interface Program {
