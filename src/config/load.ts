@@ -1,5 +1,6 @@
 // Loads and validates iso.config.yaml. The first problem is reported as one line:
 // "<file>: <path>: <value> <what is expected>", exit code 2, before anything is written.
+import { readdirSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import yaml from 'js-yaml';
 import type { z } from 'zod';
@@ -116,7 +117,15 @@ export async function loadConfig(file: string, secrets: SecretValues = {}): Prom
     what: `config file ${file}${isAbsolute(file) ? '' : ` (in ${process.cwd()})`}`,
     // Every key is optional: the example is the defaults, with each key explained.
     missing: `pass --config FILE, or start from the example: cp ${example} ${file}`,
-    directory: `pass --config with the YAML file itself, such as ${join(file, 'iso.config.yaml')}`,
+    directory: () => {
+      let yamls: string[] = [];
+      try {
+        yamls = readdirSync(file).filter((n) => /\.ya?ml$/.test(n)).sort();
+      } catch {
+        // an unreadable directory: no names to offer
+      }
+      return yamls.length ? `pass --config with one of the YAML files in it: ${yamls.map((n) => join(file, n)).join(', ')}` : 'pass --config with a YAML file';
+    },
   });
   return parseConfig(text.toString('utf8'), file, secrets);
 }

@@ -10,8 +10,8 @@ export interface InputFile {
   what: string;
   /** The fix when the path names nothing: "pass --config FILE …". */
   missing: string;
-  /** The fix when the path is a directory (default: `missing`'s). */
-  directory?: string;
+  /** The fix when the path is a directory (default: `missing`'s); a function may look inside. */
+  directory?: string | (() => string);
 }
 
 /** The file's bytes; any failure is bad input, one sentence naming the path and the fix. */
@@ -30,7 +30,7 @@ export function unreadable(path: string, code: string | undefined, { what, missi
     case 'ENOTDIR':
       return `${what} does not exist; ${missing}`;
     case 'EISDIR':
-      return `${what} is a directory, not a file; ${directory}`;
+      return `${what} is a directory, not a file; ${typeof directory === 'function' ? directory() : directory}`;
     case 'EACCES':
     case 'EPERM':
       return `${what} cannot be read by this user (permission denied); make it readable (ls -l ${path} shows its owner and mode), or ${missing}`;
