@@ -3,6 +3,7 @@
 # sources changed, and install the system packages the mode needs with apt-get (as root or
 # with passwordless sudo), otherwise print the exact apt-get line and stop.
 #
+#   ensure-setup.sh modules                  node modules only (npm run lint, npm run build)
 #   ensure-setup.sh compile                  node modules and compilation only (npm run setup)
 #   ensure-setup.sh run [COMMAND ARGS...]    also the packages COMMAND needs, then runs
 #                                            vultr-sid-iso COMMAND ARGS (npm run build-iso …)
@@ -23,7 +24,7 @@ test_files="/usr/share/OVMF/OVMF_CODE_4M.fd:ovmf /usr/lib/grub/i386-pc/lnxboot.i
 
 tools=$run_tools
 files=$run_files
-if [ "$mode" = compile ]; then
+if [ "$mode" = compile ] || [ "$mode" = modules ]; then
   tools=""
   files=""
 fi
@@ -71,6 +72,8 @@ if [ ! -f node_modules/.package-lock.json ] || [ -n "$(find package-lock.json -n
   echo "vultr-sid-iso: installing node modules" >&2
   npm ci --no-audit --no-fund >&2
 fi
+
+[ "$mode" = modules ] && exit 0
 
 # Recompile when any TypeScript source is newer than the last build.
 stamp=dist/.build-stamp

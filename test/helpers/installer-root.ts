@@ -12,8 +12,8 @@ import { debianPackages } from './fixtures.js';
 const INITRD = 'usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/initrd.gz';
 
 /** Why the installer's userland cannot be entered here (chroot needs root), or undefined. */
-export const NO_CHROOT = process.getuid?.() === 0 ? undefined : 'needs root (it chroots into the d-i initrd); npm test runs it as root';
-if (NO_CHROOT) console.warn(`skipped: the tests of our installer scripts under d-i's busybox ${NO_CHROOT}`);
+export const NO_CHROOT = process.getuid?.() === 0 ? undefined : 'they chroot into the d-i initrd, which needs root (npm test runs as root)';
+if (NO_CHROOT) console.warn(`skipped: the tests of our installer scripts under d-i's busybox, because ${NO_CHROOT}`);
 
 /** d-i's PATH. */
 export const INSTALLER_PATH = '/sbin:/bin:/usr/sbin:/usr/bin';
