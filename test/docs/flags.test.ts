@@ -127,6 +127,16 @@ export class DocFlags {
     if (w === undefined) return undefined;
     if (w.startsWith('-')) return { bare: words.slice(i) };
     if (w === 'node') return words[i + 1] && !words[i + 1]!.startsWith('-') ? this.head(words.slice(i + 1)) : { foreign: 'node' };
+    // `npx [--no] vultr-sid-iso …`: the CLI as a clone runs it (npx's own options come first).
+    if (w === 'npx') {
+      let j = i + 1;
+      while (words[j]?.startsWith('-')) j++;
+      return words[j] ? this.head(words.slice(j)) : { foreign: 'npx' };
+    }
+    // The npm scripts' launcher: `sh scripts/ensure-setup.sh run build …` sets up, then runs the CLI.
+    if (w === 'sh' && words[i + 1] === 'scripts/ensure-setup.sh') {
+      return words[i + 2] === 'run' && words[i + 3] ? this.head(['vultr-sid-iso', ...words.slice(i + 3)]) : { foreign: 'scripts/ensure-setup.sh' };
+    }
     const cli = this.programs.get('vultr-sid-iso')!;
     if (w === 'vultr-sid-iso' || w === 'dist/src/bin.js' || cli.subcommands.includes(w)) {
       let name = 'vultr-sid-iso';

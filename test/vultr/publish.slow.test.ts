@@ -75,7 +75,7 @@ describe.each(PROFILES)('publish (%s)', { timeout: 180_000 }, (profile) => {
     expect(r.exitCode).toBe(1);
     const line = r.stderr.trimEnd().split('\n').at(-1)!;
     expect(line).toContain(`the Vultr ISO library holds 2 of 2: vultr-sid-0123456789ab.iso (ours, attached to instance ${vm.id} (web-1, ${vm.main_ip})), my-rescue-system.iso (not ours)`);
-    expect(line).toContain(`detach ours with \`vultr-sid-iso vm detach ${vm.id}\``);
+    expect(line).toContain(`detach ours with \`npx vultr-sid-iso vm detach ${vm.id}\``);
     expect(posts(w.fake)).toBe(0);
     expect(await objects(w)).toEqual([]);
     expect(w.fake.isos.has(older.id)).toBe(true);
@@ -104,7 +104,7 @@ describe.each(PROFILES)('publish (%s)', { timeout: 180_000 }, (profile) => {
     const result = JSON.parse(r.stdout);
     const left = [...w.fake.isos.values()].map((i) => i.filename).sort();
     expect(left).toEqual([old[0]!.filename, old[3]!.filename, 'my-rescue-system.iso', lookalike.filename, result.filename].sort());
-    expect(r.stderr).toContain(`kept ${old[0]!.filename}: it is still attached to instance ${vm.id} (keepme, ${vm.main_ip}); detach it with vultr-sid-iso vm detach ${vm.id}`);
+    expect(r.stderr).toContain(`kept ${old[0]!.filename}: it is still attached to instance ${vm.id} (keepme, ${vm.main_ip}); detach it with npx vultr-sid-iso vm detach ${vm.id}`);
     expect(result.pruned.sort()).toEqual([old[1]!.filename, old[2]!.filename].sort());
     expect(result.keptAttached).toEqual([old[0]!.filename]);
   });
