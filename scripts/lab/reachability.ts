@@ -1,7 +1,9 @@
 // Every container reachable, at the scale users run: many containers started at once, as
 // the router sees them. Shared by the lab test and the nightly's install gate, like
 // installed-checks.ts, whose Target and SSH helpers it uses.
-import { contains, parseIPv6, parsePrefix } from '../../src/net/ipv6.js';
+import { join } from 'node:path';
+import { contains, formatIPv6, parseIPv6, parsePrefix } from '../../src/net/ipv6.js';
+import { PROJECT_ROOT } from '../../src/paths.js';
 import { shellWord } from '../../src/render/handlebars-env.js';
 import { check, onVm, sudo, type Target } from './installed-checks.js';
 import { captureNdp, type NdpTally } from './ndp-capture.js';
@@ -9,98 +11,125 @@ import { captureNdp, type NdpTally } from './ndp-capture.js';
 export interface Reached {
   name: string;
   address: string;
-  /** Seconds from the container's start (Docker's event) to the router's first answered ping; null: none in time. */
+  /** Seconds from the container's start (Docker's start event) to the router's first answered ping (0: before it); null: none in time. */
   ping: number | null;
   /** Seconds from the start to the first answer on its published port 80. */
   port: number | null;
 }
 
-/** How far the VM's clock is behind this host's, in ms (the reading with the shortest round trip of three). */
-async function clockOffset(t: Target): Promise<{ offsetMs: number; errorMs: number }> {
-  let best = { offsetMs: 0, errorMs: Infinity };
-  for (let i = 0; i < 3; i++) {
-    const before = Date.now();
-    const r = await onVm(t, 'date +%s%N');
-    const after = Date.now();
-    const vmMs = Number(BigInt(r.stdout.trim()) / 1_000_000n);
-    if ((after - before) / 2 < best.errorMs) best = { offsetMs: (before + after) / 2 - vmMs, errorMs: (after - before) / 2 };
+const PROBER = join(PROJECT_ROOT, 'scripts/lab/reach-prober.py');
+
+/** The addresses inside the /80 of the containers NAMES (all when none are named): name → address. */
+async function addressesOf(t: Target, names?: string[]): Promise<Map<string, string>> {
+  const prefix = parsePrefix(t.expectedPrefix)!;
+  const which = names?.length ? names.join(' ') : '$(docker ps -q)';
+  const r = await onVm(t, `sudo sh -c 'ids="${which}"; [ -z "$ids" ] || docker inspect -f "{{.Name}} {{range .NetworkSettings.Networks}}{{.GlobalIPv6Address}} {{end}}" $ids'`);
+  const found = new Map<string, string>();
+  for (const line of r.stdout.split('\n')) {
+    const [name = '', ...addresses] = line.trim().split(/\s+/);
+    const address = addresses.find((a) => parseIPv6(a) !== undefined && contains(prefix, parseIPv6(a)!));
+    if (name && address) found.set(name.replace(/^\//, ''), formatIPv6(parseIPv6(address)!));
   }
-  return best;
+  return found;
 }
 
-/** Tries `probe` until it succeeds or `deadline` passes; the host time it first succeeded, or null. */
-async function firstSuccess(probe: () => Promise<boolean>, deadline: number): Promise<number | null> {
-  while (Date.now() < deadline) {
-    if (await probe()) return Date.now();
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return null;
-}
+/** The first time in `times` after `after` (both this host's clock, ms), or null. */
+const firstAfter = (times: number[], after: number): number | null => times.find((at) => at > after) ?? null;
 
 /**
  * Starts the containers NAMES at once (`run`: new ones on NETWORK, each serving port 80 and
- * publishing it; `restart`: existing ones, which then get new addresses), and measures from the
- * router how many seconds after its start each one answered ping and its published port.
- * The VM reports each start, with the container's address, through `docker events` as it
- * happens; the router starts pinging as soon as it knows the address, and gives up
- * `giveUpSeconds` after the start. Busybox ping, like the forwarded traffic of a real router,
- * does not confirm the router's neighbour entries (iputils ping sends with MSG_CONFIRM).
+ * publishing it; `restart`: existing ones, which may come back on other addresses), and
+ * measures from the router how many seconds after Docker's `start` event (when `docker run`
+ * returns) each one answered ping and its published port; 0 when it answered before it.
+ *
+ * How, so that the machine's load cannot lengthen what is measured: a prober in the router's
+ * namespace (reach-prober.py) pings every address the containers can get, free ones too, from
+ * before the first start, and records each answer on this host's clock; the VM streams
+ * Docker's start and die events, with its clock, over one SSH session (the offset between the
+ * clocks is taken from that stream, whose lines take milliseconds). An address answers for a
+ * container from the moment after the last container that held it died.
  */
-export async function startAndReach(t: Target, names: string[], how: 'run' | 'restart', options: { network: string; giveUpSeconds: number }): Promise<{ reached: Reached[]; clockErrorMs: number }> {
+export async function startAndReach(t: Target, names: string[], how: 'run' | 'restart', options: { network: string; giveUpSeconds: number }): Promise<Reached[]> {
   const prefix = parsePrefix(t.expectedPrefix)!;
-  const { offsetMs, errorMs } = await clockOffset(t);
-  const sinceVm = Math.floor((Date.now() - offsetMs) / 1000) - 1;
-  // Replayed from before the first start (--since), so no start is missed while it subscribes.
+  const before = await addressesOf(t);
+  const highest = Math.max(1, ...[...before.values()].map((a) => Number(parseIPv6(a)! - prefix.network)));
+  const candidates = Array.from({ length: highest + names.length + 8 - 1 }, (_, i) => formatIPv6(prefix.network + BigInt(i + 2)));
+  const prober = t.lab.router(['python3', PROBER, '--interval', '0.2', '--port', '80', ...candidates], { reject: false, timeout: 30 * 60_000 });
+  await new Promise<void>((resolve, reject) => {
+    prober.stdout?.on('data', (d: Buffer) => d.toString().includes('probing') && resolve());
+    prober.then((r) => reject(new Error(`the prober ended before it started: ${r.stderr}`)), reject);
+  });
+
+  const vmEvents = new Map<string, { start?: number; die?: number }>();
+  let offsetMs = Infinity;
   const watch = [
-    `docker events --since ${sinceVm} --filter type=container --filter event=start --format '{{.Actor.Attributes.name}} {{.TimeNano}}'`,
-    `| while read -r name at; do ( printf '%s %s %s\\n' "$name" "$at" "$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.GlobalIPv6Address}} {{end}}' "$name")" ) & done`,
+    '(while :; do echo "clock $(date +%s%N)"; sleep 0.5; done) &',
+    "docker events --filter type=container --filter event=start --filter event=die --format '{{.Action}} {{.Actor.Attributes.name}} {{.TimeNano}}'",
   ].join(' ');
-  const watcher = t.vm.ssh(t.key, t.admin, `sudo sh -c ${shellWord(watch)}`, { timeoutMs: 20 * 60_000 });
-  const wanted = new Set(names);
-  const probes: Promise<Reached>[] = [];
-  const allSeen = new Promise<void>((resolve) => {
+  const watcher = t.vm.ssh(t.key, t.admin, `sudo sh -c ${shellWord(watch)}`, { timeoutMs: 30 * 60_000 });
+  const clocked = new Promise<void>((resolve) => {
     let pending = '';
     watcher.stdout?.on('data', (chunk: Buffer) => {
+      const arrived = Date.now();
       pending += chunk.toString();
       const lines = pending.split('\n');
       pending = lines.pop()!;
       for (const line of lines) {
-        const [name = '', at = '', ...addresses] = line.trim().split(/\s+/);
-        if (!wanted.delete(name)) continue;
-        const address = addresses.find((a) => parseIPv6(a) !== undefined && contains(prefix, parseIPv6(a)!)) ?? '';
-        probes.push(reach(t, name, address, Number(BigInt(at) / 1_000_000n) + offsetMs, options.giveUpSeconds));
-        if (wanted.size === 0) resolve();
+        const words = line.trim().split(' ');
+        if (words[0] === 'clock') {
+          offsetMs = Math.min(offsetMs, arrived - Number(BigInt(words[1]!) / 1_000_000n));
+          resolve();
+        } else if (words[0] === 'start' || words[0] === 'die') {
+          const event = vmEvents.get(words[1]!) ?? {};
+          event[words[0]] = Number(BigInt(words[2]!) / 1_000_000n);
+          vmEvents.set(words[1]!, event);
+        }
       }
     });
   });
   try {
+    await clocked;
     const start = how === 'run'
       ? names.map((n) => `docker run -d --name ${n} --network ${options.network} -p 80 lab/busybox sh -c 'exec httpd -f -p 80 -h /www' >/dev/null &`)
       : names.map((n) => `docker restart -t 1 ${n} >/dev/null &`);
     await sudo(t, `${start.join(' ')} wait`);
-    await Promise.race([allSeen, new Promise((_, reject) => setTimeout(() => reject(new Error(`the VM reported no start for ${[...wanted].join(', ')} within 5 minutes`)), 5 * 60_000))]);
-    return { reached: await Promise.all(probes), clockErrorMs: errorMs };
+    // Until every start has been seen and had its time to answer.
+    for (const deadline = Date.now() + 5 * 60_000; ; ) {
+      const starts = names.map((n) => vmEvents.get(n)?.start);
+      if (starts.every((s) => s !== undefined) && Date.now() > Math.max(...(starts as number[])) + offsetMs + options.giveUpSeconds * 1000) break;
+      if (Date.now() > deadline) throw new Error(`the VM reported no start for ${names.filter((n) => vmEvents.get(n)?.start === undefined).join(', ')} within 5 minutes`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
   } finally {
     watcher.kill();
     await watcher.catch(() => undefined);
+    prober.kill('SIGTERM');
   }
+  const seen = JSON.parse((await prober).stdout.split('\n').find((l) => l.startsWith('{')) ?? '{}') as Record<string, { ping: number[]; port: number[] }>;
+  const after = await addressesOf(t, names);
+  const reached = names.map((name) => {
+    const address = after.get(name) ?? '';
+    const startedAt = vmEvents.get(name)!.start! + offsetMs;
+    // Replies before this are the last holder's: this container itself before a restart, or the one whose address it took.
+    const holders = [name, ...[...before].filter(([, a]) => a === address).map(([n]) => n)];
+    const freedAt = Math.max(-Infinity, ...holders.map((n) => (vmEvents.get(n)?.die ?? -Infinity) + offsetMs));
+    const answered = (times: number[] = []) => {
+      const at = firstAfter(times.map((s) => s * 1000), freedAt);
+      return at === null || at > startedAt + options.giveUpSeconds * 1000 ? null : Math.max(0, (at - startedAt) / 1000);
+    };
+    return { name, address, ping: answered(seen[address]?.ping), port: answered(seen[address]?.port) };
+  });
+  return reached;
 }
 
-async function reach(t: Target, name: string, address: string, startedAt: number, giveUpSeconds: number): Promise<Reached> {
-  if (!address) return { name, address, ping: null, port: null };
-  const deadline = startedAt + giveUpSeconds * 1000;
-  const pinged = await firstSuccess(async () => (await t.lab.router(['busybox', 'ping', '-6', '-c', '1', '-W', '1', address], { reject: false })).exitCode === 0, deadline);
-  const served = pinged === null ? null : await firstSuccess(async () => (await t.lab.router(['curl', '-g', '-fsS', '-o', '/dev/null', '--max-time', '1', `http://[${address}]:80/`], { reject: false })).exitCode === 0, deadline);
-  const seconds = (at: number | null) => (at === null ? null : Math.max(0, (at - startedAt) / 1000));
-  return { name, address, ping: seconds(pinged), port: seconds(served) };
+/** One line per batch: how many answered within `limit` seconds of their start, and the slowest. */
+export function describeBatch(label: string, reached: Reached[], limit: number): string {
+  const within = reached.filter((r) => answeredWithin(r, limit));
+  const slowest = Math.max(...reached.map((r) => Math.max(r.ping ?? Infinity, r.port ?? Infinity)));
+  return `${label}: ${within.length} of ${reached.length} answered the router's ping and their published port within ${limit} s of starting (slowest: ${Number.isFinite(slowest) ? `${slowest.toFixed(1)} s` : 'not within the wait'})`;
 }
 
-/** One line per batch: how many answered within `limit` seconds, and the slowest. */
-export function describeBatch(label: string, reached: Reached[], limit: number, clockErrorMs: number): string {
-  const within = reached.filter((r) => r.ping !== null && r.port !== null && r.ping <= limit && r.port <= limit);
-  const slowest = Math.max(...reached.map((r) => r.port ?? Infinity));
-  return `${label}: ${within.length} of ${reached.length} answered ping and their published port within ${limit} s of starting (slowest ${Number.isFinite(slowest) ? `${slowest.toFixed(1)} s` : 'never'}; clock ±${(clockErrorMs / 1000).toFixed(2)} s)`;
-}
+export const answeredWithin = (r: Reached, limit: number): boolean => r.ping !== null && r.port !== null && r.ping <= limit && r.port <= limit;
 
 /** Every running container's address in the /80 has a kernel proxy entry on the uplink (vultr-sid-ndp-proxy), and no other address does; waits for it to catch up. */
 export async function proxyEntriesInStep(t: Target, timeoutMs: number): Promise<string> {
