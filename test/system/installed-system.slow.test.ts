@@ -66,7 +66,8 @@ let firstKeys: string[];
 
 async function boot(instanceId: string): Promise<number> {
   // The first boot's VM is rebooted by a later stage.
-  vm = await lab.boot({ name: 'vm', disk: disk.disk, direct: { kernel: disk.kernel, initrd: disk.initrd, append: disk.append }, instanceId, reboots: true });
+  // 2 GiB, as the plan vm create's examples use (vc2-1c-2gb) and the install gate boots with.
+  vm = await lab.boot({ name: 'vm', disk: disk.disk, direct: { kernel: disk.kernel, initrd: disk.initrd, append: disk.append }, instanceId, reboots: true, memoryMiB: 2048 });
   target = { ...target, vm };
   const kernelAt = await vm.waitForSerial(/Linux version/, 120_000);
   await vm.waitForSsh(target.key, target.admin, BOOT_MS);
