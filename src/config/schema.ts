@@ -259,6 +259,10 @@ export const configSchema = z
           .min(1, 'is empty; give at least one tag (the first marks the VMs this tool may list, detach and delete)')
           .default(['vultr-sid-iso'])
           .describe('Tags for the VMs vm create makes; the first one is how vm list, vm detach and vm delete recognise ours.'),
+        ipv6Only: z
+          .boolean()
+          .default(false)
+          .describe("VMs without a public IPv4 address (Vultr's disable_public_ipv4, fixed at creation), as vm create --ipv6-only: see vm create's docs for how the install is then seen."),
       })
       .prefault({}),
   })
