@@ -36,6 +36,9 @@ export function storageClient(settings: StorageSettings, keys: StorageCredential
     // framing as the object.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    // A store that holds a request open must not hold the run: the SDK sets no limit of its
+    // own. This is the socket's idle time, so a large part that keeps flowing is not cut.
+    requestHandler: { requestTimeout: 60_000 },
   });
 }
 
@@ -90,8 +93,8 @@ export function presignedUrl(client: S3Client, bucket: string, key: string, expi
   return getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: expiresInSeconds });
 }
 
-export async function deleteObject(client: S3Client, bucket: string, key: string): Promise<void> {
-  await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+export async function deleteObject(client: S3Client, bucket: string, key: string, signal?: AbortSignal): Promise<void> {
+  await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
 }
 
 /** A URL that lets whoever holds it PUT one object (and nothing else) until it expires: a secret. */

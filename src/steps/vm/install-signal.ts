@@ -99,14 +99,14 @@ export const checkInstallSignal: Step<VmState> = {
 const presignSeconds = (state: VmState) => Math.min(MAX_PRESIGN_SECONDS, Math.ceil(state.options.timeoutMs / 1000) + 3600);
 
 /** Deletes this VM's report object (S3 answers a missing key as done). */
-export async function deleteReport(state: VmState, { leftovers }: Pick<StepContext, 'leftovers'>): Promise<void> {
+export async function deleteReport(state: VmState, { leftovers, signal: abort }: Pick<StepContext, 'leftovers' | 'signal'>): Promise<void> {
   const leftoverKey = 'report';
   const signal = state.signal;
   const key = state.reportKey;
   if (signal?.kind !== 'report' || !key) return;
   const { deleteObject } = await import('../../systems/object-storage.js');
   try {
-    await deleteObject(signal.client, signal.storage.bucket, key);
+    await deleteObject(signal.client, signal.storage.bucket, key, abort);
     state.reportKey = undefined;
     leftovers.delete(leftoverKey);
   } catch (error) {

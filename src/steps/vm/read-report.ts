@@ -36,7 +36,7 @@ export function reportReader(state: VmState, ctx: StepContext): () => Promise<st
       ctx.reporter.warn(`ignored an install report for instance ${state.instanceId}: ${check.problem}; waiting for a good one`);
       // Not read again; the VM's own report goes to the same key, so the key is kept.
       const { deleteObject } = await import('../../systems/object-storage.js');
-      await deleteObject(signal.client, signal.storage.bucket, state.reportKey).catch(warn);
+      await deleteObject(signal.client, signal.storage.bucket, state.reportKey, ctx.signal).catch(warn);
       return undefined;
     }
     state.installReport = check.report;
