@@ -11,28 +11,14 @@
 // Where neither works, the run stops here, before anything is made, and says what would.
 // Trust model: docs/security.md, "The install report".
 import { randomUUID } from 'node:crypto';
-import type { S3Client } from '@aws-sdk/client-s3';
 import { hasPublicIpv6Route, ipv6AddressesOf } from '../../net/ipv6-reach.js';
 import { secretPartsOf } from '../../net/urls.js';
 import { messageOf, OperationError, UserInputError } from '../../pipeline/errors.js';
 import type { Step, StepContext } from '../../pipeline/runner.js';
-import type { StorageSettings } from '../../systems/object-storage.js';
 import { reportUserData } from '../../vm/report-user-data.js';
 import type { VmState } from './state.js';
 
-export type InstallSignal =
-  | { kind: 'ssh'; ipv4: boolean; ipv6: boolean }
-  | {
-      kind: 'report';
-      /** This machine can reach the VM's IPv6 address too: its banner also counts. */
-      ipv6Banner: boolean;
-      client: S3Client;
-      storage: StorageSettings;
-      /** Key prefix for the reports (publish.s3.prefix). */
-      prefix: string;
-      /** The endpoint's IPv6 addresses, for a VM without DNS. */
-      addresses: string[];
-    };
+import type { StorageSettings } from '../../systems/object-storage.js';
 
 /** The longest a presigned URL may live (SigV4: 7 days). */
 const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;

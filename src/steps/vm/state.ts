@@ -1,10 +1,26 @@
 // The typed state shared by the `vm create` steps.
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../../config/schema.js';
 import type { Settings } from '../../config/settings.js';
 import type { InstanceRequest, PendingCreate, VultrClient, VultrInstance, VultrIso } from '../../systems/vultr-api.js';
+import type { StorageSettings } from '../../systems/object-storage.js';
 import type { Trace } from '../../systems/vultr-trace.js';
 import type { InstallReport } from '../../vm/install-report.js';
-import type { InstallSignal } from './install-signal.js';
+
+/** How the run sees that an install is done (install-signal.ts decides). */
+export type InstallSignal =
+  | { kind: 'ssh'; ipv4: boolean; ipv6: boolean }
+  | {
+      kind: 'report';
+      /** This machine can reach the VM's IPv6 address too: its banner also counts. */
+      ipv6Banner: boolean;
+      client: S3Client;
+      storage: StorageSettings;
+      /** Key prefix for the reports (publish.s3.prefix). */
+      prefix: string;
+      /** The endpoint's IPv6 addresses, for a VM without DNS. */
+      addresses: string[];
+    };
 
 export interface VmCreateOptions {
   configPath: string;
