@@ -67,7 +67,7 @@ export const checkInstallSignal: Step<VmState> = {
           );
         }
         state.signal = { kind: 'report', ipv6Banner: reach, client, storage: storage.settings, prefix: state.config!.publish.s3.prefix, addresses };
-        return `the VM's own report, through s3://${storage.settings.bucket}${reach ? ", or its SSH banner on its IPv6 address" : ''}`;
+        return `the VM's own report, through s3://${storage.settings.bucket}${reach ? " (and its SSH banner on its IPv6 address after the detach)" : ''}`;
       }
       storageWhy = `the object storage endpoint's host ${urlHost} has no IPv6 address, so an IPv6-only VM could not send its report there`;
     }

@@ -1,8 +1,10 @@
 // The install is finished when the installed system answers (its SSH banner on the VM's main
-// IPv4 or IPv6 address), never when an API field says so: Vultr may not register a guest
-// power-off at all (docs/publishing.md, "How Vultr really behaves"). Then the ISO is
-// detached; Vultr restarts the VM itself on a detach, so nothing here calls start, and the
-// run waits for the installed system to answer again. power_status is only extra information.
+// IPv4 or IPv6 address), or, for an IPv6-only VM this machine cannot reach, when it reports
+// itself (install-signal.ts, read-report.ts); never when an API field says so: Vultr may not
+// register a guest power-off at all (docs/publishing.md, "How Vultr really behaves"). Then the
+// ISO is detached; Vultr restarts the VM itself on a detach, so nothing here calls start, and
+// the run waits for the installed system to answer again (where it can see it).
+// power_status is only extra information.
 import { setTimeout as delay } from 'node:timers/promises';
 import { OperationError } from '../../pipeline/errors.js';
 import type { Reporter } from '../../pipeline/reporter.js';

@@ -12,7 +12,7 @@ export type InstallSignal =
   | { kind: 'ssh'; ipv4: boolean; ipv6: boolean }
   | {
       kind: 'report';
-      /** This machine can reach the VM's IPv6 address too: its banner also counts. */
+      /** This machine can reach the VM's IPv6 address too: its banner is watched after the detach (the report alone ends the install's wait). */
       ipv6Banner: boolean;
       client: S3Client;
       storage: StorageSettings;
