@@ -1,9 +1,16 @@
 // npm run acceptance:vultr: the whole product on a real Vultr account, the one thing the
 // tests cannot reach. It builds an ISO, publishes it, creates a VM from it with a throwaway
 // SSH key (through user-data, so cloud-init's Vultr datasource is exercised too), logs in,
-// runs a container and reaches it over IPv6 from here, then deletes the VM and the ISO and
-// checks that nothing tagged with the run's id is left. The traces of publish and vm create
-// are kept, to send in or to replay (test/helpers/fake-vultr.ts).
+// starts a container on the config's Docker network, checks its address is in the VM's /80
+// and reaches its published port over IPv6 from here (scripts/acceptance/public-container.ts,
+// which the lab test runs on its QEMU VM too), then deletes the VM and the ISO and checks
+// that nothing tagged with the run's id is left. The traces of publish and vm create are kept,
+// to send in or to replay (test/helpers/fake-vultr.ts).
+//
+// --out (which the nightly uploads as an artifact) holds only logs and traces: the key, the
+// user-data and the run's config live in a private directory that is removed when the run
+// ends (scripts/acceptance/private-dir.ts). What is ours is decided here: the VMs carrying the
+// run's tag and the ISOs named <name>-acc-<hash>.iso, from full lists, never by Vultr's filters.
 //
 // The library holds only a few ISOs. With --iso ID (the nightly passes the ISO its publish
 // job just made) nothing is built or published: the run tests that ISO and leaves it in the
@@ -22,10 +29,12 @@ import yaml from 'js-yaml';
 import { loadConfig } from '../src/config/load.js';
 import { readSettings } from '../src/config/settings.js';
 import { isOurIsoFileName } from '../src/iso/output-name.js';
-import { contains, parseIPv6, parsePrefix } from '../src/net/ipv6.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { vultrClient, VultrApiError, type VultrClient } from '../src/systems/vultr-api.js';
 import { checkAcceptanceSlot, freeAcceptanceSlot, type SlotRules } from './acceptance-room.js';
+import { privateDir, throwawayKey, type PrivateDir } from './acceptance/private-dir.js';
+import { checkPublicContainer } from './acceptance/public-container.js';
+import { fromHere, hasIPv6Route, sshAccess, waitForLogin } from './acceptance/ssh-access.js';
 import { parseScriptArgs, scriptCommand } from './script-cli.js';
 
 const CLI = join(PROJECT_ROOT, 'dist/src/bin.js');
@@ -65,22 +74,24 @@ function plan(prefix: string): string[] {
     `run ${runId}: ISOs named ${prefix}-*.iso, VMs tagged ${RUN_TAG}, traces and logs in ${out}`,
     ...own,
     `3. vm create: --iso ${args.iso ?? '<the new ISO>'} --region ${args.region} --plan ${args.plan} --tag ${RUN_TAG} --user-data <a throwaway SSH key> --trace vm.trace`,
-    '4. ssh in as the admin: docker run a web server on a published port; read the container\'s IPv6 address',
-    `5. from here: the container's address answers on the published port over IPv6${!args.ipv6Check ? ' (skipped: --no-ipv6-check)' : ''}`,
+    '4. ssh in as the admin: docker run a web server on the config\'s docker.network with a published port; its IPv6 address must be in the VM\'s /80',
+    `5. from here: the container's address answers on the published port over IPv6${!args.ipv6Check ? ' (skipped: --no-ipv6-check; the VM itself fetches it instead)' : ''}`,
     `6. always: delete every VM tagged ${RUN_TAG} and every ${prefix}-*.iso (waiting out locks and detaches), then check none is left`,
   ];
 }
 
-/** The acceptance run's own config: the given one under its own name prefix, keeping only its newest ISO. */
-async function acceptanceConfig(): Promise<{ path: string; prefix: string; basePrefix: string }> {
+/**
+ * The acceptance run's own config: the given one under its own name prefix, keeping only its
+ * newest ISO. Written to the private directory: a config may hold admin.passwordHash.
+ */
+async function acceptanceConfig(dir: string): Promise<{ path: string; prefix: string; basePrefix: string }> {
   const base = (yaml.load(await readFile(args.config, 'utf8')) ?? {}) as Record<string, Record<string, unknown> | string | undefined>;
   const basePrefix = String(base.name ?? 'vultr-sid');
   const prefix = `${basePrefix.slice(0, 35)}-acc`;
   const publish = (typeof base.publish === 'object' ? base.publish : {}) as Record<string, unknown>;
   const config = { ...base, name: prefix, publish: { ...publish, keep: 1 } };
-  await mkdir(out, { recursive: true });
-  const path = join(out, 'acceptance.config.yaml');
-  await writeFile(path, yaml.dump(config));
+  const path = join(dir, 'acceptance.config.yaml');
+  await writeFile(path, yaml.dump(config), { mode: 0o600 });
   return { path, prefix, basePrefix };
 }
 
@@ -92,21 +103,10 @@ async function cli(name: string, argv: string[]): Promise<unknown> {
   return JSON.parse(String(r.stdout));
 }
 
-async function ssh(key: string, host: string, user: string, command: string): Promise<string> {
-  const r = await execa('ssh', ['-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=15', `${user}@${host}`, command], { reject: false });
-  if (r.exitCode !== 0) throw new Error(`ssh ${user}@${host} ${command}: exit ${r.exitCode}: ${String(r.stderr).slice(-500)}`);
-  return String(r.stdout).trim();
-}
-
-async function hasIPv6Route(): Promise<boolean> {
-  const r = await execa('ip', ['-6', 'route', 'show', 'default'], { reject: false });
-  return r.exitCode === 0 && String(r.stdout).trim() !== '';
-}
-
-/** Deletes every VM tagged with the run and every ISO of the prefix; then checks none is left. */
+/** Deletes every VM tagged with the run and every ISO of the prefix; then checks none is left (ours decided here, from full lists). */
 async function cleanUp(vultr: VultrClient, prefix: string): Promise<string[]> {
   const problems: string[] = [];
-  for (const vm of await vultr.listInstances({ tag: RUN_TAG })) {
+  for (const vm of await vultr.listTagged(RUN_TAG)) {
     say(`deleting VM ${vm.id}`);
     await vultr.whenUnlocked(vm.id, 'delete it', () => vultr.deleteInstance(vm.id), { intervalMs: pollSeconds * 1000, info: say }).catch((e: Error) => problems.push(`VM ${vm.id}: ${e.message}`));
   }
@@ -127,7 +127,7 @@ async function cleanUp(vultr: VultrClient, prefix: string): Promise<string[]> {
       }
     }
   }
-  const vmsLeft = await vultr.listInstances({ tag: RUN_TAG });
+  const vmsLeft = await vultr.listTagged(RUN_TAG);
   const isosLeft = (await vultr.listIsos()).filter((i) => isOurIsoFileName(i.filename, prefix));
   if (vmsLeft.length || isosLeft.length) problems.push(`left behind: ${[...vmsLeft.map((v) => `VM ${v.id}`), ...isosLeft.map((i) => `ISO ${i.filename}`)].join(', ')}`);
   return problems;
@@ -180,8 +180,33 @@ async function main(): Promise<number> {
     say(`refusing to run: it creates billed resources on a real Vultr account; set ${missing.join(', ')} (see docs/publishing.md, "Acceptance run"), or pass --dry-run to see the plan`);
     return 2;
   }
-  const { path: config, prefix, basePrefix } = await acceptanceConfig();
+  if (args.ipv6Check && !args.cleanupOnly && !(await hasIPv6Route())) {
+    say('this machine has no IPv6 default route, so it cannot reach the container from here; run it on a host with IPv6, or pass --no-ipv6-check (the VM then fetches the container\'s address itself)');
+    return 2;
+  }
+  await mkdir(out, { recursive: true });
+  const secret = await privateDir();
   const vultr = vultrClient(settings, new AbortController().signal);
+  try {
+    return await acceptance(vultr, secret, settings);
+  } finally {
+    secret.remove();
+  }
+}
+
+/** Cut short: what must not outlive the run goes now; what the run made is named with the command that removes it. */
+function onSignal(secret: PrivateDir): void {
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      secret.remove();
+      say(`${signal}: stopped; the throwaway key is deleted; delete what the run made with: node dist/scripts/acceptance-vultr.js --cleanup-only --run-id ${runId}`);
+      process.exit(code);
+    });
+  }
+}
+
+async function acceptance(vultr: VultrClient, secret: PrivateDir, settings: ReturnType<typeof readSettings>): Promise<number> {
+  const { path: config, prefix, basePrefix } = await acceptanceConfig(secret.path);
   const poll = ['--poll-interval', String(pollSeconds)];
   if (args.cleanupOnly) {
     const problems = await cleanUp(vultr, prefix);
@@ -193,36 +218,32 @@ async function main(): Promise<number> {
     say(unusable);
     return 2;
   }
+  onSignal(secret);
   for (const line of plan(prefix)) say(line);
   const failures: string[] = [];
   try {
-    const key = join(out, 'id_ed25519');
-    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', RUN_TAG, '-f', key]);
-    const userData = join(out, 'user-data');
-    await writeFile(userData, `#cloud-config\nssh_authorized_keys:\n  - ${(await readFile(`${key}.pub`, 'utf8')).trim()}\n`);
-    const isoId = args.iso ?? (await buildAndPublish(vultr, config, { prefix: basePrefix, accPrefix: prefix, capacity: (await loadConfig(config, settings.secrets)).publish.librarySize }, poll));
+    const { key, publicKey } = await throwawayKey(secret.path, RUN_TAG);
+    const userData = join(secret.path, 'user-data');
+    await writeFile(userData, `#cloud-config\nssh_authorized_keys:\n  - ${publicKey}\n`, { mode: 0o600 });
+    const loaded = await loadConfig(config, settings.secrets);
+    const isoId = args.iso ?? (await buildAndPublish(vultr, config, { prefix: basePrefix, accPrefix: prefix, capacity: loaded.publish.librarySize }, poll));
     const vm = (await cli('vm-create', ['vm', 'create', '--config', config, '--iso', isoId, '--region', args.region, '--plan', args.plan, '--tag', RUN_TAG, '--user-data', userData, '--trace', join(out, 'vm.trace'), ...poll])) as {
       mainIp: string;
       containerPrefix: string | null;
       installSeconds: number;
     };
     say(`installed in ${(vm.installSeconds / 60).toFixed(1)} min; containers get ${vm.containerPrefix}`);
-    const admin = String(((yaml.load(await readFile(config, 'utf8')) ?? {}) as { admin?: { username?: string } }).admin?.username ?? 'debian');
-    await ssh(key, vm.mainIp, admin, 'sudo docker run -d --name acceptance -p 8080:80 busybox httpd -f -p 80 -h /etc');
-    const address = await ssh(key, vm.mainIp, admin, "sudo docker inspect -f '{{range .NetworkSettings.Networks}}{{.GlobalIPv6Address}}{{end}}' acceptance");
-    say(`container address ${address}`);
-    const prefix80 = vm.containerPrefix ? parsePrefix(vm.containerPrefix) : undefined;
-    const parsed = parseIPv6(address);
-    if (!prefix80 || parsed === undefined || !contains(prefix80, parsed)) failures.push(`the container's address ${address || '(none)'} is not in ${vm.containerPrefix}`);
-    if (!args.ipv6Check) {
-      say('reaching the container over IPv6 from here: skipped (--no-ipv6-check)');
-    } else if (!(await hasIPv6Route())) {
-      failures.push('this machine has no IPv6 route, so it cannot reach the container; run from a host with IPv6, or pass --no-ipv6-check');
-    } else {
-      const r = await execa('curl', ['-g', '-6', '-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '20', `http://[${address}]:80/passwd`], { reject: false });
-      if (String(r.stdout) !== '200') failures.push(`the container's published port did not answer over IPv6 from here (${String(r.stdout) || r.stderr})`);
-      else say('the container answered over IPv6 from here');
-    }
+    const access = sshAccess(key, vm.mainIp, loaded.admin.username);
+    const login = await waitForLogin(access, 6, pollSeconds * 1000);
+    if (login.exitCode !== 0) throw new Error(`ssh ${loaded.admin.username}@${vm.mainIp} with the run's key failed (exit ${login.exitCode}): ${login.stderr.trim().slice(-300)}`);
+    say(`logged in as ${loaded.admin.username}`);
+    // The same check the lab test runs on its VM; without IPv6 here, the VM fetches the address itself.
+    const report = await checkPublicContainer(
+      { ...access, ...(args.ipv6Check ? { fromOutside: fromHere } : {}) },
+      { image: 'busybox', network: loaded.docker.exposure === 'published' ? loaded.docker.network : undefined, containerPrefix: vm.containerPrefix ?? '' },
+      say,
+    );
+    failures.push(...report.failures);
   } catch (error) {
     failures.push((error as Error).message);
   } finally {

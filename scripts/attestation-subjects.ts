@@ -14,6 +14,7 @@ import { writeFileAtomic } from '../src/files/atomic-write.js';
 import { hashFile } from '../src/files/hash-file.js';
 import { readManifestFile } from '../src/iso/manifest.js';
 import { isoFileName } from '../src/iso/output-name.js';
+import { CLI_COMMAND } from '../src/paths.js';
 import { exitCodeOf, UserInputError } from '../src/pipeline/errors.js';
 import { parseScriptArgs, scriptCommand } from './script-cli.js';
 
@@ -24,7 +25,7 @@ const sha256 = (bytes: string | Buffer) => createHash('sha256').update(bytes).di
 
 const values = parseScriptArgs(
   scriptCommand('attestation-subjects', "Hash a built ISO again against its manifest and write the subjects the nightly attests; prints sha512=<hex> for $GITHUB_OUTPUT.")
-    .requiredOption('--manifest <file>', 'the manifest vultr-sid-iso build wrote next to its ISO')
+    .requiredOption('--manifest <file>', 'the manifest that vultr-sid-iso build wrote next to its ISO')
     .requiredOption('--subjects <file>', 'where to write the list of subjects (sha256sum format)'),
 ).opts();
 
@@ -33,10 +34,10 @@ async function main(): Promise<void> {
   const name = isoFileName(manifest.name);
   // The manifest records the build machine's path; beside the manifest is where the ISO is otherwise.
   const iso = existsSync(manifest.iso.path) ? manifest.iso.path : join(dirname(values.manifest), name);
-  if (!existsSync(iso)) throw new UserInputError(`the ISO of manifest ${values.manifest} is neither at ${manifest.iso.path} nor beside the manifest; pass the manifest vultr-sid-iso build wrote next to its ISO`);
+  if (!existsSync(iso)) throw new UserInputError(`the ISO of manifest ${values.manifest} is neither at ${manifest.iso.path} nor beside the manifest; pass the manifest that ${CLI_COMMAND} build wrote next to its ISO`);
   const digests = await hashFile(iso, ['sha512', 'sha256']);
   if (digests.sha512 !== manifest.iso.sha512 || digests.sha256 !== manifest.iso.sha256) {
-    throw new UserInputError(`${iso} does not match the digests in its manifest ${values.manifest}; rebuild it with vultr-sid-iso build`);
+    throw new UserInputError(`${iso} does not match the digests in its manifest ${values.manifest}; rebuild it with ${CLI_COMMAND} build`);
   }
   const line = checksumLine(digests.sha512, name);
   const sidecar = `${iso}.sha512`;

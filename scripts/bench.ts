@@ -18,14 +18,15 @@ import { dirname, join, resolve } from 'node:path';
 import { Option } from '@commander-js/extra-typings';
 import { positiveNumber } from '../src/commands/run.js';
 import { PROJECT_ROOT } from '../src/paths.js';
+import { BENCH_METHOD } from './bench-method.js';
 import { MARKER } from './preseed-boot.js';
 import { bootIso } from './qemu-boot.js';
 import { parseScriptArgs, scriptCommand } from './script-cli.js';
 
 const args = parseScriptArgs(
   scriptCommand('bench', 'Repack speed and memory of build-iso against a bare xorriso replay and extract-and-rebuild, then the boot to the preseed through each entry.')
-    .option('--rounds <n>', 'rounds of the repack at the larger size', positiveNumber('--rounds'), 5)
-    .option('--boot-rounds <n>', 'boots through each entry', positiveNumber('--boot-rounds'), 3)
+    .option('--rounds <n>', 'rounds of the repack at the larger size', positiveNumber('--rounds'), BENCH_METHOD.rounds)
+    .option('--boot-rounds <n>', 'boots through each entry', positiveNumber('--boot-rounds'), BENCH_METHOD.bootRounds)
     .addOption(new Option('--boot-only', 'measure only the boot').conflicts('boot'))
     .option('--no-boot', 'measure only the repack'),
 ).opts();
@@ -174,9 +175,9 @@ async function benchBoot(rounds: number): Promise<{ viaGrub: BootRun[]; direct: 
 
 async function benchRepack(): Promise<void> {
   const rounds = args.rounds;
-  const [small, large] = [300, 650];
-  const big = await benchSize(large, rounds, 3);
-  const little = await benchSize(small, 3, 0);
+  const { smallMb: small, largeMb: large } = BENCH_METHOD;
+  const big = await benchSize(large, rounds, BENCH_METHOD.rebuilds);
+  const little = await benchSize(small, BENCH_METHOD.smallRounds, 0);
   const floor = median(big.replay.map((r) => r.s));
   const warm = median(big.warm.map((r) => r.s));
   const cold = median(big.cold.map((r) => r.s));

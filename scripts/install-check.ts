@@ -14,6 +14,7 @@ import { InvalidArgumentError, Option } from '@commander-js/extra-typings';
 import { execa } from 'execa';
 import type { SubnetChoice } from '../src/net/ipv6.js';
 import * as checks from './lab/installed-checks.js';
+import * as reach from './lab/reachability.js';
 import { labKey } from './lab/sid-disk.js';
 import { VultrLab, type LabVm } from './lab/vultr-lab.js';
 import { labContainerPrefix, vultrMetadata } from './lab/vultr-metadata.js';
@@ -110,6 +111,16 @@ async function main(): Promise<number> {
         return `${await checks.exposure(target, address, published ? 'closed' : 'open')}; ${await checks.outgoingFromOwnAddress(target, 'web', address)}`;
       }],
       ['containers cannot reach the metadata service', () => checks.metadataGuarded(target, 'web')],
+      ['every container: 10 started at once each answer the router within 5 s; the kernel answers its unicast probes', async () => {
+        const names = Array.from({ length: 10 }, (_, i) => `many${i + 1}`);
+        const reached = await reach.startAndReach(target, names, 'run', { network: published ? config.docker.network : 'bridge', giveUpSeconds: 10 });
+        const line = reach.describeBatch('10 at once', reached, 5);
+        if (!reached.every((r) => reach.answeredWithin(r, 5))) throw new checks.CheckFailed(line);
+        const nud = await reach.pingUnderNud(target, reached.slice(0, 3).map((r) => r.address), 30);
+        if (nud.lost > 0 || nud.tally.unicast === 0 || nud.tally.unicastAnswered < nud.tally.unicast) throw new checks.CheckFailed(`under the router's neighbour checks: ${JSON.stringify(nud)}`);
+        return `${line}; ${await reach.proxyEntriesInStep(target, 60_000)}; 30 s under NUD: 0 of ${nud.sent} lost, unicast probes ${nud.tally.unicastAnswered}/${nud.tally.unicast}`;
+      }],
+      ['ndppd sandboxed; IPv6 forwarded only to and from Docker\'s bridges', async () => `${await checks.ndppdSandboxed(target)}; ${await checks.forwardingOnlyDocker(target)}`],
     ];
     let failed = 0;
     for (const [name, run] of steps) {

@@ -1,14 +1,14 @@
 // The command line: registers the commands, and turns what they throw into one line on
 // stderr and an exit code (0 ok, 2 bad input, 1 anything else, 130 cancelled). Stack traces
 // only with --debug. Started by bin.ts; importable, so tests can drive it.
-import { Command, CommanderError } from '@commander-js/extra-typings';
+import { Command, CommanderError, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { registerBuild } from './commands/build.js';
 import { registerIso } from './commands/iso.js';
 import { registerPublish } from './commands/publish.js';
 import type { Env } from './commands/run.js';
 import { registerVm } from './commands/vm.js';
-import { TOOL_VERSION } from './paths.js';
-import { exitCodeOf, messageOf } from './pipeline/errors.js';
+import { CLI_COMMAND, TOOL_VERSION } from './paths.js';
+import { exitCodeOf, messageOf, UserInputError } from './pipeline/errors.js';
 
 /**
  * stderr, where no line may start with "::": in GitHub Actions that line would be obeyed as a
@@ -19,18 +19,62 @@ function writeErr(text: string): void {
   process.stderr.write(text.replace(/^::/gm, ' ::'));
 }
 
+/** Every command of the program, itself included. */
+function everyCommand(command: CommandUnknownOpts): CommandUnknownOpts[] {
+  return [command, ...command.commands.flatMap(everyCommand)];
+}
+
+/** "build", "vm create", or "" for the program itself. */
+function subcommandOf(command: CommandUnknownOpts): string {
+  const names: string[] = [];
+  for (let c: CommandUnknownOpts | null = command; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/**
+ * commander's parse error (several lines: the error, a suggestion, a usage hint) as the one
+ * sentence every error of this CLI is: what is wrong with which input, then the fix, which is
+ * commander's suggestion when it has one, and the command's --help.
+ */
+export function parseErrorMessage(error: CommanderError, subcommand: string): string {
+  const [first = '', ...rest] = error.message.replace(/^error: /, '').split('\n');
+  const suggestion = rest.join(' ').replace(/^\((.*)\)$/, '$1').replace(/^Did you/, 'did you').trim();
+  const who = subcommand || 'vultr-sid-iso';
+  const help = `${CLI_COMMAND}${subcommand ? ` ${subcommand}` : ''} --help`;
+  let what: string;
+  let m: RegExpExecArray | null;
+  if (error.code === 'commander.unknownOption' && (m = /^unknown option '(.*)'$/.exec(first))) what = `${who} has no option ${m[1]}`;
+  else if (error.code === 'commander.unknownCommand' && (m = /^unknown command '(.*)'$/.exec(first))) what = `${m[1]} is not a command of ${who}`;
+  else if (error.code === 'commander.optionMissingArgument' && (m = /^option '(\S+) (.*)' argument missing$/.exec(first))) what = `${m[1]} needs a value: ${m[1]} ${m[2]}`;
+  else if (error.code === 'commander.missingArgument' && (m = /^missing required argument '(.*)'$/.exec(first))) what = `${who} needs its <${m[1]}> argument`;
+  else if (error.code === 'commander.excessArguments' && (m = /Expected (\d+) arguments? but got (\d+)/.exec(first))) {
+    what = `${who} takes ${m[1] === '0' ? 'no arguments' : `${m[1]} argument${m[1] === '1' ? '' : 's'}`}, but got ${m[2]} (options start with --)`;
+  }
+  // InvalidArgumentError: our own sentence (flag, value, what is expected) follows commander's.
+  else if (error.code === 'commander.invalidArgument' && (m = /is invalid\. (.*)$/.exec(first))) what = m[1]!.replace(/\.$/, '');
+  else what = first.replace(/\.$/, '');
+  return `${what}${suggestion ? ` (${suggestion.replace(/\?$/, '?')})` : ''}; ${help} shows the usage`;
+}
+
 export function createProgram(env: Env): Command {
   const program = new Command('vultr-sid-iso')
     .description('Build a self-installing Debian unstable ISO for Vultr VMs, publish it, and create VMs from it.')
     .version(TOOL_VERSION)
-    .showHelpAfterError('(run with --help for usage)')
-    // Parse errors are thrown (and become exit 2) instead of exiting; subcommands inherit this.
+    // Parse errors are thrown (and printed by main as one line, exit 2) instead of printed and
+    // exited on; subcommands inherit both.
     .exitOverride()
-    .configureOutput({ writeErr });
+    .configureOutput({ writeErr, outputError: () => undefined });
   registerBuild(program, env);
   registerPublish(program, env);
   registerVm(program, env);
   registerIso(program, env);
+  for (const command of everyCommand(program)) {
+    command.exitOverride((error) => {
+      // Help and version (exit 0), and the help shown for a missing subcommand, pass through.
+      if (error.exitCode === 0 || error.code === 'commander.help') throw error;
+      throw new UserInputError(parseErrorMessage(error, subcommandOf(command)), { cause: error });
+    });
+  }
   return program;
 }
 
@@ -40,7 +84,7 @@ export async function main(argv: string[], env: Env): Promise<number> {
     await createProgram(env).parseAsync(argv);
     return 0;
   } catch (error) {
-    // Help and version exit 0; every parse error is bad input.
+    // Help and version exit 0; help shown because a command was missing is bad input.
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     writeErr(`vultr-sid-iso: ${messageOf(error)}\n`);
     if (argv.includes('--debug') && error instanceof Error) writeErr(`${error.stack ?? ''}\n`);

@@ -4,7 +4,7 @@
 // (scripts/install-check.ts), so both prove the same things. Each check throws CheckFailed
 // with what it saw, or returns a one-line summary of it.
 import { execa } from 'execa';
-import { mkdtemp, rm, symlink, writeFile, mkdir, copyFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { contains, parseIPv6, parsePrefix } from '../../src/net/ipv6.js';
@@ -15,7 +15,7 @@ export class CheckFailed extends Error {
   override name = 'CheckFailed';
 }
 
-function check(ok: boolean, message: string): asserts ok {
+export function check(ok: boolean, message: string): asserts ok {
   if (!ok) throw new CheckFailed(message);
 }
 
@@ -30,7 +30,7 @@ export interface Target {
 }
 
 /** Runs a shell command as the admin (sudo where needed); throws when SSH itself fails. */
-async function onVm(t: Target, command: string, input?: string | Buffer): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+export async function onVm(t: Target, command: string, input?: string | Buffer): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   const r = await t.vm.ssh(t.key, t.admin, command, { input });
   check(r.exitCode !== 255, `ssh ${t.admin}@vm "${command}" failed: ${r.stderr.trim()}`);
   return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
@@ -279,23 +279,117 @@ export async function ipv6Warnings(t: Target): Promise<string[]> {
   return r.stdout.split('\n').filter((l) => l.startsWith('vultr-sid-ipv6:'));
 }
 
-/** A busybox image made with `docker import` from this host's busybox-static (there is no registry in the lab). */
-export async function importBusybox(t: Target): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'vsi-busybox-'));
+/**
+ * The lab's container image: a tarball for `docker import` of this host's busybox-static,
+ * with httpd serving /www (there is no registry in the lab). Written to DIR/busybox.tar.
+ */
+export async function busyboxTarball(dir: string): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'vsi-busybox-'));
   try {
     const { stdout: busybox } = await execa('sh', ['-c', 'command -v busybox']);
     const { stdout: kind } = await execa('file', ['-L', busybox]);
     check(kind.includes('statically linked'), `${busybox} is not static: install busybox-static`);
-    await mkdir(join(dir, 'bin'));
-    await mkdir(join(dir, 'www'));
-    await copyFile(busybox, join(dir, 'bin/busybox'));
-    for (const applet of ['sh', 'httpd', 'nc', 'ping', 'ip', 'cat', 'sleep']) await symlink('busybox', join(dir, 'bin', applet));
-    await writeFile(join(dir, 'www/index.html'), 'lab-container\n');
-    const { stdout: tar } = await execa('tar', ['-C', dir, '--owner=0', '--group=0', '-c', '.'], { encoding: 'buffer' });
-    const r = await onVm(t, "sudo docker import -c 'CMD [\"/bin/sh\"]' - lab/busybox", Buffer.from(tar));
+    await mkdir(join(root, 'bin'));
+    await mkdir(join(root, 'www'));
+    await copyFile(busybox, join(root, 'bin/busybox'));
+    for (const applet of ['sh', 'httpd', 'nc', 'ping', 'ip', 'cat', 'sleep']) await symlink('busybox', join(root, 'bin', applet));
+    await writeFile(join(root, 'www/index.html'), 'lab-container\n');
+    const tarball = join(dir, 'busybox.tar');
+    await execa('tar', ['-C', root, '--owner=0', '--group=0', '-cf', tarball, '.']);
+    return tarball;
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+/** The lab's image on the VM as lab/busybox, through SSH (see busyboxTarball). */
+export async function importBusybox(t: Target): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'vsi-busybox-'));
+  try {
+    const r = await onVm(t, "sudo docker import -c 'CMD [\"/bin/sh\"]' - lab/busybox", await readFile(await busyboxTarball(dir)));
     check(r.exitCode === 0, `docker import failed: ${r.stderr.trim()}`);
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * First-boot user-data that runs a container on `network` (cloud-final's runcmd) worked: the
+ * container runs there with an address in the /80, cloud-init reported no error, and the
+ * network's unit is ordered before cloud-final by the unit files themselves (so it is no race
+ * that this boot happened to win).
+ */
+export async function firstBootUserData(t: Target, name: string, network: string): Promise<string> {
+  const r = await onVm(t, [
+    `sudo docker inspect -f '{{.State.Status}} {{.HostConfig.NetworkMode}}' ${name}`,
+    'echo ---; systemctl list-dependencies --after --plain --no-pager cloud-final.service | sed -n "s/^ *//p"',
+    'echo ---; systemctl show -p ActiveEnterTimestampMonotonic --value vultr-sid-docker-network.service; systemctl show -p ExecMainStartTimestampMonotonic --value cloud-final.service',
+  ].join('; '));
+  const [state = '', after = '', times = ''] = r.stdout.split(/^---$/m);
+  check(state.trim() === `running ${network}`, `the first boot's user-data container ${name} is "${state.trim() || 'missing'}", not running on ${network}: ${r.stderr.trim()}`);
+  check(after.split('\n').map((l) => l.trim()).includes('vultr-sid-docker-network.service'), 'cloud-final.service is not ordered after vultr-sid-docker-network.service');
+  const [networkUp = 0, finalStart = 0] = times.trim().split('\n').map(Number);
+  check(networkUp > 0 && finalStart > networkUp, `the network's unit was up at ${networkUp} µs, cloud-final started at ${finalStart} µs`);
+  const address = await containerAddress(t, name);
+  return `user-data's container ${name} runs on ${network} at ${address}; ${network} was up ${((finalStart - networkUp) / 1e6).toFixed(1)} s before cloud-final started`;
+}
+
+/**
+ * ndppd runs sandboxed: not as root, with only CAP_NET_RAW and CAP_NET_ADMIN, no new
+ * privileges, and said nothing but its start-up lines (a sandbox that broke it would show here);
+ * systemd's own rating of the unit is in the summary.
+ */
+export async function ndppdSandboxed(t: Target): Promise<string> {
+  const r = await onVm(t, [
+    'pid=$(systemctl show -p MainPID --value ndppd.service)',
+    'ps -o user= -p "$pid"; grep -E "^(CapEff|CapBnd|NoNewPrivs):" /proc/$pid/status',
+    'echo ---; sudo journalctl -b -u ndppd -o cat --no-pager',
+    'echo ---; systemd-analyze security --no-pager ndppd.service | tail -n1',
+  ].join('; '));
+  const [proc = '', journal = '', rating = ''] = r.stdout.split(/^---$/m);
+  const [user = ''] = proc.trim().split('\n');
+  const field = (name: string) => new RegExp(`^${name}:\\s*(\\S+)`, 'm').exec(proc)?.[1];
+  // CAP_NET_ADMIN is bit 12, CAP_NET_RAW bit 13.
+  const expected = (1n << 12n) | (1n << 13n);
+  check(user.trim() !== '' && user.trim() !== 'root', `ndppd runs as ${user.trim() || '(not running)'}`);
+  check(BigInt(`0x${field('CapEff') ?? '0'}`) === expected && BigInt(`0x${field('CapBnd') ?? '0'}`) === expected, `ndppd's capabilities: ${proc.trim()}`);
+  check(field('NoNewPrivs') === '1', 'ndppd may gain privileges (NoNewPrivs is not 1)');
+  const complaints = journal.split('\n').filter((l) => /\((error|critical|alert)\)|Failed|denied/i.test(l));
+  check(complaints.length === 0, `ndppd complained in its sandbox: ${complaints.join(' | ')}`);
+  return `ndppd runs as ${user.trim()} with CAP_NET_RAW and CAP_NET_ADMIN only, no new privileges, no errors; ${rating.trim()}`;
+}
+
+/**
+ * The VM forwards IPv6 only to and from Docker's bridges. A namespace on the VM behind an
+ * interface of another name, in a prefix the router routes to the VM, is not reached from the
+ * router (our nftables chain drops it and counts it); with that interface let through, it is
+ * (the control: the drop is ours, not a missing route).
+ */
+export async function forwardingOnlyDocker(t: Target): Promise<string> {
+  const other = '2001:db8:99::';
+  const linkLocal = /inet6 (fe80::[0-9a-f:]+)\/64/.exec((await onVm(t, 'ip -6 -o addr show dev enp1s0 scope link')).stdout)?.[1];
+  check(linkLocal !== undefined, "the VM's uplink has no link-local address");
+  await sudo(t, [
+    'ip netns add lab-other',
+    'ip link add vsi-other type veth peer name eth0 netns lab-other',
+    `ip -6 addr add ${other}1/64 dev vsi-other nodad`, 'ip link set vsi-other up',
+    `ip -n lab-other -6 addr add ${other}2/64 dev eth0 nodad`, 'ip -n lab-other link set eth0 up', 'ip -n lab-other link set lo up',
+    `ip -n lab-other -6 route add default via ${other}1`,
+  ].join(' && '));
+  await t.lab.router(['ip', '-6', 'route', 'replace', `${other}/64`, 'via', linkLocal, 'dev', 'br0']);
+  const reached = async () => (await t.lab.router(['busybox', 'ping', '-6', '-c', '2', '-W', '2', `${other}2`], { reject: false })).exitCode === 0;
+  const dropped = async () => Number(/counter packets (\d+) bytes \d+ comment "IPv6 forwarded through no Docker bridge/.exec(await sudo(t, 'nft list chain inet vultr_sid_iso forward'))?.[1] ?? -1);
+  try {
+    const before = await dropped();
+    check(!(await reached()), `the router reached ${other}2 through the VM's vsi-other: IPv6 is forwarded beyond Docker's bridges`);
+    const after = await dropped();
+    check(after > before, `our chain did not count the dropped packets (${before} → ${after})`);
+    await sudo(t, 'nft insert rule inet vultr_sid_iso forward oifname vsi-other accept && nft insert rule inet vultr_sid_iso forward iifname vsi-other accept');
+    check(await reached(), `with vsi-other let through, the router still cannot reach ${other}2: the check above proved nothing`);
+    return `IPv6 through another interface is dropped by our chain (${after - before} packets counted); let through, it passes (the control)`;
+  } finally {
+    await sudo(t, 'ip netns del lab-other; ip link del vsi-other 2>/dev/null; nft -f /etc/vultr-sid-iso/metadata-guard.nft');
+    await t.lab.router(['ip', '-6', 'route', 'del', `${other}/64`], { reject: false });
   }
 }
 

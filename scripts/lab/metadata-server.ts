@@ -2,19 +2,24 @@
 // 169.254.169.254:80. It serves what cloud-init 26's Vultr datasource and vultr-sid-ipv6 read:
 // "/" (cloud-init's reachability probe) and /v1.json, re-read from FILE on every request so a
 // test can change the metadata between boots. Each request is appended to LOG as a JSON line.
+// With --files DIR it also serves DIR/NAME as /lab/NAME: what first-boot user-data fetches in a
+// lab that has no registry (a container image for `docker import URL`), as a real VM's
+// user-data would pull from the internet.
 //
-// usage: node metadata-server.js ADDRESS PORT FILE [LOG]
-import { appendFileSync, readFileSync } from 'node:fs';
+// usage: node metadata-server.js [--files DIR] ADDRESS PORT FILE [LOG]
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { join } from 'node:path';
 import { parseScriptArgs, scriptCommand } from '../script-cli.js';
 
-const [address, port, file, log] = parseScriptArgs(
-  scriptCommand('metadata-server', "Serve Vultr's metadata (/ and /v1.json from FILE) at ADDRESS:PORT, for the lab.")
-    .argument('<address>', 'address to listen on, e.g. 169.254.169.254')
-    .argument('<port>', 'port, e.g. 80')
-    .argument('<file>', 'the v1.json to serve, read again for every request')
-    .argument('[log]', 'append one JSON line per request to LOG'),
-).processedArgs;
+const command = scriptCommand('metadata-server', "Serve Vultr's metadata (/ and /v1.json from FILE) at ADDRESS:PORT, for the lab.")
+  .option('--files <dir>', 'also serve DIR/NAME as /lab/NAME')
+  .argument('<address>', 'address to listen on, e.g. 169.254.169.254')
+  .argument('<port>', 'port, e.g. 80')
+  .argument('<file>', 'the v1.json to serve, read again for every request')
+  .argument('[log]', 'append one JSON line per request to LOG');
+const [address, port, file, log] = parseScriptArgs(command).processedArgs;
+const files = command.opts().files;
 
 const server = createServer((request, response) => {
   if (log) {
@@ -25,8 +30,10 @@ const server = createServer((request, response) => {
     response.writeHead(200, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
     response.end(body);
   };
+  const served = files && /^\/lab\/([\w.-]+)$/.exec(request.url ?? '')?.[1];
   if (request.url === '/') reply('v1\nv1.json\n', 'text/plain');
   else if (request.url === '/v1.json') reply(readFileSync(file), 'application/json');
+  else if (served && existsSync(join(files, served))) reply(readFileSync(join(files, served)), 'application/octet-stream');
   else {
     response.writeHead(404);
     response.end();

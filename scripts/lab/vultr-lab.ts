@@ -101,7 +101,8 @@ export class VultrLab {
       `--dhcp-leasefile=${join(this.dir, 'dnsmasq.leases')}`, '--pid-file=', '--log-dhcp', `--log-facility=${join(this.dir, 'dnsmasq.log')}`]);
     await this.advertise(NETWORK_64);
     await this.setMetadata({});
-    this.spawn('metadata', [process.execPath, METADATA_SERVER, '169.254.169.254', '80', join(this.dir, 'v1.json'), join(this.dir, 'metadata-requests.jsonl')]);
+    await mkdir(join(this.dir, 'files'), { recursive: true });
+    this.spawn('metadata', [process.execPath, METADATA_SERVER, '--files', join(this.dir, 'files'), '169.254.169.254', '80', join(this.dir, 'v1.json'), join(this.dir, 'metadata-requests.jsonl')]);
     for (let i = 0; ; i++) {
       const probe = await this.router(['curl', '-fsS', '--max-time', '1', '-o', '/dev/null', 'http://169.254.169.254/'], { reject: false });
       if (probe.exitCode === 0) break;
@@ -139,6 +140,12 @@ export class VultrLab {
   /** Vultr's /v1.json from now on (the server re-reads it for every request). */
   async setMetadata(metadata: object): Promise<void> {
     await writeFile(join(this.dir, 'v1.json'), JSON.stringify(metadata, null, 2));
+  }
+
+  /** Serves the file at http://169.254.169.254/lab/NAME from now on (what user-data may fetch; the lab has no internet). */
+  async serveFile(name: string, path: string): Promise<string> {
+    await copyFile(path, join(this.dir, 'files', name));
+    return `http://169.254.169.254/lab/${name}`;
   }
 
   async metadataRequests(): Promise<{ path: string; token?: string; agent?: string }[]> {

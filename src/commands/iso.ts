@@ -3,6 +3,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { loadConfig } from '../config/load.js';
 import { isOurIsoFileName } from '../iso/output-name.js';
 import { ours } from '../iso/vultr-library.js';
+import { CLI_COMMAND } from '../paths.js';
 import { UserInputError } from '../pipeline/errors.js';
 import { describeInstance, isGone, vultrClient, VultrApiError } from '../systems/vultr-api.js';
 import { commonOptions, runAction, type Env, type RunContext } from './run.js';
@@ -30,7 +31,7 @@ export async function deleteOurIso(configPath: string, id: string, { settings, s
   try {
     filename = (await vultr.getIso(id)).filename;
   } catch (error) {
-    if (isGone(error)) throw new UserInputError(`the Vultr library holds no ISO ${id}; see vultr-sid-iso iso list`, { cause: error });
+    if (isGone(error)) throw new UserInputError(`the Vultr library holds no ISO ${id}; see ${CLI_COMMAND} iso list`, { cause: error });
     throw error;
   }
   if (!isOurIsoFileName(filename, config.name)) {
@@ -40,7 +41,7 @@ export async function deleteOurIso(configPath: string, id: string, { settings, s
     await vultr.deleteIso(id);
   } catch (error) {
     if (error instanceof VultrApiError && /still attached/i.test(error.vultrError)) {
-      throw new UserInputError(`ISO ${id} (${filename}) is attached to an instance (${error.vultrError}); detach it first with vultr-sid-iso vm detach <instance id>`, { cause: error });
+      throw new UserInputError(`ISO ${id} (${filename}) is attached to an instance (${error.vultrError}); detach it first with ${CLI_COMMAND} vm detach <instance id>`, { cause: error });
     }
     if (!isGone(error)) throw error;
   }

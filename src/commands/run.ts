@@ -69,7 +69,10 @@ export function openTrace(path: string | undefined, reporter: Reporter): Trace |
   try {
     return new Trace(path, (text) => reporter.redact(text));
   } catch (error) {
-    throw new UserInputError(`--trace ${path} cannot be written (${(error as NodeJS.ErrnoException).code}); pass a writable file path`, { cause: error });
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === 'EISDIR' ? 'is a directory, not a file' : code === 'ENOENT' || code === 'ENOTDIR' ? 'is in a directory that does not exist' : code === 'EACCES' || code === 'EPERM' ? 'cannot be written by this user (permission denied)' : `cannot be written (${code})`;
+    throw new UserInputError(`--trace ${path} ${why}; pass the path of a file to write in a directory you can write to, such as run.trace`, { cause: error });
   }
 }
 

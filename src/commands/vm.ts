@@ -7,7 +7,7 @@ import type { Config } from '../config/schema.js';
 import { createVms, MAX_COUNT } from '../steps/vm/fleet.js';
 import { detachAndConfirm } from '../steps/vm/install.js';
 import type { VmCreateOptions, VmState } from '../steps/vm/state.js';
-import { instanceV6, vultrClient, type VultrClient, type VultrInstance } from '../systems/vultr-api.js';
+import { hasTag, instanceV6, vultrClient, type VultrClient, type VultrInstance } from '../systems/vultr-api.js';
 import type { RunSummary } from '../pipeline/actions-reporter.js';
 import { commonOptions, openTrace, positiveNumber, runAction, type Env, type RunContext, type Summary } from './run.js';
 
@@ -62,14 +62,14 @@ export async function createVm(options: VmCreateOptions, run: Pick<RunContext, '
 
 export async function listOurVms(configPath: string, { settings, signal }: RunContext) {
   const config = await loadConfig(configPath, settings.secrets);
-  const vms = await vultrClient(settings, signal).listInstances({ tag: config.vm.tags[0] });
+  const vms = await vultrClient(settings, signal).listTagged(config.vm.tags[0]!);
   return vms.map((i) => ({ id: i.id, label: i.label, region: i.region, status: i.status, powerStatus: i.power_status, mainIp: i.main_ip, v6MainIp: instanceV6(i).mainIp ?? null }));
 }
 
 /** One of our instances (carrying the first of vm.tags): never someone else's VM. */
 async function ourInstance(vultr: VultrClient, config: Config, id: string, doing: string): Promise<VultrInstance> {
   const instance = await vultr.getInstance(id);
-  if (!instance.tags?.includes(config.vm.tags[0]!)) {
+  if (!hasTag(instance, config.vm.tags[0]!)) {
     throw new UserInputError(`instance ${id} does not carry the tag ${config.vm.tags[0]}, so it is not ours; ${doing} in the Vultr console if you mean it`);
   }
   return instance;

@@ -1,9 +1,12 @@
 // Loads and validates iso.config.yaml. The first problem is reported as one line:
 // "<file>: <path>: <value> <what is expected>", exit code 2, before anything is written.
-import { readFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import yaml from 'js-yaml';
 import type { z } from 'zod';
+import { readInputFile } from '../files/read-input.js';
 import { hasCredentials } from '../net/urls.js';
+import { PROJECT_ROOT } from '../paths.js';
 import { UserInputError } from '../pipeline/errors.js';
 import { configSchema, type Config } from './schema.js';
 import { SECRET_VARIABLES, type SecretValues } from './settings.js';
@@ -109,15 +112,20 @@ export function parseConfig(text: string, file: string, secrets: SecretValues = 
 }
 
 export async function loadConfig(file: string, secrets: SecretValues = {}): Promise<Config> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UserInputError(
-      code === 'ENOENT' ? `config file ${file} does not exist; pass --config FILE or create it from the committed iso.config.yaml` : `config file ${file} cannot be read (${code}); check its permissions`,
-      { cause: error },
-    );
-  }
-  return parseConfig(text, file, secrets);
+  const example = join(PROJECT_ROOT, 'iso.config.yaml');
+  const text = await readInputFile(file, {
+    what: `config file ${file}${isAbsolute(file) ? '' : ` (in ${process.cwd()})`}`,
+    // Every key is optional: the example is the defaults, with each key explained.
+    missing: `pass --config FILE, or start from the example: cp ${example} ${file}`,
+    directory: () => {
+      let yamls: string[] = [];
+      try {
+        yamls = readdirSync(file).filter((n) => /\.ya?ml$/.test(n)).sort();
+      } catch {
+        // an unreadable directory: no names to offer
+      }
+      return yamls.length ? `pass --config with one of the YAML files in it: ${yamls.map((n) => join(file, n)).join(', ')}` : 'pass --config with a YAML file';
+    },
+  });
+  return parseConfig(text.toString('utf8'), file, secrets);
 }

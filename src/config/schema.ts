@@ -67,9 +67,11 @@ export const configSchema = z
         url: z
           .url({ protocol: /^https?$/, error: 'is not an http(s) URL' })
           .default('https://cdimage.debian.org/cdimage/weekly-builds/amd64/iso-cd/debian-testing-amd64-netinst.iso')
-          .describe('Debian installer image to repack (netinst or mini.iso).'),
-        checksums: z.string().min(1).default('SHA512SUMS').describe('Checksum file, relative to the image URL or absolute.'),
-        signature: z.string().min(1).default('SHA512SUMS.sign').describe('Detached OpenPGP signature of the checksum file.'),
+          .describe(
+            "Debian installer image to repack (a netinst or a mini.iso), verified by Debian's signature before it is used. The default is Debian's weekly testing netinst: Debian publishes no installer image for unstable, so the install starts from testing and moves to unstable at its end.",
+          ),
+        checksums: z.string().min(1).default('SHA512SUMS').describe('Checksum file that lists the image, relative to `base.url` or absolute.'),
+        signature: z.string().min(1).default('SHA512SUMS.sign').describe('Detached OpenPGP signature of the checksum file, relative to `base.url` or absolute.'),
         fingerprints: z
           .array(z.string().regex(/^[0-9A-F]{40}$/, 'is not a 40-digit upper-case hex OpenPGP fingerprint'))
           .min(1, 'is empty; list at least one accepted signing key')
@@ -78,12 +80,12 @@ export const configSchema = z
             'F41D30342F3546695F65C66942468F4009EA8AC3',
             '10460DAD76165AD81FBC0CE9988021A964E6EA7D',
           ])
-          .describe('Accepted signer fingerprints (Debian CD signing keys).'),
+          .describe('OpenPGP fingerprints of the keys accepted as signers of the checksum file (default: the three Debian CD signing keys).'),
         keyring: z
           .string()
           .min(1)
           .optional()
-          .describe('Armored keyring holding the accepted keys (default: the Debian keys shipped in keys/). Only keys whose fingerprint is listed above are trusted.'),
+          .describe('Armored keyring holding the accepted keys (default: `keys/debian-cd-signing.asc`, shipped with the tool); only keys listed in `base.fingerprints` are trusted.'),
         archiveFingerprints: z
           .array(z.string().regex(/^[0-9A-F]{40}$/, 'is not a 40-digit upper-case hex OpenPGP fingerprint'))
           .min(1, 'is empty; list at least one accepted archive key')
@@ -92,14 +94,14 @@ export const configSchema = z
             'B8B80B5B623EAB6AD8775C45B7C5D7D6350947F8',
             '1F89983E0081FDE018F3CC9673A4F27B8DD47936',
           ])
-          .describe('Accepted signers of the archive\'s InRelease (for a mini.iso from dists/<suite>/main/installer-amd64/...): the archive automatic signing keys.'),
-        archiveKeyring: z.string().min(1).optional().describe('Armored keyring holding the archive keys (default: keys/debian-archive-signing.asc).'),
+          .describe("OpenPGP fingerprints of the keys accepted as signers of the archive's `InRelease`, which vouches for a mini.iso (default: the Debian 11, 12 and 13 archive signing keys)."),
+        archiveKeyring: z.string().min(1).optional().describe('Armored keyring holding the archive keys (default: `keys/debian-archive-signing.asc`, shipped with the tool); only keys listed in `base.archiveFingerprints` are trusted.'),
         validUntilGraceDays: z
           .number()
           .min(0, 'is below 0')
           .max(3650)
           .default(0)
-          .describe("Accept the archive's InRelease this many days after its Valid-Until (0: never). Only for a test mirror or a snapshot: an expired InRelease may be a replay."),
+          .describe("Days past its `Valid-Until` that the archive's `InRelease` is still accepted (0: none); only for a test mirror or a snapshot, since an expired `InRelease` may be a replay."),
       })
       .prefault({}),
     boot: z
@@ -110,32 +112,52 @@ export const configSchema = z
           .min(1, 'is below 1 second; the menu must give a person a chance to choose')
           .max(300, 'is above 300 seconds')
           .default(5)
-          .describe('Seconds before the automated install starts.'),
-        serialConsole: z.boolean().default(true).describe('Kernel console on ttyS0 as well as the screen, in the installer and the installed system.'),
+          .describe('Seconds the boot menu waits before its default entry starts, which boots the installed system when the first disk holds one and otherwise the automated install (1 to 300).'),
+        serialConsole: z.boolean().default(true).describe('Kernel console on the serial port (`console=ttyS0,115200n8`) as well as the screen, in the installer and the installed system.'),
       })
       .prefault({}),
     installer: z
       .strictObject({
-        locale: z.string().regex(/^[a-z]{2,3}_[A-Z]{2}(\.UTF-8)?$/, 'is not a locale like en_US.UTF-8').default('en_US.UTF-8'),
-        keyboard: z.string().regex(/^[a-z]{2,}(\([a-z0-9_-]+\))?$/, 'is not an XKB layout like us or de').default('us'),
-        timezone: z.string().regex(/^(UTC|[A-Z][A-Za-z_-]+(\/[A-Za-z0-9_+-]+)+)$/, 'is not a tz database name like UTC or Europe/Berlin').default('UTC'),
-        hostname: hostname.default('debian'),
-        domain: domainName.default(''),
+        locale: z
+          .string()
+          .regex(/^[a-z]{2,3}_[A-Z]{2}(\.UTF-8)?$/, 'is not a locale like en_US.UTF-8')
+          .default('en_US.UTF-8')
+          .describe('Locale of the installer and the installed system.'),
+        keyboard: z
+          .string()
+          .regex(/^[a-z]{2,}(\([a-z0-9_-]+\))?$/, 'is not an XKB layout like us or de')
+          .default('us')
+          .describe('Keyboard layout, an XKB layout such as `us` or `de`.'),
+        timezone: z
+          .string()
+          .regex(/^(UTC|[A-Z][A-Za-z_-]+(\/[A-Za-z0-9_+-]+)+)$/, 'is not a tz database name like UTC or Europe/Berlin')
+          .default('UTC')
+          .describe('Time zone of the installed system, a tz database name such as `UTC` or `Europe/Berlin`.'),
+        hostname: hostname.default('debian').describe('Host name of the installed system.'),
+        domain: domainName.default('').describe('DNS domain of the installed system (empty: none).'),
         mirror: z
           .strictObject({
-            host: dnsHost.default('deb.debian.org'),
-            directory: z.string().regex(/^\/[A-Za-z0-9._/-]*$/, 'is not a path starting with /').default('/debian'),
+            host: dnsHost.default('deb.debian.org').describe('Debian mirror that the installer and the installed system use.'),
+            directory: z
+              .string()
+              .regex(/^\/[A-Za-z0-9._/-]*$/, 'is not a path starting with /')
+              .default('/debian')
+              .describe('Path of the Debian archive on `installer.mirror.host`.'),
           })
           .prefault({}),
         suite: z
           .enum(['unstable', 'testing'], { error: 'is not a supported suite; use "unstable" (not "sid": apt-setup would look for sid-security) or "testing"' })
-          .default('unstable'),
+          .default('unstable')
+          .describe('Suite the installed system follows: `unstable` or `testing` (never `sid`: apt-setup would look for `sid-security`).'),
         disk: z
           .strictObject({
-            recipe: z.enum(['atomic', 'home', 'multi'], { error: 'is not a partman-auto recipe; use atomic, home or multi' }).default('atomic'),
+            recipe: z
+              .enum(['atomic', 'home', 'multi'], { error: 'is not a partman-auto recipe; use atomic, home or multi' })
+              .default('atomic')
+              .describe("Partman's partitioning recipe: `atomic` (everything in one partition), `home` (a separate /home) or `multi` (separate /home, /var and /tmp)."),
           })
           .prefault({}),
-        packages: z.array(packageName).default([]).describe('Extra packages installed on the target.'),
+        packages: z.array(packageName).default([]).describe('Extra Debian packages for the installed system.'),
       })
       .prefault({}),
     admin: z
@@ -144,21 +166,28 @@ export const configSchema = z
           .string()
           .regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'is not a valid user name')
           .refine((u) => u !== 'root', 'is reserved; pick another user name')
-          .default('debian'),
-        fullName: z.string().regex(/^[^:\n\r]*$/, 'contains ":" or a line break').default('Debian admin'),
+          .default('debian')
+          .describe('User name of the admin, the user the installer creates (not `root`).'),
+        fullName: z.string().regex(/^[^:\n\r]*$/, 'contains ":" or a line break').default('Debian admin').describe("The admin's full name."),
         passwordHash: z
           .string()
           .regex(CRYPT, 'is not a crypted password hash; generate one with `mkpasswd -m sha-512` or use "!" to lock the password (the ISO is published at a URL)')
           .default('!')
-          .describe('crypt(3) hash, or "!" for SSH-key-only login.'),
+          .describe("The admin's password as a crypt(3) hash (`mkpasswd -m sha-512`), or `!` for none (SSH keys only); the hash is published with the ISO."),
         sshAuthorizedKeys: z
           .array(z.string().refine(isSshPublicKey, 'is not an OpenSSH public key line (type, base64 blob, optional comment)'))
-          .default([]),
-        sudo: z.enum(['nopasswd', 'password', 'none'], { error: 'is not one of nopasswd, password, none' }).default('nopasswd'),
+          .default([])
+          .describe('OpenSSH public key lines that log in as the admin (each one checked).'),
+        sudo: z
+          .enum(['nopasswd', 'password', 'none'], { error: 'is not one of nopasswd, password, none' })
+          .default('nopasswd')
+          .describe(
+            'How the admin becomes root: `nopasswd`, `password` (sudo asks for the password of `admin.passwordHash`, so it needs one) or `none` (no sudo: the late command also takes the admin out of group `sudo`, where the installer puts its first user).',
+          ),
         sshPasswordLogin: z
           .boolean()
           .default(false)
-          .describe('Let the admin log in over SSH with the password (admin.passwordHash), not only with keys. Off by default: the hash is published with the ISO.'),
+          .describe("SSH also takes the admin's password (it needs `admin.passwordHash`); off by default, since the hash is published with the ISO."),
       })
       .superRefine((admin, ctx) => {
         // With no root password, an admin who cannot sudo can never become root.
@@ -182,7 +211,7 @@ export const configSchema = z
       .prefault({}),
     docker: z
       .strictObject({
-        ipv6: z.boolean().default(true),
+        ipv6: z.boolean().default(true).describe("Containers get public IPv6 addresses from the VM's /64; `false` turns off the /80, forwarding and ndppd."),
         subnet: z
           .union([
             z.literal('auto'),
@@ -193,45 +222,63 @@ export const configSchema = z
             }),
           ], { error: 'is not "auto", a /80 index from 0 to 65535, or an IPv6 /80 prefix' })
           .default('auto')
-          .describe('"auto": the first /80 of the VM\'s /64 that does not hold the host address; a number: that /80 of the /64; or an explicit /80.'),
+          .describe("The containers' /80: `auto` (the first /80 of the VM's /64 that does not hold the host's address), an index from 0 to 65535 (that /80 of the /64), or an explicit /80."),
         exposure: z
           .enum(['published', 'all-ports'], { error: 'is not published or all-ports' })
           .default('published')
           .describe(
-            'published: containers on the docker.network network get public IPv6 addresses on which only ports published with -p answer (and ping); all-ports: every container on the default bridge is reachable on every port (the original procedure; a warning at build time).',
+            '`published`: containers on `docker.network` get public IPv6 addresses on which only published ports (and ping) answer; `all-ports`: the default bridge on the /80, with every port of every container reachable (the original procedure; a warning at build time).',
           ),
         network: z
           .string()
           .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/, 'is not a Docker network name')
           .refine((n) => !['bridge', 'host', 'none', 'default'].includes(n), "is one of Docker's own networks; pick another name")
           .default('public')
-          .describe('The Docker network on the /80 (exposure: published): docker run --network public gives a container a public IPv6 address.'),
+          .describe('The Docker network on the /80 with `docker.exposure: published`; `docker run --network public` gives a container a public IPv6 address on it.'),
       })
       .prefault({}),
     ndppd: z
       .strictObject({
-        enabled: z.boolean().default(true),
-        method: z.enum(['auto', 'static'], { error: 'is not auto or static' }).default('auto'),
+        enabled: z
+          .boolean()
+          .default(true)
+          .describe("Answer the Vultr router's neighbour solicitations for the containers' addresses: ndppd for the whole /80, the kernel's proxy entries for each running container."),
+        // Retired: Debian's ndppd 0.2.5 answers `auto` for one address at a time (docs/networking.md).
+        method: z
+          .never({ error: 'is retired: ndppd now always answers for the whole /80, because Debian\'s ndppd 0.2.5 answers "auto" for only one address at a time (docs/networking.md); remove ndppd.method' })
+          .optional()
+          .describe('Retired; remove it: ndppd always answers for the whole /80 (see docs/networking.md).'),
       })
       .prefault({}),
     network: z
       .strictObject({
-        uplink: z.string().regex(/^(auto|[A-Za-z0-9_.-]{1,15})$/, 'is not "auto" or an interface name').default('auto'),
+        uplink: z
+          .string()
+          .regex(/^(auto|[A-Za-z0-9_.-]{1,15})$/, 'is not "auto" or an interface name')
+          .default('auto')
+          .describe('The uplink: `auto` (the interface of the default route) or an interface name such as `enp1s0`.'),
       })
       .prefault({}),
     publish: z
       .strictObject({
         s3: z
           .strictObject({
-            endpoint: z.url({ protocol: /^https?$/, error: 'is not an http(s) URL' }).optional(),
-            bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'is not a valid bucket name').optional(),
-            region: z.string().regex(/^[a-z0-9-]+$/, 'is not a region name').default('us-east-1'),
-            prefix: z.string().regex(/^[A-Za-z0-9._/-]*$/, 'is not a key prefix').default('vultr-sid-iso'),
+            endpoint: z
+              .url({ protocol: /^https?$/, error: 'is not an http(s) URL' })
+              .optional()
+              .describe('Object storage endpoint, such as `https://ewr1.vultrobjects.com`; `S3_ENDPOINT` overrides it.'),
+            bucket: z
+              .string()
+              .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'is not a valid bucket name')
+              .optional()
+              .describe('Bucket the ISO is uploaded to; `S3_BUCKET` overrides it.'),
+            region: z.string().regex(/^[a-z0-9-]+$/, 'is not a region name').default('us-east-1').describe('Object storage region; `S3_REGION` overrides it.'),
+            prefix: z.string().regex(/^[A-Za-z0-9._/-]*$/, 'is not a key prefix').default('vultr-sid-iso').describe("Prefix of the uploaded object's key."),
             access: z
               .enum(['presigned', 'public-read'], { error: 'is not presigned or public-read' })
               .default('presigned')
-              .describe('How Vultr may fetch the uploaded ISO: a presigned URL valid for 6 hours (default), or a public-read object under an unguessable key.'),
-            forcePathStyle: z.boolean().default(true),
+              .describe('How Vultr may fetch the uploaded ISO: `presigned` (a URL valid for 6 hours) or `public-read` (a public object under an unguessable key).'),
+            forcePathStyle: z.boolean().default(true).describe('Path-style object URLs (`<endpoint>/<bucket>/<key>`) instead of the bucket in the host name.'),
           })
           .prefault({}),
         keep: z
@@ -240,29 +287,29 @@ export const configSchema = z
           .min(1, 'is below 1: the ISO just published must stay')
           .max(50)
           .default(2)
-          .describe('Our ISOs to keep in the library, the new one included; older ones are deleted once the new one is verified (never one attached to an instance, never anyone else\'s).'),
+          .describe("Our ISOs kept in the Vultr library, the new one included (1 to 50), applied once the new one is verified; older ones are deleted, but never one attached to an instance, nor anyone else's."),
         librarySize: z
           .number()
           .int()
           .min(1, 'is below 1')
           .max(100)
           .default(2)
-          .describe("How many ISOs the account's Vultr library holds (2 unless Vultr support raised it): room is made for the new ISO before it is registered."),
+          .describe("ISOs the account's Vultr library holds (Vultr's default quota is 2; raise it if support raised yours): room is made for the new ISO before it is registered."),
       })
       .prefault({}),
     vm: z
       .strictObject({
-        region: z.string().regex(VULTR_ID, 'is not a Vultr region id like ewr').optional(),
-        plan: z.string().regex(VULTR_ID, 'is not a Vultr plan id like vc2-1c-2gb').optional(),
+        region: z.string().regex(VULTR_ID, 'is not a Vultr region id like ewr').optional().describe('Region for `vm create`, such as `ewr`; its `--region` overrides it.'),
+        plan: z.string().regex(VULTR_ID, 'is not a Vultr plan id like vc2-1c-2gb').optional().describe('Plan for `vm create`, such as `vc2-1c-2gb`; its `--plan` overrides it.'),
         tags: z
           .array(z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'is not a tag'))
           .min(1, 'is empty; give at least one tag (the first marks the VMs this tool may list, detach and delete)')
           .default(['vultr-sid-iso'])
-          .describe('Tags for the VMs vm create makes; the first one is how vm list, vm detach and vm delete recognise ours.'),
+          .describe('Tags on the VMs that `vm create` makes, at least one; the first marks a VM as ours for `vm list`, `vm detach` and `vm delete`.'),
         ipv6Only: z
           .boolean()
           .default(false)
-          .describe("VMs without a public IPv4 address (Vultr's disable_public_ipv4, fixed at creation), as vm create --ipv6-only: see vm create's docs for how the install is then seen."),
+          .describe("VMs without a public IPv4 address (Vultr's `disable_public_ipv4`, fixed at creation); `vm create --ipv6-only` sets it for one run."),
       })
       .prefault({}),
   })

@@ -1,8 +1,10 @@
 // The manifest beside every ISO (iso/out/<name>.json, also what `build --json` prints): the
 // contract between build, publish, the nightly and anyone reading the output directory.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../files/atomic-write.js';
+import { readInputFile } from '../files/read-input.js';
+import { CLI_COMMAND } from '../paths.js';
 import { UserInputError } from '../pipeline/errors.js';
 import type { BootEntry } from './boot-menus.js';
 
@@ -36,14 +38,19 @@ export async function writeManifestFile(path: string, manifest: Manifest): Promi
 
 /** A manifest written by build; anything else is bad input naming the file. */
 export async function readManifestFile(path: string): Promise<Manifest> {
+  const text = await readInputFile(path, {
+    what: `manifest ${path}`,
+    missing: `pass the <name>.json that ${CLI_COMMAND} build wrote beside its ISO (in iso/out unless --out-dir said otherwise)`,
+    directory: `pass one of the <name>.json files in it (publish takes the newest in a directory given as --out-dir)`,
+  });
   let manifest: Manifest;
   try {
-    manifest = JSON.parse(await readFile(path, 'utf8')) as Manifest;
+    manifest = JSON.parse(text.toString('utf8')) as Manifest;
   } catch (error) {
-    throw new UserInputError(`manifest ${path} cannot be read as JSON (${(error as Error).message}); pass a manifest written by vultr-sid-iso build`, { cause: error });
+    throw new UserInputError(`manifest ${path} cannot be read as JSON (${(error as Error).message}); pass a manifest written by ${CLI_COMMAND} build`, { cause: error });
   }
   if (!manifest?.iso?.path || !manifest.iso.sha512 || !manifest.name) {
-    throw new UserInputError(`manifest ${path} lacks iso.path, iso.sha512 or name; pass a manifest written by vultr-sid-iso build`);
+    throw new UserInputError(`manifest ${path} lacks iso.path, iso.sha512 or name; pass a manifest written by ${CLI_COMMAND} build`);
   }
   return manifest;
 }
@@ -59,6 +66,6 @@ export async function newestManifest(outDir: string): Promise<string> {
   }
   const dated = await Promise.all(names.map(async (n) => ({ path: join(dir, n), mtime: (await stat(join(dir, n))).mtimeMs })));
   const newest = dated.sort((a, b) => b.mtime - a.mtime)[0];
-  if (!newest) throw new UserInputError(`no manifest in ${dir}; run npm run build-iso first or pass --manifest FILE`);
+  if (!newest) throw new UserInputError(`no manifest in ${dir}; run ${CLI_COMMAND} build first or pass --manifest FILE`);
   return newest.path;
 }

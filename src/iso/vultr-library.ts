@@ -4,6 +4,7 @@
 // support raised it: docs/publishing.md, "How Vultr really behaves"). Never anyone else's
 // ISO, never an attached one.
 import type { Config } from '../config/schema.js';
+import { CLI_COMMAND } from '../paths.js';
 import { isOurIsoFileName } from './output-name.js';
 import { describeInstance, type VultrInstance, type VultrIso } from '../systems/vultr-api.js';
 import type { TraceScope } from '../systems/vultr-trace.js';
@@ -92,7 +93,7 @@ export function describeLibrary(library: Library, rules: Pick<RoomRules, 'prefix
 export function roomAdvice(library: Library, prefix: string): string {
   const attachedOurs = ours(library, prefix).flatMap((iso) => library.attached.get(iso.id) ?? []);
   const fixes = [
-    ...attachedOurs.map((i) => `detach ours with \`vultr-sid-iso vm detach ${i.id}\``),
+    ...attachedOurs.map((i) => `detach ours with \`${CLI_COMMAND} vm detach ${i.id}\``),
     ...(library.isos.some((i) => !isOurIsoFileName(i.filename, prefix)) ? ['delete an ISO that is not ours in the Vultr console'] : []),
     'or raise publish.librarySize if Vultr support raised your quota',
   ];

@@ -276,12 +276,19 @@ export class VultrClient {
   async deleteIso(id: string): Promise<void> {
     await this.request('DELETE', `/iso/${encodeURIComponent(id)}`);
   }
-  /** All instances, or those with a tag or a main IPv4 address (Vultr filters). */
-  listInstances(filter: { tag?: string; mainIp?: string } = {}): Promise<VultrInstance[]> {
-    const query = new URLSearchParams();
-    if (filter.tag) query.set('tag', filter.tag);
-    if (filter.mainIp) query.set('main_ip', filter.mainIp);
-    return this.paginate<VultrInstance>(`/instances${query.size ? `?${query}` : ''}`, 'instances');
+  /** Every instance in the account: Vultr's own filters are never asked for (see listTagged). */
+  listInstances(): Promise<VultrInstance[]> {
+    return this.paginate<VultrInstance>('/instances', 'instances');
+  }
+  /**
+   * The instances carrying `tag`, decided here from each one's tags[]. Vultr's `?tag=` filter
+   * is not used: no public source says it matches an entry of tags[] (the tag rework was
+   * buggy, vultr/terraform-provider-vultr#309; the old single `tag` field held one tag), and
+   * a filter that matched nothing would let a clean-up report a clean account while a billed
+   * VM runs on, one that matched everything would act on VMs that are not ours.
+   */
+  async listTagged(tag: string): Promise<VultrInstance[]> {
+    return (await this.listInstances()).filter((i) => hasTag(i, tag));
   }
   async getInstance(id: string): Promise<VultrInstance> {
     return (await this.request<{ instance: VultrInstance }>('GET', `/instances/${encodeURIComponent(id)}`)).instance;
@@ -289,8 +296,8 @@ export class VultrClient {
   /** Before POST /instances: the instances with its first tag now; one with its tag and label that appears later is the one it made. */
   async pendingInstance(body: InstanceRequest): Promise<PendingCreate<VultrInstance>> {
     const tag = body.tags[0]!;
-    const before = new Set((await this.listInstances({ tag })).map((i) => i.id));
-    return new PendingCreate(`an instance labelled ${body.label}`, before, (vultr) => vultr.listInstances({ tag }), (i) => i.label === body.label && (i.tags ?? []).includes(tag));
+    const before = new Set((await this.listTagged(tag)).map((i) => i.id));
+    return new PendingCreate(`an instance labelled ${body.label}`, before, (vultr) => vultr.listTagged(tag), (i) => i.label === body.label && hasTag(i, tag));
   }
   /** POST /instances, asked again only when nothing it may have made shows up within the settle window. */
   async createInstance(body: InstanceRequest, pending: PendingCreate<VultrInstance>, options: Settle & { onUncertain?: (error: Error) => void }): Promise<VultrInstance> {
@@ -360,6 +367,11 @@ export class VultrClient {
     }
     return out;
   }
+}
+
+/** Whether the instance carries the tag (an entry of its tags[]; never a substring). */
+export function hasTag(instance: Pick<VultrInstance, 'tags'>, tag: string): boolean {
+  return tag !== '' && (instance.tags ?? []).includes(tag);
 }
 
 /** "instance 5f0… (label, 192.0.2.7)". */

@@ -7,10 +7,13 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { containerPrefix, formatIPv6, formatPrefix, parseIPv6, parsePrefix } from '../../src/net/ipv6.js';
+import { captureNdp, type NdpTally } from '../../scripts/lab/ndp-capture.js';
 import { Lab, VM_MAC } from '../helpers/netns.js';
 import { ROOT, tempDir } from '../helpers/project.js';
 
 const PROGRAM = join(ROOT, 'templates/rootfs/usr/local/sbin/vultr-sid-ipv6');
+/** What a change of this boot's state restarts: the network on the /80 and the NDP proxy entries' keeper. */
+const RESTARTED_WITH_STATE = ['--no-block try-restart vultr-sid-docker-network.service', '--no-block try-restart vultr-sid-ndp-proxy.service'];
 const METADATA_URL = 'http://169.254.169.254/v1.json';
 
 interface Outcome {
@@ -95,6 +98,36 @@ async function container(l: Lab, prefix: string): Promise<string> {
   return addr;
 }
 
+/** COUNT container namespaces on one bridge in the vm, at /80 addresses ::2 onwards. */
+async function containers(l: Lab, prefix: string, count: number): Promise<string[]> {
+  const p = parsePrefix(prefix)!;
+  await l.exec(l.vm, ['ip', 'link', 'add', 'br-ctrs', 'type', 'bridge']);
+  await l.exec(l.vm, ['ip', 'link', 'set', 'br-ctrs', 'up']);
+  await l.exec(l.vm, ['ip', '-6', 'addr', 'add', `${formatIPv6(p.network | 1n)}/80`, 'dev', 'br-ctrs', 'nodad']);
+  const addresses: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const ns = `vsi-c${i}-${l.id}`;
+    const address = formatIPv6(p.network | BigInt(i + 2));
+    await l.ns(ns);
+    await l.link(ns, 'eth0', l.vm, `vethc${i}`);
+    await l.exec(l.vm, ['ip', 'link', 'set', `vethc${i}`, 'master', 'br-ctrs']);
+    await l.exec(ns, ['ip', '-6', 'addr', 'add', `${address}/80`, 'dev', 'eth0', 'nodad']);
+    await l.exec(ns, ['ip', '-6', 'route', 'add', 'default', 'via', formatIPv6(p.network | 1n)]);
+    addresses.push(address);
+  }
+  return addresses;
+}
+
+/** One ping from the router to each address, back to back, after it forgot them all: how many answered. */
+async function answeredOnce(l: Lab, addresses: string[]): Promise<number> {
+  await l.exec(l.rtr, ['ip', '-6', 'neigh', 'flush', 'dev', 'rtr0']);
+  let answered = 0;
+  // busybox ping, like traffic a router forwards, does not confirm the router's neighbour
+  // entries (iputils ping sends with MSG_CONFIRM, which keeps them REACHABLE).
+  for (const address of addresses) if ((await l.exec(l.rtr, ['busybox', 'ping', '-6', '-c', '1', '-W', '2', address], { reject: false })).exitCode === 0) answered++;
+  return answered;
+}
+
 async function routerPings(l: Lab, addr: string, tries = 4): Promise<boolean> {
   for (let i = 0; i < tries; i++) {
     const r = await l.exec(l.rtr, ['ping', '-6', '-c', '1', '-W', '2', addr], { reject: false });
@@ -114,15 +147,18 @@ describe('vultr-sid-ipv6 in network namespaces', () => {
     expect(out.changed.sort()).toEqual(['/etc/docker/daemon.json', '/etc/ndppd.conf', '/etc/sysctl.d/60-vultr-sid-ipv6.conf']);
 
     const ndppdConf = await readFile(join(root, 'etc/ndppd.conf'), 'utf8');
-    expect(ndppdConf).toMatch(/proxy enp1s0 \{[\s\S]*rule 2001:db8:5:56c2::\/80 \{\s+auto\s+\}/);
+    expect(ndppdConf).toMatch(/proxy enp1s0 \{[\s\S]*rule 2001:db8:5:56c2::\/80 \{\s+static\s+\}/);
     // exposure: published (the default): the default bridge stays IPv4 with Docker's own
     // filtering; the /80 goes to the routed network the --docker-network run keeps.
     expect(JSON.parse(await readFile(join(root, 'etc/docker/daemon.json'), 'utf8'))).toEqual({});
     expect(JSON.parse(await readFile(join(root, 'run/vultr-sid-ipv6/state.json'), 'utf8'))).toEqual({
-      uplink: 'enp1s0', containerPrefix: '2001:db8:5:56c2::/80', ipv6: true, exposure: 'published', network: 'public',
+      uplink: 'enp1s0', containerPrefix: '2001:db8:5:56c2::/80', ipv6: true, exposure: 'published', network: 'public', ndpProxy: true,
     });
     const sysctl = (await readFile(join(root, 'etc/sysctl.d/60-vultr-sid-ipv6.conf'), 'utf8')).split('\n').filter((l) => l && !l.startsWith('#'));
-    expect(sysctl).toEqual(['net/ipv6/conf/enp1s0/accept_ra = 2', 'net.ipv6.conf.all.forwarding = 1', 'net.ipv6.conf.default.forwarding = 1']);
+    expect(sysctl).toEqual([
+      'net/ipv6/conf/enp1s0/accept_ra = 2', 'net.ipv6.conf.all.forwarding = 1', 'net.ipv6.conf.default.forwarding = 1',
+      'net.ipv6.conf.all.proxy_ndp = 1', 'net/ipv6/conf/enp1s0/proxy_ndp = 1',
+    ]);
 
     const addr = await container(lab, out.containerPrefix!);
     // Without the proxy nobody answers the router's neighbour solicitation.
@@ -337,7 +373,7 @@ describe('vultr-sid-ipv6 as it runs at boot (no --root)', () => {
     expect(await defaultRouteFromRa(l), 'forwarding on dropped the RA-learned default route').toMatch(/^default via fe80::/);
     // The units are ordered after this one: a blocking restart would wait for it forever.
     // ndppd is started (not only restarted) when its file appears: at boot, or when IPv6 comes late.
-    expect(first.systemctl).toEqual(['--no-block try-restart docker.service', '--no-block restart ndppd.service', '--no-block try-restart vultr-sid-docker-network.service']);
+    expect(first.systemctl).toEqual(['--no-block try-restart docker.service', '--no-block restart ndppd.service', ...RESTARTED_WITH_STATE]);
     expect(JSON.parse(await readFile(join(dir, 'etc/docker/daemon.json'), 'utf8'))).toEqual({});
     expect(await snapshot(), "the machine's own /etc changed").toEqual(hostBefore);
 
@@ -353,7 +389,7 @@ describe('vultr-sid-ipv6 as it runs at boot (no --root)', () => {
     const third = await runLive(l, dir);
     expect(third.out.containerPrefix).toBe('2001:db8:a:1:7::/80');
     expect(third.out.changed.sort()).toEqual(['/etc/ndppd.conf']);
-    expect(third.systemctl).toEqual(['--no-block restart ndppd.service', '--no-block try-restart vultr-sid-docker-network.service']);
+    expect(third.systemctl).toEqual(['--no-block restart ndppd.service', ...RESTARTED_WITH_STATE]);
 
     // The control: the same host with accept_ra=1 loses that route the moment forwarding
     // goes on, which is what the order above prevents. (The kernel purges only after an RA
@@ -364,6 +400,68 @@ describe('vultr-sid-ipv6 as it runs at boot (no --root)', () => {
     expect(await waitForRaRoute(l)).toMatch(/^default via fe80::/);
     await l.sysctl(l.vm, 'net.ipv6.conf.all.forwarding', '1');
     expect(await defaultRouteFromRa(l)).toBe('');
+  });
+});
+
+/** busybox ping at 5 a second from the router to each address for SECONDS; the NDP it took, and the replies missed. */
+async function pingOverTime(l: Lab, addresses: string[], seconds: number): Promise<{ tally: NdpTally; lost: number }> {
+  const capture = await captureNdp(l.rtr, 'rtr0');
+  const runs = await Promise.all(addresses.map((a) => l.exec(l.rtr, ['busybox', 'ping', '-6', '-q', '-i', '0.2', '-w', String(seconds), a], { reject: false, timeout: (seconds + 20) * 1000 })));
+  const lost = runs.reduce((sum, r) => {
+    const m = /(\d+) packets transmitted, (\d+) packets received/.exec(String(r.stdout));
+    expect(m, String(r.stdout)).not.toBeNull();
+    return sum + Number(m![1]) - Number(m![2]);
+  }, 0);
+  return { tally: await capture.stop(addresses), lost };
+}
+
+describe('every address in the /80, at once and over time (Debian\'s ndppd 0.2.5)', () => {
+  it('ndppd "static" answers the router for 10 containers at once, "auto" does not (the control); the kernel answers the router\'s unicast probes for proxy entries, ndppd never does', { timeout: 180_000 }, async () => {
+    lab = await network('2001:db8:c:3:5400:ff:fe20:2295');
+    const l = lab;
+    const dir = await liveDir();
+    const run = await runLive(l, dir, 2);
+    expect(run.out.containerPrefix).toBe('2001:db8:c:3::/80');
+    const conf = join(dir, 'etc/ndppd.conf');
+    expect(await readFile(conf, 'utf8')).toMatch(/rule 2001:db8:c:3::\/80 \{\s+static\s+\}/);
+    const addresses = await containers(l, run.out.containerPrefix!, 10);
+    // (An object, not the child itself: an async function would wait for a returned child to end.)
+    const ndppd = async (file: string) => {
+      const child = l.spawn(l.vm, ['ndppd', '-c', file]);
+      await new Promise((r) => setTimeout(r, 1500));
+      return { stop: async () => void (child.kill(), await child) };
+    };
+
+    let daemon = await ndppd(conf);
+    expect(await answeredOnce(l, addresses), 'static: every container answers the first time').toBe(10);
+    await daemon.stop();
+    // The control: the rule this project wrote before, which the same check must fail.
+    const autoConf = join(dir, 'ndppd-auto.conf');
+    await writeFile(autoConf, (await readFile(conf, 'utf8')).replace(/\bstatic\b/, 'auto'));
+    daemon = await ndppd(autoConf);
+    const auto = await answeredOnce(l, addresses);
+    console.log(`Debian's ndppd 0.2.5 with "auto": ${auto} of 10 container addresses answered`);
+    expect(auto).toBeLessThan(10);
+    await daemon.stop();
+
+    // Over time: the router's entries age within a second and a half, so every few seconds it
+    // checks them with unicast probes.
+    daemon = await ndppd(conf);
+    await l.sysctl(l.rtr, 'net.ipv6.neigh.rtr0.base_reachable_time_ms', '1000');
+    await l.sysctl(l.rtr, 'net.ipv6.neigh.rtr0.delay_first_probe_time', '1');
+    const probed = addresses.slice(0, 3);
+    const ndppdAlone = await pingOverTime(l, probed, 12);
+    console.log(`ndppd alone: ${JSON.stringify(ndppdAlone)}`);
+    expect(ndppdAlone.tally.unicast, 'the router sent no unicast probes: the check below would prove nothing').toBeGreaterThan(0);
+    expect(ndppdAlone.tally.unicastAnswered).toBe(0);
+    // What vultr-sid-ndp-proxy adds for running containers (the program set proxy_ndp).
+    for (const address of probed) await l.exec(l.vm, ['ip', '-6', 'neigh', 'replace', 'proxy', address, 'dev', 'enp1s0']);
+    const withKernel = await pingOverTime(l, probed, 12);
+    console.log(`ndppd and the kernel's proxy entries: ${JSON.stringify(withKernel)}`);
+    expect(withKernel.tally.unicast).toBeGreaterThan(0);
+    expect(withKernel.tally.unicastAnswered).toBe(withKernel.tally.unicast);
+    expect(withKernel.lost).toBe(0);
+    await daemon.stop();
   });
 });
 
@@ -465,19 +563,31 @@ describe('a VM without IPv6, and the metadata guard', () => {
     ]);
     expect(first.out.changed.sort()).toEqual(['/etc/docker/daemon.json', '/etc/ndppd.conf', '/etc/sysctl.d/60-vultr-sid-ipv6.conf']);
     expect(JSON.parse(await readFile(join(dir, 'etc/docker/daemon.json'), 'utf8'))).toEqual({ 'log-driver': 'journald' });
-    for (const gone of ['etc/ndppd.conf', 'etc/sysctl.d/60-vultr-sid-ipv6.conf']) expect((await stat(join(dir, gone)).catch(() => null)) === null, gone).toBe(true);
-    expect(first.systemctl).toEqual(['--no-block try-restart docker.service', '--no-block try-restart ndppd.service', '--no-block try-restart vultr-sid-docker-network.service']);
+    expect((await stat(join(dir, 'etc/ndppd.conf')).catch(() => null)) === null, 'ndppd.conf').toBe(true);
+    // Only accept_ra=2 is left, and set: whatever turns forwarding on later, RAs are still heard.
+    expect((await readFile(join(dir, 'etc/sysctl.d/60-vultr-sid-ipv6.conf'), 'utf8')).split('\n').filter((line) => line && !line.startsWith('#'))).toEqual(['net/ipv6/conf/enp1s0/accept_ra = 2']);
+    expect((await l.exec(l.vm, ['sysctl', '-n', 'net.ipv6.conf.enp1s0.accept_ra'])).stdout.trim()).toBe('2');
+    expect(first.systemctl).toEqual(['--no-block try-restart docker.service', '--no-block try-restart ndppd.service', ...RESTARTED_WITH_STATE]);
     expect(JSON.parse(await readFile(join(dir, 'run/vultr-sid-ipv6/state.json'), 'utf8'))).toMatchObject({ ipv6: false, containerPrefix: null });
     const appeared = async () => (await live(l, dir, `python3 ${PROGRAM} --ipv6-appeared`)).exitCode ?? -1;
     expect(await appeared()).toBe(1);
-    // Forwarding stays as it was: nothing turns it on without IPv6.
+    // Forwarding stays as it was: nothing of ours turns it on without IPv6.
     expect((await l.exec(l.vm, ['sysctl', '-n', 'net.ipv6.conf.all.forwarding'])).stdout.trim()).toBe('0');
+    // Something else does (Docker, the admin) before the /64 arrives.
+    await l.sysctl(l.vm, 'net.ipv6.conf.all.forwarding', '1');
 
     // The router starts to advertise a /64 (IPv6 enabled on the instance, or a late RA).
     await l.sysctl(l.rtr, 'net.ipv6.conf.all.forwarding', '1');
     await writeFile(join(dir, 'radvd.conf'), 'interface rtr0 {\n  AdvSendAdvert on; MinRtrAdvInterval 3; MaxRtrAdvInterval 4; AdvDefaultLifetime 1800;\n  prefix 2001:db8:b:2::/64 { AdvOnLink on; AdvAutonomous on; };\n};\n');
+    // The control first: with forwarding on and accept_ra=1 (the kernel's default) the VM
+    // ignores the advertisements, so the /64 would never be learned.
     await l.sysctl(l.vm, 'net.ipv6.conf.enp1s0.accept_ra', '1');
     l.spawn(l.rtr, ['radvd', '--nodaemon', '--logmethod', 'stderr', '--config', join(dir, 'radvd.conf'), '--pidfile', join(dir, 'radvd.pid')]);
+    await new Promise((r) => setTimeout(r, 9000));
+    expect(await defaultRouteFromRa(l), 'with accept_ra=1 and forwarding on, an RA was heard: the control shows nothing').toBe('');
+    expect(await appeared()).toBe(1);
+    // As the boot program left it: accept_ra=2.
+    await l.sysctl(l.vm, 'net.ipv6.conf.enp1s0.accept_ra', '2');
     expect(await waitForRaRoute(l)).toMatch(/^default via fe80::/);
     let status = 1;
     for (let i = 0; i < 50 && status !== 0; i++) {
@@ -489,7 +599,7 @@ describe('a VM without IPv6, and the metadata guard', () => {
     const second = await runLive(l, dir, 5);
     expect(second.out).toMatchObject({ source: 'slaac', network: '2001:db8:b:2::/64', containerPrefix: '2001:db8:b:2::/80' });
     expect(second.warnings).toEqual([]);
-    expect(second.systemctl).toEqual(['--no-block restart ndppd.service', '--no-block try-restart vultr-sid-docker-network.service']);
+    expect(second.systemctl).toEqual(['--no-block restart ndppd.service', ...RESTARTED_WITH_STATE]);
     expect(await readFile(join(dir, 'etc/ndppd.conf'), 'utf8')).toMatch(/rule 2001:db8:b:2::\/80/);
     expect((await stat(join(dir, 'run/vultr-sid-ipv6/no-ipv6')).catch(() => null)) === null, 'the recheck flag outlived IPv6').toBe(true);
     expect(await defaultRouteFromRa(l), 'forwarding on dropped the RA-learned default route').toMatch(/^default via fe80::/);

@@ -8,6 +8,7 @@ import { readNewc } from '../../src/iso/cpio.js';
 import { gzipMembers } from '../../src/iso/gzip-members.js';
 import { GRUB_BIOS_CONFIG, GRUB_BIOS_IMAGE, GRUB_DECIDE_CONFIG } from '../../src/iso/grub-config.js';
 import { AUTO_INITRD } from '../../src/iso/initrd-overlay.js';
+import { documentedManifest, keyPaths } from '../helpers/doc-json.js';
 import { standinIso } from '../helpers/fixtures.js';
 import { extractAll, report, treeDigest } from '../helpers/iso-tree.js';
 import { ROOT, runCli, tempDir } from '../helpers/project.js';
@@ -26,6 +27,10 @@ describe.each(Object.keys(LAYOUTS) as (keyof typeof LAYOUTS)[])('build from a %s
     expect(result.exitCode, result.stderr).toBe(0);
     const manifest = JSON.parse(result.stdout);
     expect(manifest.base.layout).toBe(kind);
+    // docs/building.md shows this manifest: the same keys, but the signer, which only a
+    // verified download has (a stand-in is a local file).
+    const documented = keyPaths(documentedManifest());
+    expect(keyPaths(manifest)).toEqual(documented.filter((k) => k !== 'base.signer'));
     const out = manifest.iso.path as string;
     expect(createHash('sha256').update(await readFile(out)).digest('hex')).toBe(manifest.iso.sha256);
 

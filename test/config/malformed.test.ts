@@ -52,7 +52,7 @@ const CASES: [string, string, string][] = [
   ['ip6tables (gone)', 'docker:\n  ip6tables: false\n', 'docker.ip6tables: replaced by docker.exposure'],
   ['bad exposure', 'docker:\n  exposure: everything\n', 'docker.exposure: "everything" is not published or all-ports'],
   ['docker network named bridge', 'docker:\n  network: bridge\n', 'docker.network: "bridge" is one of Docker\'s own networks'],
-  ['ndppd method iface', 'ndppd:\n  method: iface\n', 'ndppd.method: "iface" is not auto or static'],
+  ['ndppd method (retired)', 'ndppd:\n  method: auto\n', 'ndppd.method: "auto" is retired: ndppd now always answers for the whole /80, because Debian\'s ndppd 0.2.5 answers "auto" for only one address at a time (docs/networking.md); remove ndppd.method'],
   ['bad uplink', 'network:\n  uplink: "eth0; reboot"\n', 'network.uplink: "eth0; reboot" is not "auto" or an interface name'],
   ['base url not http', 'base:\n  url: ftp://example.com/a.iso\n', 'base.url: "ftp://example.com/a.iso" is not an http(s) URL'],
   ['bad fingerprint', 'base:\n  fingerprints: [abc]\n', 'base.fingerprints[0]: "abc" is not a 40-digit'],

@@ -1,7 +1,7 @@
 // Every flag a command's --help prints is documented for that command in the README or docs/,
 // and every flag the pages write for a command is in that command's --help. The commands: the
-// CLI and each of its subcommands, every script in scripts/ with a command line, and the boot
-// program vultr-sid-ipv6. Flags added on one branch and documented on none fail here at merge.
+// CLI and each of its subcommands, every script in scripts/ with a command line, and the
+// installed system's programs (vultr-sid-ipv6, vultr-sid-ndp-proxy). Flags added on one branch and documented on none fail here at merge.
 //
 // How a page says which command a flag belongs to (docs/testing.md, "Docs"): a flag is written
 // in code (`--keep N`), and belongs to
@@ -21,9 +21,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { blocks, codeSpans, docPages } from '../helpers/markdown.js';
 import { CLI, ROOT } from '../helpers/project.js';
 
-const BOOT_PROGRAM = join(ROOT, 'templates/rootfs/usr/local/sbin/vultr-sid-ipv6');
+/** The installed system's programs with a command line (/usr/local/sbin on the VM). */
+const VM_PROGRAMS = ['vultr-sid-ipv6', 'vultr-sid-ndp-proxy'];
 /** Programs whose flags the pages may write without this test checking them. */
-const FOREIGN = new Set(['docker', 'tsc', 'eslint', 'vitest', 'debconf-set-selections', 'gh']);
+const FOREIGN = new Set(['docker', 'tsc', 'eslint', 'vitest', 'debconf-set-selections', 'gh', 'cosign']);
 const SHELL = new Set(['sh', 'bash', 'shell', 'console']);
 
 interface Program {
@@ -80,7 +81,7 @@ async function loadPrograms(): Promise<Map<string, Program>> {
   await Promise.all([
     cli([]),
     ...cliScripts().map(async (s) => programs.set(s, { name: s, ...parseHelp(await help(join(ROOT, 'dist/scripts', `${s}.js`), [])) })),
-    (async () => programs.set('vultr-sid-ipv6', { name: 'vultr-sid-ipv6', ...parseHelp(await help(BOOT_PROGRAM, [], 'python3')) }))(),
+    ...VM_PROGRAMS.map(async (p) => programs.set(p, { name: p, ...parseHelp(await help(join(ROOT, 'templates/rootfs/usr/local/sbin', p), [], 'python3')) })),
   ]);
   return programs;
 }
@@ -126,6 +127,16 @@ export class DocFlags {
     if (w === undefined) return undefined;
     if (w.startsWith('-')) return { bare: words.slice(i) };
     if (w === 'node') return words[i + 1] && !words[i + 1]!.startsWith('-') ? this.head(words.slice(i + 1)) : { foreign: 'node' };
+    // `npx [--no] vultr-sid-iso …`: the CLI as a clone runs it (npx's own options come first).
+    if (w === 'npx') {
+      let j = i + 1;
+      while (words[j]?.startsWith('-')) j++;
+      return words[j] ? this.head(words.slice(j)) : { foreign: 'npx' };
+    }
+    // The npm scripts' launcher: `sh scripts/ensure-setup.sh run build …` sets up, then runs the CLI.
+    if (w === 'sh' && words[i + 1] === 'scripts/ensure-setup.sh') {
+      return words[i + 2] === 'run' && words[i + 3] ? this.head(['vultr-sid-iso', ...words.slice(i + 3)]) : { foreign: 'scripts/ensure-setup.sh' };
+    }
     const cli = this.programs.get('vultr-sid-iso')!;
     if (w === 'vultr-sid-iso' || w === 'dist/src/bin.js' || cli.subcommands.includes(w)) {
       let name = 'vultr-sid-iso';
@@ -147,7 +158,8 @@ export class DocFlags {
     if (w === 'npm') return { foreign: 'npm' };
     const script = /^(?:\.\/)?(?:dist\/)?scripts\/([\w/-]+)\.[jt]s$/.exec(w)?.[1] ?? w;
     if (this.programs.has(script) && !script.startsWith('vultr-sid-iso')) return { owner: this.one(script), rest: words.slice(i + 1) };
-    if (w === '/usr/local/sbin/vultr-sid-ipv6') return { owner: this.one('vultr-sid-ipv6'), rest: words.slice(i + 1) };
+    const installed = /^\/usr\/local\/sbin\/([\w-]+)$/.exec(w)?.[1];
+    if (installed && VM_PROGRAMS.includes(installed)) return { owner: this.one(installed), rest: words.slice(i + 1) };
     if (FOREIGN.has(w)) return { foreign: w };
     return { unknown: w };
   }
@@ -247,7 +259,7 @@ describe('flags in --help and in the README and docs/', () => {
 
   it('reads every command\'s --help: the CLI\'s subcommands, the scripts, the boot program', () => {
     expect([...programs.keys()]).toEqual(
-      expect.arrayContaining(['vultr-sid-iso', 'vultr-sid-iso build', 'vultr-sid-iso publish', 'vultr-sid-iso vm create', 'vultr-sid-iso vm detach', 'vultr-sid-iso iso list', 'install-check', 'acceptance-vultr', 'boot-check', 'bench', 'vultr-sid-ipv6']),
+      expect.arrayContaining(['vultr-sid-iso', 'vultr-sid-iso build', 'vultr-sid-iso publish', 'vultr-sid-iso vm create', 'vultr-sid-iso vm detach', 'vultr-sid-iso iso list', 'install-check', 'acceptance-vultr', 'boot-check', 'bench', 'vultr-sid-ipv6', 'vultr-sid-ndp-proxy']),
     );
     expect(programs.get('vultr-sid-iso vm create')!.flags).toEqual(expect.arrayContaining(['--iso', '--no-wait', '--json']));
     expect(programs.get('vultr-sid-ipv6')!.flags).toEqual(expect.arrayContaining(['--root', '--docker-network']));

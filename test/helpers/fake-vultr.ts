@@ -9,6 +9,9 @@
 //     detach (start/detach/delete answer Vultr's HTTP 500 lock error meanwhile), and Vultr
 //     does not follow redirects (such an ISO never completes);
 //   - power-offs-register: the same, but a guest power-off shows as power_status stopped.
+// Whether GET /instances's `?tag=` filter matches an entry of tags[] is not known either, so
+// Behaviour.instanceFilter chooses: exact (the default), lax (every VM comes back) or
+// matches-nothing; what it was asked is kept in instanceFilterQueries.
 // Each instance has a network presence: its main IP is a loopback address (127.0.x.y) where
 // the "installed system" answers an SSH banner on the fake's SSH port, and nothing answers
 // while the "installer" runs or the guest reboots.
@@ -74,7 +77,16 @@ export interface Behaviour {
    * refusals) still come and go as they do.
    */
   reportedServerStatus?: string;
+  /**
+   * How GET /instances applies its filter queries (tag, main_ip). No public source says
+   * whether Vultr's `?tag=` matches an entry of tags[] (docs/publishing.md, "How Vultr really
+   * behaves"), so besides 'exact' (it does) there are the two ways it could be wrong:
+   * 'lax' (the queries are ignored and every VM comes back) and 'matches-nothing'.
+   */
+  instanceFilter?: InstanceFilter;
 }
+
+export type InstanceFilter = 'exact' | 'lax' | 'matches-nothing';
 
 export type Profile = 'vultr-2026' | 'power-offs-register';
 
@@ -173,6 +185,8 @@ export class FakeVultr {
   readonly violations: string[] = [];
   readonly requests: { method: string; path: string; status: number }[] = [];
   readonly downloads: string[] = [];
+  /** The filter queries GET /instances was sent ("tag=x"), whatever instanceFilter did with them. */
+  readonly instanceFilterQueries: string[] = [];
   readonly events: AccountEvent[] = [];
   readonly log = new CallLog();
   faults: FakeFaults = {};
@@ -454,9 +468,11 @@ export class FakeVultr {
       case 'get /instances': {
         const tag = url.searchParams.get('tag');
         const mainIp = url.searchParams.get('main_ip');
-        const list = [...this.instances.values()]
-          .filter((i) => this.listed(i.madeAt) && (!tag || i.tags.includes(tag)) && (!mainIp || i.main_ip === mainIp))
-          .map((i) => this.instanceView(i));
+        const filtered = Boolean(tag || mainIp);
+        if (filtered) this.instanceFilterQueries.push([...url.searchParams].filter(([k]) => k === 'tag' || k === 'main_ip').map(([k, v]) => `${k}=${v}`).join('&'));
+        const mode = this.behaviour.instanceFilter ?? 'exact';
+        const matches = (i: FakeInstance) => mode === 'lax' || !filtered || (mode === 'exact' && (!tag || i.tags.includes(tag)) && (!mainIp || i.main_ip === mainIp));
+        const list = [...this.instances.values()].filter((i) => this.listed(i.madeAt) && matches(i)).map((i) => this.instanceView(i));
         return send(200, this.page(url, 'instances', list));
       }
       case 'post /instances': {

@@ -1,7 +1,10 @@
 // Stand-in Debian ISOs built from Debian packages by scripts/fixtures/, cached under
 // iso/cache/fixtures keyed by the builder's own content (so a changed builder rebuilds).
-// The builds are not byte-reproducible, so test/global-setup.ts builds every fixture once,
-// before the test files run in parallel: two files must never race to (re)build one.
+// The builds are not byte-reproducible, so two builders must never race to (re)build one:
+// every build runs under one lock (flock(1)), which also holds off the worktrees that share
+// iso/cache, and checks for its output again once it holds the lock. test/global-setup.ts
+// builds every fixture before a run that includes the slow tests; a fast test that needs one
+// builds it here.
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -12,6 +15,25 @@ import { PROJECT_ROOT as ROOT } from '../../src/paths.js';
 const FIXTURE_CACHE = join(ROOT, 'iso/cache/fixtures');
 
 const BUILDER = join(ROOT, 'scripts/fixtures/build-standin-iso.sh');
+const DEBS = join(ROOT, 'iso/cache/debs');
+const LOCK = join(ROOT, 'iso/cache/.fixtures.lock');
+
+/** Runs `command` under the fixtures' lock, unless `out` exists once the lock is held. */
+async function buildUnderLock(out: string, command: string[]): Promise<void> {
+  if (existsSync(out)) return;
+  await mkdir(FIXTURE_CACHE, { recursive: true });
+  await execa('flock', [LOCK, 'sh', '-c', '[ -e "$1" ] || { shift; exec "$@"; }', 'sh', out, ...command], { env: { FIXTURE_DEBS_DIR: DEBS } });
+}
+
+/**
+ * The pinned Debian packages (scripts/fixtures/debian-packages.txt) fetched and unpacked into
+ * iso/cache/debs/root, under the same lock; once they are there, this only checks their sha256.
+ */
+export async function debianPackages(): Promise<string> {
+  await mkdir(DEBS, { recursive: true });
+  await execa('flock', [LOCK, 'sh', join(ROOT, 'scripts/fixtures/fetch-debs.sh'), DEBS]);
+  return join(DEBS, 'root');
+}
 
 export async function standinIso(kind: 'netinst' | 'mini', fillerMb = 1): Promise<string> {
   const key = createHash('sha256')
@@ -21,11 +43,8 @@ export async function standinIso(kind: 'netinst' | 'mini', fillerMb = 1): Promis
     .digest('hex')
     .slice(0, 12);
   const out = join(FIXTURE_CACHE, `${kind}-${fillerMb}m-${key}.iso`);
-  if (!existsSync(out)) {
-    await mkdir(FIXTURE_CACHE, { recursive: true });
-    // Written under a temporary name and renamed by the builder: a reader never sees half.
-    await execa('bash', [BUILDER, kind, out, String(fillerMb)], { env: { FIXTURE_DEBS_DIR: join(ROOT, 'iso/cache/debs') } });
-  }
+  // Written under a temporary name and renamed by the builder: a reader never sees half.
+  await buildUnderLock(out, ['bash', BUILDER, kind, out, String(fillerMb)]);
   return out;
 }
 
@@ -46,10 +65,7 @@ const DISK_BUILDER = join(ROOT, 'scripts/fixtures/build-installed-disk.sh');
 export async function installedDisk(layout: 'gpt' | 'msdos', mode: 'halt' | 'reboot3' = 'halt'): Promise<string> {
   const key = createHash('sha256').update(await readFile(DISK_BUILDER)).update(`${layout}:${mode}`).digest('hex').slice(0, 12);
   const out = join(FIXTURE_CACHE, `installed-${layout}-${mode}-${key}.img`);
-  if (!existsSync(out)) {
-    await mkdir(FIXTURE_CACHE, { recursive: true });
-    await execa('bash', [DISK_BUILDER, out, layout, mode], { env: { FIXTURE_DEBS_DIR: join(ROOT, 'iso/cache/debs') } });
-  }
+  await buildUnderLock(out, ['bash', DISK_BUILDER, out, layout, mode]);
   return out;
 }
 

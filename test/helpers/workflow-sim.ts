@@ -11,7 +11,9 @@
 //     error here, since which wins would depend on which finished last);
 //   - an environment's deployment-branch rule: a job naming a protected environment from
 //     another branch fails before its first step (github/roadmap#164);
-//   - the secrets each job can see (workflow-triggers.ts).
+//   - the secrets each job can see (workflow-triggers.ts);
+//   - which Sigstore instance an actions/attest step signs with, by that action's own
+//     condition on the run's event payload (sigstoreInstance), and each job's concurrency group.
 // Scripts are not run: every step that runs succeeds unless the caller names it as failing,
 // and a step's outputs are symbolic ("<build[0].digest.sha512>"), so a value's way from the
 // step that makes it to the step that uses it can be followed.
@@ -46,7 +48,26 @@ export interface StepRun {
   run?: string;
   env: Record<string, string>;
   with: Record<string, string>;
+  /** An attest step that ran: the Sigstore instance it signs with (sigstoreInstance). */
+  sigstore?: SigstoreInstance;
 }
+
+export type SigstoreInstance = 'public-good' | 'github';
+
+/**
+ * The Sigstore instance actions/attest signs with, decided by its own condition on the run's
+ * event payload (actions/attest src/main.ts at v4.1.0, commit 59d89421, lines 62-66):
+ *   github.context.payload.repository?.visibility === 'public' && !inputs.privateSigning
+ *     ? 'public-good' : 'github'
+ * actions/attest-build-provenance v4.1.0 (a2bbfa25) is a composite action that runs that
+ * actions/attest commit and passes no private-signing input.
+ */
+export function sigstoreInstance(payload: unknown, privateSigning = false): SigstoreInstance {
+  const repository = (payload as { repository?: { visibility?: unknown } } | undefined)?.repository;
+  return repository?.visibility === 'public' && !privateSigning ? 'public-good' : 'github';
+}
+
+const ATTEST = /^actions\/(attest|attest-build-provenance)@/;
 
 export interface LegRun {
   index: number;
@@ -58,6 +79,8 @@ export interface LegRun {
 export interface JobRun {
   id: string;
   result: Result;
+  /** The job's concurrency group, as evaluated for this run (a job without one: undefined). */
+  concurrency?: { group: string; cancelInProgress: boolean };
   /** Why a job that was not skipped by its `if:` failed before its steps. */
   blocked?: string;
   environment?: string;
@@ -249,12 +272,20 @@ function runJob(wf: Workflow, jobs: Map<string, Job>, id: string, scope: JobScop
   const jobContext = { ...base, needs };
   const jobStatus = statusFunctions({ success: upstream.every((r) => r === 'success'), failure: upstream.includes('failure') });
   const result: JobRun = { id, result: 'skipped', legs: [], outputs: {} };
+  // Evaluated whether the job runs or not (a group that used matrix would see none here).
+  if (job.concurrency) {
+    const c = valueOf(job.concurrency, (e) => evaluate(e, jobContext));
+    const group = c instanceof data.Dictionary ? (c.get('group')?.coerceString() ?? '') : c.coerceString();
+    const cancel = c instanceof data.Dictionary ? !falsy(c.get('cancel-in-progress') ?? new data.BooleanData(false)) : false;
+    result.concurrency = { group, cancelInProgress: cancel };
+  }
   if (falsy(evaluate(job.if.expression, jobContext, jobStatus))) return result;
 
   const legs = legsOf(job, (e) => evaluate(e, jobContext));
   const environment = job.environment ? valueOf(job.environment, (e) => evaluate(e, { ...jobContext, ...legContext(legs[0]!) })) : undefined;
   const envName = environment instanceof data.Dictionary ? environment.get('name')?.coerceString() : environment?.coerceString();
   result.environment = envName || undefined;
+
   const rule = envName ? options.environments?.[envName] : undefined;
   if (rule && !rule.branches.includes(branchOf(String((trigger.github as { ref: string }).ref)) ?? '')) {
     return { ...result, result: 'failure', blocked: `the ${envName} environment's deployment-branch rule refuses ${String((trigger.github as { ref: string }).ref)}` };
@@ -275,7 +306,10 @@ function runJob(wf: Workflow, jobs: Map<string, Job>, id: string, scope: JobScop
       const outcome: Result = !ran ? 'skipped' : fails ? 'failure' : 'success';
       if (fails && !('continue-on-error' in step && step['continue-on-error'] === true)) failed = true;
       steps[step.id] = dict({ outcome: str(outcome), conclusion: str(outcome), outputs: outcome === 'success' ? new Symbolic(`${id}[${index}].${step.id}`) : dict({}) });
+      const withValues = ran ? stringsOf(withs[i], exec) : {};
+      const uses = 'uses' in step ? step.uses.value : undefined;
       runs.push({
+        ...(ran && uses && ATTEST.test(uses) ? { sigstore: sigstoreInstance((trigger.github as { event?: unknown }).event, withValues['private-signing'] === 'true') } : {}),
         id: step.id,
         name: step.name?.toString() ?? ('run' in step ? step.run.toString().split('\n')[0]! : 'uses' in step ? step.uses.value : step.id),
         ran,
@@ -283,7 +317,7 @@ function runJob(wf: Workflow, jobs: Map<string, Job>, id: string, scope: JobScop
         ...('uses' in step ? { uses: step.uses.value } : {}),
         ...('run' in step ? { run: step.run.toString() } : {}),
         env: ran ? { ...jobEnv, ...stringsOf('env' in step ? step.env : undefined, exec) } : {},
-        with: ran ? stringsOf(withs[i], exec) : {},
+        with: withValues,
       });
     }
     const legOutputs = stringsOf(job.outputs, (e) => evaluate(e, { ...context, steps: dict(steps) }));

@@ -2,14 +2,19 @@
 // step that matters. The page holds them between markers and a test keeps them equal.
 import type { Run } from './workflow-sim.js';
 
-/** A column: a job ("publish") or one of its steps ("publish.artifact"), and its heading. */
+/**
+ * A column: a job ("publish"), one of its steps ("publish.artifact"), or the Sigstore instance
+ * an attest step signs with ("build.attest:sigstore"), and its heading.
+ */
 export type Column = [key: string, heading: string];
 
 export const NOT_RUN = '–';
 
 /** How a job or step fared in one run: runs (×legs), skipped, blocked, or not run at all. */
 export function cell(runs: Run[], key: string): string {
-  const [jobId, stepId] = key.split('.') as [string, string | undefined];
+  const [path, field] = key.split(':') as [string, string | undefined];
+  if (field === 'sigstore') return sigstoreCell(runs, path);
+  const [jobId, stepId] = path.split('.') as [string, string | undefined];
   const job = runs.map((r) => r.jobs[jobId]).find(Boolean);
   if (!job) return NOT_RUN;
   if (job.blocked) return stepId ? NOT_RUN : 'fails: environment rule';
@@ -19,6 +24,14 @@ export function cell(runs: Run[], key: string): string {
   const ran = job.legs.filter((l) => l.steps.find((s) => s.id === stepId)?.ran).length;
   if (!job.legs.every((l) => l.steps.some((s) => s.id === stepId))) throw new Error(`job ${jobId} has no step ${stepId}`);
   return ran === 0 ? 'skipped' : ran === job.legs.length ? times(ran) : `runs in ${ran} of ${job.legs.length}`;
+}
+
+/** The instance(s) the attest step signed with where it ran, or NOT_RUN. */
+function sigstoreCell(runs: Run[], path: string): string {
+  const [jobId, stepId] = path.split('.') as [string, string];
+  const job = runs.map((r) => r.jobs[jobId]).find(Boolean);
+  const instances = new Set((job?.legs ?? []).flatMap((l) => l.steps.filter((s) => s.id === stepId && s.ran).map((s) => s.sigstore ?? '?')));
+  return instances.size ? [...instances].sort().join(' and ') : NOT_RUN;
 }
 
 export function markdownTable(rows: { trigger: string; runs: Run[] }[], columns: Column[]): string {

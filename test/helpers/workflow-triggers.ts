@@ -7,8 +7,10 @@
 //   - workflow_dispatch: github.ref is the branch the run was started on; the payload carries
 //     inputs (as strings), ref, repository (with default_branch), sender and workflow (all
 //     required in webhook-workflow-dispatch of GitHub's OpenAPI description,
-//     github/rest-api-description); the `inputs` context keeps booleans as booleans, with the
-//     workflow's defaults filled in.
+//     github/rest-api-description; the repository with its `visibility`, octokit/webhooks
+//     common/repository.schema.json); the `inputs` context keeps booleans as booleans, with the
+//     workflow's defaults filled in. A dispatch the schedule makes with the run's token is the
+//     same event, sent by github-actions[bot].
 //   - push: github.ref is the pushed branch; the payload carries repository.
 //   - pull_request: github.ref is refs/pull/<n>/merge; from a fork, head.repo.fork is true and
 //     no secret but a read-only GITHUB_TOKEN reaches the run.
@@ -33,11 +35,18 @@ export interface Trigger {
   forked?: boolean;
 }
 
-const repository = (fork = false) => ({
+/**
+ * The `repository` of an event payload: a public repository (artifact attestations need one,
+ * or GitHub Enterprise Cloud), with `visibility` as webhook payloads carry it
+ * (octokit/webhooks payload-schemas common/repository.schema.json: "public" or "private").
+ */
+const repository = (fork = false, visibility: 'public' | 'private' = 'public') => ({
   full_name: REPO,
   name: REPO.split('/')[1],
   owner: { login: REPO.split('/')[0] },
   default_branch: DEFAULT_BRANCH,
+  private: visibility === 'private',
+  visibility,
   fork,
 });
 
@@ -68,16 +77,17 @@ export function schedule(cron: string): Trigger {
   return { label: 'schedule', event: 'schedule', github: githubContext('schedule', `refs/heads/${DEFAULT_BRANCH}`, { schedule: cron }) };
 }
 
-export function dispatch(branch: string, inputs: Record<string, InputValue> = {}, label = `dispatch on ${branch}`): Trigger {
+export function dispatch(branch: string, inputs: Record<string, InputValue> = {}, label = `dispatch on ${branch}`, options: { sender?: string; visibility?: 'public' | 'private' } = {}): Trigger {
   const ref = `refs/heads/${branch}`;
+  const sender = options.sender ?? 'maintainer';
   const payload = {
     inputs: Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, String(v)])),
     ref,
-    repository: repository(),
-    sender: { login: 'maintainer' },
+    repository: repository(false, options.visibility),
+    sender: { login: sender },
     workflow: '.github/workflows/nightly.yml',
   };
-  return { label, event: 'workflow_dispatch', github: githubContext('workflow_dispatch', ref, payload), inputs };
+  return { label, event: 'workflow_dispatch', github: githubContext('workflow_dispatch', ref, payload, { actor: sender }), inputs };
 }
 
 export function push(branch: string): Trigger {

@@ -54,7 +54,7 @@ describe('rendered artifacts of the committed config', () => {
     await execa('shellcheck', ['-s', 'sh', ...shScripts]);
     await execa('shellcheck', ['-s', 'sh', 'scripts/ensure-setup.sh', 'scripts/fixtures/fetch-debs.sh']);
     await execa('shellcheck', ['-s', 'bash', 'scripts/fixtures/build-standin-iso.sh']);
-    await execa('python3', ['-m', 'py_compile', join(rendered.dir, 'rootfs/usr/local/sbin/vultr-sid-ipv6')]);
+    for (const program of ['vultr-sid-ipv6', 'vultr-sid-ndp-proxy']) await execa('python3', ['-m', 'py_compile', join(rendered.dir, 'rootfs/usr/local/sbin', program)]);
   });
 
   it('systemd units pass systemd-analyze verify', { timeout: 60_000 }, async () => {
@@ -71,7 +71,7 @@ describe('rendered artifacts of the committed config', () => {
     await cp('/usr/bin/true', join(root, 'usr/sbin/dockerd'));
     await writeFile(join(root, 'usr/lib/systemd/system/docker.service'), '[Unit]\nDescription=Docker (stand-in)\n[Service]\nExecStart=/usr/sbin/dockerd\n[Install]\nWantedBy=multi-user.target\n');
     const units = (await readdir(join(root, 'etc/systemd/system'))).filter((u) => /\.(service|timer)$/.test(u)).map((u) => join(root, 'etc/systemd/system', u));
-    expect(units.length).toBe(6);
+    expect(units.length).toBe(7);
     units.push(join(root, 'usr/lib/systemd/system/docker.service'));
     const r = await execa('systemd-analyze', ['verify', `--root=${root}`, ...units], { reject: false });
     expect(r.stderr).toBe('');
@@ -80,7 +80,7 @@ describe('rendered artifacts of the committed config', () => {
 
   it('JSON files parse', async () => {
     const json = JSON.parse(await readFile(join(rendered.dir, 'rootfs/etc/vultr-sid-iso/ipv6.json'), 'utf8'));
-    expect(json).toEqual({ docker: { ipv6: true, subnet: 'auto', exposure: 'published', network: 'public' }, ndppd: { enabled: true, method: 'auto' }, uplink: 'auto' });
+    expect(json).toEqual({ docker: { ipv6: true, subnet: 'auto', exposure: 'published', network: 'public' }, ndppd: { enabled: true }, uplink: 'auto' });
   });
 
   it('a sudoers file that visudo would accept and a key-only sshd drop-in', async () => {

@@ -44,7 +44,7 @@ describe('attestation-subjects (what the nightly attests)', () => {
     await appendFile(manifest.iso.path, 'x');
     const r = await run(['--manifest', path, '--subjects', join(dir, 'subjects.txt')]);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain(`${manifest.iso.path} does not match the digests in its manifest ${path}; rebuild it with vultr-sid-iso build`);
+    expect(r.stderr).toContain(`${manifest.iso.path} does not match the digests in its manifest ${path}; rebuild it with npx vultr-sid-iso build`);
     expect(r.stdout).toBe('');
     await expect(readFile(join(dir, 'subjects.txt'))).rejects.toThrow(/ENOENT/);
   });
@@ -59,7 +59,7 @@ describe('attestation-subjects (what the nightly attests)', () => {
     expect((await run(['--manifest', path, '--subjects', join(dir, 's.txt')])).exitCode).toBe(0);
     const lost = await run(['--manifest', moved.replace('moved', 'nowhere'), '--subjects', join(dir, 's.txt')]);
     expect(lost.exitCode).toBe(2);
-    expect(lost.stderr).toMatch(/manifest .*nowhere\.json cannot be read as JSON/);
+    expect(lost.stderr).toMatch(/manifest .*nowhere\.json does not exist; pass the <name>\.json that npx vultr-sid-iso build wrote beside its ISO/);
     await execa('rm', [join(dirname(path), `${manifest.name}.iso`)]);
     const gone = await run(['--manifest', path, '--subjects', join(dir, 's.txt')]);
     expect(gone.exitCode).toBe(2);

@@ -42,7 +42,7 @@ describe('npm run acceptance:vultr', () => {
     const r = await run(['--dry-run', '--run-id', 'test-1', '--region', 'ams', '--no-ipv6-check'], {});
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain('VMs tagged vsi-acceptance-test-1');
-    for (const step of ['1. build', '2. publish', 'our oldest ISO is deleted first, saying which', '3. vm create: --iso <the new ISO> --region ams', '4. ssh in', '5. from here', '(skipped: --no-ipv6-check)', '6. always: delete every VM tagged vsi-acceptance-test-1']) {
+    for (const step of ['1. build', '2. publish', 'our oldest ISO is deleted first, saying which', '3. vm create: --iso <the new ISO> --region ams', '4. ssh in', '5. from here', '(skipped: --no-ipv6-check; the VM itself fetches it instead)', '6. always: delete every VM tagged vsi-acceptance-test-1']) {
       expect(r.stdout).toContain(step);
     }
     const given = await run(['--dry-run', '--iso', 'cb676a46-66fd-4dfb-b839-443f2e6c0b60'], {});

@@ -47,7 +47,7 @@ describe('GitHub Actions mode', { timeout: 180_000 }, () => {
     // A failure becomes an error annotation.
     const failed = await cli(w, ['publish', '--config', config, '--manifest', join(w.dir, 'nope.json')], actions);
     expect(failed.exitCode).toBe(2);
-    expect(failed.stderr).toMatch(/^::error title=vultr-sid-iso publish::manifest .*nope\.json cannot be read/m);
+    expect(failed.stderr).toMatch(/^::error title=vultr-sid-iso publish::manifest .*nope\.json does not exist; pass the <name>\.json/m);
 
     // Outside Actions: no workflow commands anywhere, and nothing appended to the files.
     const before = [await readFile(summary, 'utf8'), await readFile(output, 'utf8')];

@@ -4,7 +4,12 @@
 // every step. After each run the account and the CLI's last lines are checked against the
 // contract (helpers/account-invariants.ts). A clean run of each flow first lists its calls
 // (repeated polls counted once: helpers/fake-faults.ts) and its steps.
-// The control: the old abort path (helpers/old-abort-path.ts) breaks an invariant.
+// Every run is on a fake whose GET /instances ignores its filter and returns every VM (the
+// lax-filter mode, issue 30), and each create whose outcome is left unknown also runs on one
+// whose filter matches nothing: what is ours is decided by the CLI, so nothing foreign is
+// touched and nothing of ours is missed either way, and the CLI never asks Vultr to filter.
+// The control: the old abort path (helpers/old-abort-path.ts) breaks an invariant (that the
+// lax filter bites a client that trusts `?tag=` is ours-decided-here.test.ts's control).
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,7 +20,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { accountViolations, snapshot } from '../helpers/account-invariants.js';
 import { atGroup, nth, POLLED, type FaultKind } from '../helpers/fake-faults.js';
 import { playInstallReports } from '../helpers/fake-install-report.js';
-import { FakeVultr, type Behaviour } from '../helpers/fake-vultr.js';
+import { FakeVultr, type Behaviour, type InstanceFilter } from '../helpers/fake-vultr.js';
 import { s3FaultProxy, S3_CALLS, S3_FAULTS, type S3Call, type S3FaultKind } from '../helpers/s3-faults.js';
 import { CliPool } from '../helpers/cli-pool.js';
 import { ROOT, tempDir, type CliResult } from '../helpers/project.js';
@@ -38,6 +43,8 @@ const CHANGE_FAULTS: FaultKind[] = ['drop', 'refused-500', 'lost', 'timeout', 'a
 /** The faults after which a create's outcome is unknown to the client: with a lagging list too. */
 const LAGGED_FAULTS: FaultKind[] = ['drop', 'lost', 'after-502', 'sigint-after'];
 const CREATES = new Set(['POST /iso', 'POST /instances']);
+/** The fake's GET /instances filter in every run, unless a variant says otherwise. */
+const FILTER: InstanceFilter = 'lax';
 
 interface Flow {
   name: string;
@@ -64,6 +71,8 @@ interface Variant {
   last?: boolean;
   /** A fault on an object storage call (vm create --ipv6-only). */
   s3?: { call: S3Call; kind: S3FaultKind };
+  /** How the fake's GET /instances filters (default FILTER). */
+  instanceFilter?: InstanceFilter;
 }
 
 interface Row {
@@ -185,7 +194,7 @@ const SIGNALLED: FaultKind[] = ['sigint', 'sigint-after'];
 
 /** One run of a flow under one fault, on an account of its own; the contract checked after it. */
 async function runOne(cli: CliPool, flow: Flow, variant: Variant, dir: string): Promise<Row> {
-  const fake = await new FakeVultr(API_KEY, 'vultr-2026', { ...flow.behaviour, listLagMs: variant.lagMs ?? 0 }).start();
+  const fake = await new FakeVultr(API_KEY, 'vultr-2026', { ...flow.behaviour, listLagMs: variant.lagMs ?? 0, instanceFilter: variant.instanceFilter ?? FILTER }).start();
   try {
     await flow.populate(fake);
     if (variant.fault) fake.inject({ kind: variant.fault, at: atGroup(variant.group!) });
@@ -215,6 +224,7 @@ async function runOne(cli: CliPool, flow: Flow, variant: Variant, dir: string): 
     problems.push(...((await flow.afterRun?.(args)) ?? []));
     if (variant.s3 && !proxy?.landed) problems.push(`the object storage fault never landed (calls: ${proxy?.calls.join(', ')})`);
     if (fake.pendingFaults.length) problems.push(`the fault never landed (calls: ${fake.log.calls.map((c) => c.sig).join(', ')})`);
+    if (fake.instanceFilterQueries.length) problems.push(`GET /instances was asked to filter (${fake.instanceFilterQueries.join(', ')}): what is ours must be decided by the CLI`);
     if (variant.ctrlCAfter && !result.stderr.includes(`✔ ${variant.ctrlCAfter} (`)) problems.push(`the step "${variant.ctrlCAfter}" never finished`);
     const left = fake.events.filter((e) => (e.kind === 'iso-made' && fake.isos.has(e.id)) || (e.kind === 'instance-made' && fake.instances.has(e.id)));
     const outcome = result.exitCode === 0 ? 'done' : left.length ? 'named' : 'removed';
@@ -245,6 +255,8 @@ function variantsFor(groups: { group: number; sig: string }[], steps: string[], 
     const changes = !sig.startsWith('GET ');
     for (const fault of changes ? CHANGE_FAULTS : READ_FAULTS) out.push({ label: `${sig} #${group}: ${fault}`, group, sig, fault });
     if (CREATES.has(sig)) for (const fault of LAGGED_FAULTS) out.push({ label: `${sig} #${group}: ${fault}, list lagging ${LAG_MS} ms`, group, sig, fault, lagMs: LAG_MS });
+    // Finding what an unanswered create made is a list of instances: also with a filter that matches nothing.
+    if (sig === 'POST /instances') for (const fault of LAGGED_FAULTS) out.push({ label: `${sig} #${group}: ${fault}, tag filter matching nothing`, group, sig, fault, instanceFilter: 'matches-nothing' });
   }
   out.push({ label: `no fault, list lagging ${LAG_MS} ms`, lagMs: LAG_MS });
   steps.forEach((step, i) => out.push({ label: `Ctrl-C after "${step}"`, ctrlCAfter: step, last: i === steps.length - 1 }));
@@ -255,11 +267,13 @@ function variantsFor(groups: { group: number; sig: string }[], steps: string[], 
 function table(flow: string, rows: Row[], groups: { group: number; sig: string }[]): string {
   const faults = [...CHANGE_FAULTS];
   const mark = (row?: Row) => (!row ? '·' : row.problems.length ? '✖' : { done: '0', removed: 'R', named: 'N' }[row.outcome]);
-  const cell = (g: number, f: FaultKind, lag = false) => mark(rows.find((r) => r.variant.group === g && r.variant.fault === f && Boolean(r.variant.lagMs) === lag));
+  const cell = (g: number, f: FaultKind, lag = false, filter: InstanceFilter = FILTER) =>
+    mark(rows.find((r) => r.variant.group === g && r.variant.fault === f && Boolean(r.variant.lagMs) === lag && (r.variant.instanceFilter ?? FILTER) === filter));
   const lines = [`${flow}:`, `  ${'call'.padEnd(34)} ${faults.map((f) => f.padEnd(15)).join(' ')}`];
   for (const { group, sig } of groups) {
     lines.push(`  ${`${group} ${sig}`.padEnd(34)} ${faults.map((f) => cell(group, f).padEnd(15)).join(' ')}`);
     if (CREATES.has(sig)) lines.push(`  ${'  …with a lagging list'.padEnd(34)} ${faults.map((f) => (LAGGED_FAULTS.includes(f) ? cell(group, f, true) : '·').padEnd(15)).join(' ')}`);
+    if (sig === 'POST /instances') lines.push(`  ${'  …with a filter matching nothing'.padEnd(34)} ${faults.map((f) => (LAGGED_FAULTS.includes(f) ? cell(group, f, false, 'matches-nothing') : '·').padEnd(15)).join(' ')}`);
   }
   for (const r of rows.filter((r) => !r.variant.fault)) lines.push(`  ${r.variant.label}: ${mark(r)}`);
   return lines.join('\n');
@@ -284,7 +298,7 @@ describe('the fault matrix', () => {
     const failed = rows.filter((r) => r.problems.length);
     console.log(
       [
-        `fault matrix: ${rows.length + clean.length} runs (${clean.length} without a fault) in ${seconds} s; ${failed.length} broke the contract`,
+        `fault matrix: ${rows.length + clean.length} runs (${clean.length} without a fault) in ${seconds} s, GET /instances ${FILTER} unless a line says otherwise; ${failed.length} broke the contract`,
         '(0: done, exit 0; R: cancelled, everything the run made removed; N: cancelled, what is left named with its removal command; ✖: broke the contract; ·: not run)',
         ...all.map((flow, i) => table(flow.name, rows.filter((r) => r.flow === flow.name), shapes[i]!.groups)),
       ].join('\n'),
@@ -295,7 +309,7 @@ describe('the fault matrix', () => {
     // Every call of every flow got every fault.
     for (const [i, flow] of all.entries()) {
       for (const { group, sig } of shapes[i]!.groups) {
-        const got = rows.filter((r) => r.flow === flow.name && r.variant.group === group && !r.variant.lagMs).map((r) => r.variant.fault);
+        const got = rows.filter((r) => r.flow === flow.name && r.variant.group === group && !r.variant.lagMs && !r.variant.instanceFilter).map((r) => r.variant.fault);
         expect(got.sort(), `${flow.name} ${sig}`).toEqual([...(sig.startsWith('GET ') ? READ_FAULTS : CHANGE_FAULTS)].sort());
       }
       // …and every object storage call every fault there.

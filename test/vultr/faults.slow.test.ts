@@ -222,8 +222,8 @@ describe('issue 21: one fault, and the account stays as the contract says', { ti
     expect(removed.exitCode, removed.stderr).toBe(0);
     const refused: [string, RegExp][] = [
       [rescue.id, /is not named vultr-sid-<hash>\.iso, so it is not ours; delete it in the Vultr console if you mean it/],
-      [held.id, /is attached to an instance .*; detach it first with vultr-sid-iso vm detach/],
-      ['no-such-iso', /the Vultr library holds no ISO no-such-iso; see vultr-sid-iso iso list/],
+      [held.id, /is attached to an instance .*; detach it first with npx vultr-sid-iso vm detach/],
+      ['no-such-iso', /the Vultr library holds no ISO no-such-iso; see npx vultr-sid-iso iso list/],
     ];
     for (const [id, message] of refused) {
       const r = await cli(w, ['iso', 'delete', id]);
@@ -239,7 +239,7 @@ describe('issue 21: one fault, and the account stays as the contract says', { ti
     const cases: [string[], RegExp][] = [
       [['--region', 'New York', '--plan', 'vc2-1c-2gb'], /--region "New York" is not a Vultr region id/],
       [['--region', 'ewr', '--plan', 'vc2 1c'], /--plan "vc2 1c" is not a Vultr plan id/],
-      [['--region', 'ewr', '--plan', 'vc2-1c-2gb', '--user-data', `${w.dir}/missing.yaml`], /--user-data .*missing\.yaml cannot be read \(ENOENT\)/],
+      [['--region', 'ewr', '--plan', 'vc2-1c-2gb', '--user-data', `${w.dir}/missing.yaml`], /--user-data .*missing\.yaml does not exist; pass the path of a cloud-config file/],
       [[], /no region or plan; pass --region and --plan/],
     ];
     for (const [args, message] of cases) {

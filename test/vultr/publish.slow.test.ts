@@ -75,7 +75,7 @@ describe.each(PROFILES)('publish (%s)', { timeout: 180_000 }, (profile) => {
     expect(r.exitCode).toBe(1);
     const line = r.stderr.trimEnd().split('\n').at(-1)!;
     expect(line).toContain(`the Vultr ISO library holds 2 of 2: vultr-sid-0123456789ab.iso (ours, attached to instance ${vm.id} (web-1, ${vm.main_ip})), my-rescue-system.iso (not ours)`);
-    expect(line).toContain(`detach ours with \`vultr-sid-iso vm detach ${vm.id}\``);
+    expect(line).toContain(`detach ours with \`npx vultr-sid-iso vm detach ${vm.id}\``);
     expect(posts(w.fake)).toBe(0);
     expect(await objects(w)).toEqual([]);
     expect(w.fake.isos.has(older.id)).toBe(true);
@@ -104,7 +104,7 @@ describe.each(PROFILES)('publish (%s)', { timeout: 180_000 }, (profile) => {
     const result = JSON.parse(r.stdout);
     const left = [...w.fake.isos.values()].map((i) => i.filename).sort();
     expect(left).toEqual([old[0]!.filename, old[3]!.filename, 'my-rescue-system.iso', lookalike.filename, result.filename].sort());
-    expect(r.stderr).toContain(`kept ${old[0]!.filename}: it is still attached to instance ${vm.id} (keepme, ${vm.main_ip}); detach it with vultr-sid-iso vm detach ${vm.id}`);
+    expect(r.stderr).toContain(`kept ${old[0]!.filename}: it is still attached to instance ${vm.id} (keepme, ${vm.main_ip}); detach it with npx vultr-sid-iso vm detach ${vm.id}`);
     expect(result.pruned.sort()).toEqual([old[1]!.filename, old[2]!.filename].sort());
     expect(result.keptAttached).toEqual([old[0]!.filename]);
   });
@@ -237,5 +237,60 @@ describe.each(PROFILES)('publish (%s)', { timeout: 180_000 }, (profile) => {
     expect(rejected.exitCode).toBe(2);
     expect(rejected.stderr).toMatch(/the Vultr API rejected VULTR_API_KEY \(HTTP 401: Invalid API token\.\); check the key/);
     expect(rejected.stderr).not.toContain(`${API_KEY}-wrong`);
+  });
+});
+
+/**
+ * A host that answers as S3 does for a URL presigned for GET: HEAD is refused with 403 (SigV4
+ * signs the method), GET is served, and Range honoured (206 with Content-Range). `total`
+ * claims another size in Content-Range; `refuseAll` refuses GET too (an expired signature).
+ */
+async function presignedHost(data: Buffer, options: { total?: number; refuseAll?: boolean } = {}) {
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+    requests.push(`${req.method}${req.headers.range ? ` ${req.headers.range}` : ''}`);
+    if (req.method !== 'GET' || options.refuseAll) return res.writeHead(403, { 'Content-Type': 'application/xml' }).end();
+    if (!range) return res.writeHead(200, { 'Content-Length': data.length }).end(data);
+    const part = data.subarray(Number(range[1]), Number(range[2]) + 1);
+    res.writeHead(206, { 'Content-Length': part.length, 'Content-Range': `bytes ${range[1]}-${range[2]}/${options.total ?? data.length}` }).end(part);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  onTestFinished(() => new Promise<void>((r) => server.close(() => r())));
+  return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
+}
+
+const SIGNED = '?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=21600&X-Amz-SignedHeaders=host&X-Amz-Signature=5ec7e75ec7e7';
+
+describe('publish --url with a presigned URL', { timeout: 180_000 }, () => {
+  it('publishes from a server that refuses HEAD as S3 does: size and reach come from a GET of the first byte', async () => {
+    const w = await world();
+    const { manifest, path } = await builtIso(w.dir, { bytes: 1 << 20 });
+    const host = await presignedHost(await readFile(manifest.iso.path));
+    const url = `${host.base}/isos/${manifest.name}.iso${SIGNED}`;
+    // The control: this server refuses HEAD, so a check by HEAD could never pass.
+    expect((await fetch(url, { method: 'HEAD' })).status).toBe(403);
+    const r = await publish(w, path, ['--url', url]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ filename: `${manifest.name}.iso`, status: 'complete' });
+    // One HEAD (the control's), then the check's ranged GET, then Vultr's download.
+    expect(host.requests).toEqual(['HEAD', 'GET bytes=0-0', 'GET']);
+    expect(w.fake.downloads).toEqual([url]);
+    expect(`${r.stdout}${r.stderr}`).not.toContain('5ec7e75ec7e7');
+  });
+
+  it('refuses (exit 2, before Vultr is asked) a ranged answer whose total is not the ISO\'s size, and a URL that refuses GET too', async () => {
+    const w = await world();
+    const { manifest, path } = await builtIso(w.dir, { bytes: 1 << 20 });
+    const data = await readFile(manifest.iso.path);
+    const bigger = await presignedHost(data, { total: data.length + 1 });
+    const wrong = await publish(w, path, ['--url', `${bigger.base}/isos/${manifest.name}.iso${SIGNED}`]);
+    expect(wrong.exitCode).toBe(2);
+    expect(wrong.stderr).toContain(`vultr-sid-iso: --url *** answers HTTP 206 with ${data.length + 1} bytes, but the ISO has ${data.length}; upload the ISO there first`);
+    const expired = await presignedHost(data, { refuseAll: true });
+    const refused = await publish(w, path, ['--url', `${expired.base}/isos/${manifest.name}.iso${SIGNED}`]);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toMatch(/vultr-sid-iso: --url \*\*\* answers HTTP 403 with (0|no) bytes, but the ISO has \d+; upload the ISO there first/);
+    expect(posts(w.fake)).toBe(0);
   });
 });

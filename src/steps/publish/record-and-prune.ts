@@ -4,6 +4,7 @@
 // verified, does keep remove a good ISO of ours.
 import { writeManifestFile } from '../../iso/manifest.js';
 import { planRoom } from '../../iso/vultr-library.js';
+import { CLI_COMMAND } from '../../paths.js';
 import type { Step } from '../../pipeline/runner.js';
 import { describeInstance } from '../../systems/vultr-api.js';
 import { deleteUnlessAttached, readLibrary } from './library-room.js';
@@ -19,7 +20,7 @@ export const recordInManifest: Step<PublishState> = {
     if (state.createdIsoId) {
       // Published: from now on the ISO is a result, not scratch (still named if the run is cut short).
       state.createdIsoId = undefined;
-      leftovers.set('iso', `ISO ${iso.id} (${iso.filename}) is published and recorded in ${state.manifestPath}; remove it with: vultr-sid-iso iso delete ${iso.id}`);
+      leftovers.set('iso', `ISO ${iso.id} (${iso.filename}) is published and recorded in ${state.manifestPath}; remove it with: ${CLI_COMMAND} iso delete ${iso.id}`);
     }
     return iso.id;
   },
@@ -35,7 +36,7 @@ export const pruneIsos: Step<PublishState> = {
     for (const iso of plan.attachedKept) {
       const holders = library.attached.get(iso.id) ?? [];
       reporter.warn(
-        `kept ${iso.filename}: it is still attached to ${holders.map(describeInstance).join(' and ')}; detach it with ${holders.map((h) => `vultr-sid-iso vm detach ${h.id}`).join(' and ')} to let it be pruned`,
+        `kept ${iso.filename}: it is still attached to ${holders.map(describeInstance).join(' and ')}; detach it with ${holders.map((h) => `${CLI_COMMAND} vm detach ${h.id}`).join(' and ')} to let it be pruned`,
       );
       state.keptAttached.push(iso.filename);
     }

@@ -2,6 +2,7 @@
 // ours. Before the POST the ISOs already there are noted (PendingCreate): whatever happens to
 // its answer (lost, 5xx, Ctrl-C), the ISO it made can be found again among the new ones, so a
 // failure or Ctrl-C deletes it, or names it with the command that does.
+import { CLI_COMMAND } from '../../paths.js';
 import { messageOf, OperationError } from '../../pipeline/errors.js';
 import type { Leftovers } from '../../pipeline/leftovers.js';
 import type { Step } from '../../pipeline/runner.js';
@@ -13,7 +14,7 @@ import { findUnanswered, removeDuplicates } from '../unanswered-create.js';
 import { readLibrary } from './library-room.js';
 import type { PublishState } from './state.js';
 
-const removeIso = (id: string) => `remove it with: vultr-sid-iso iso delete ${id}`;
+const removeIso = (id: string) => `remove it with: ${CLI_COMMAND} iso delete ${id}`;
 
 /** The ledger's line for the ISO, as far as the run knows it. */
 function noteIso(leftovers: Leftovers, state: PublishState, iso?: VultrIso): void {
@@ -21,7 +22,7 @@ function noteIso(leftovers: Leftovers, state: PublishState, iso?: VultrIso): voi
     ? state.createdIsoId
       ? `ISO ${iso.id} (${iso.filename}) is unfinished; ${removeIso(iso.id)}`
       : `ISO ${iso.id} (${iso.filename}) is published and recorded in ${state.manifestPath}; ${removeIso(iso.id)}`
-    : `POST /iso got no clear answer, so Vultr may have made ${state.pendingIso!.what}; find it with vultr-sid-iso iso list and ${removeIso('ID')}`;
+    : `POST /iso got no clear answer, so Vultr may have made ${state.pendingIso!.what}; find it with ${CLI_COMMAND} iso list and ${removeIso('ID')}`;
   leftovers.set('iso', text);
 }
 
@@ -102,7 +103,7 @@ export const registerIso: Step<PublishState> = {
           if (!isGone(error)) throw error;
         });
       },
-      command: (id) => `vultr-sid-iso iso delete ${id}`,
+      command: (id) => `${CLI_COMMAND} iso delete ${id}`,
     }, ctx);
     if (!ctx.failed) return;
     const id = state.createdIsoId;

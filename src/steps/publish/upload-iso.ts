@@ -3,7 +3,8 @@
 // URL). The ISO carries the config's password hash and key comments, so the random part keeps
 // its URL from being guessed, and neither a presigned URL nor that part is printed (Actions
 // logs of a public repository are public). With --url the ISO is already hosted: its size is
-// checked with HEAD (systems/hosted-url.ts). The object is deleted once Vultr has the ISO, and
+// checked with a GET of its first byte, never HEAD, which a presigned URL refuses
+// (systems/hosted-url.ts). The object is deleted once Vultr has the ISO, and
 // on failure.
 import { randomBytes } from 'node:crypto';
 import { messageOf, OperationError, UserInputError } from '../../pipeline/errors.js';

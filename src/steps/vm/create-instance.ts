@@ -4,10 +4,11 @@
 // happens to its answer, the instance it made is found among the new ones. Until the install
 // is known finished, a failure or Ctrl-C deletes it (waiting out Vultr's lock first); from
 // then on it is kept, and the run says how to carry on or remove it.
-import { readFile } from 'node:fs/promises';
 import { loadConfig } from '../../config/load.js';
 import { fqdn, isDnsName, VULTR_ID } from '../../config/schema.js';
+import { readInputFile } from '../../files/read-input.js';
 import { ours, traceScope } from '../../iso/vultr-library.js';
+import { CLI_COMMAND } from '../../paths.js';
 import { messageOf, OperationError, UserInputError } from '../../pipeline/errors.js';
 import type { Leftovers } from '../../pipeline/leftovers.js';
 import type { Step } from '../../pipeline/runner.js';
@@ -23,8 +24,8 @@ export async function pickIso(state: VmState): Promise<VultrIso> {
   if (!found) {
     throw new UserInputError(
       wanted === 'latest'
-        ? `the Vultr library holds no complete ISO named ${state.config!.name}-*.iso; run npm run publish-iso first`
-        : `--iso ${wanted} matches no complete ISO in the Vultr library (by id or file name); see vultr-sid-iso iso list`,
+        ? `the Vultr library holds no complete ISO named ${state.config!.name}-*.iso; run ${CLI_COMMAND} publish first`
+        : `--iso ${wanted} matches no complete ISO in the Vultr library (by id or file name); see ${CLI_COMMAND} iso list`,
     );
   }
   return found;
@@ -56,11 +57,8 @@ export const planInstance: Step<VmState> = {
       throw new UserInputError(`--hostname "${hostname}" is too long to be numbered for --count ${options.count} (${numbered(hostname, options.count)}); pass a shorter one`);
     }
     if (options.userDataFile) {
-      try {
-        state.userData = await readFile(options.userDataFile);
-      } catch (error) {
-        throw new UserInputError(`--user-data ${options.userDataFile} cannot be read (${(error as NodeJS.ErrnoException).code}); pass a readable cloud-config file`, { cause: error });
-      }
+      const file = options.userDataFile;
+      state.userData = await readInputFile(file, { what: `--user-data ${file}`, missing: 'pass the path of a cloud-config file (one that starts with #cloud-config)' });
     }
     const label = options.label ?? `${config.name}-${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '')}`;
     const ipv6Only = options.ipv6Only ?? config.vm.ipv6Only;
@@ -94,19 +92,19 @@ export const chooseIso: Step<VmState> = {
 /** What is left of a run that failed after the install finished, and the commands that carry on or remove it. */
 export function continuation(state: VmState): string {
   const id = state.instanceId!;
-  const remove = `or remove it with: vultr-sid-iso vm delete ${id}`;
+  const remove = `or remove it with: ${CLI_COMMAND} vm delete ${id}`;
   return state.detached
-    ? `instance ${id} is installed and its ISO is detached, kept on purpose; nothing is left to do but let it finish booting (vultr-sid-iso vm list shows it), ${remove}`
-    : `instance ${id} is installed, with its ISO still attached (harmless: the ISO boots the installed system), kept on purpose; carry on with: vultr-sid-iso vm detach ${id}, ${remove}`;
+    ? `instance ${id} is installed and its ISO is detached, kept on purpose; nothing is left to do but let it finish booting (${CLI_COMMAND} vm list shows it), ${remove}`
+    : `instance ${id} is installed, with its ISO still attached (harmless: the ISO boots the installed system), kept on purpose; carry on with: ${CLI_COMMAND} vm detach ${id}, ${remove}`;
 }
 
 /** The ledger's line for the instance, as far as the run knows it. */
 export function noteInstance(leftovers: Leftovers, state: VmState): void {
   const id = state.instanceId;
   const text = !id
-    ? `POST /instances got no clear answer, so Vultr may have made ${state.pendingInstance!.what} (tag ${state.request!.tags[0]}); find it with vultr-sid-iso vm list and remove it with: vultr-sid-iso vm delete ID`
+    ? `POST /instances got no clear answer, so Vultr may have made ${state.pendingInstance!.what} (tag ${state.request!.tags[0]}); find it with ${CLI_COMMAND} vm list and remove it with: ${CLI_COMMAND} vm delete ID`
     : state.installMs === undefined
-      ? `instance ${id} (${state.request!.label}) is unfinished and billed while it exists; remove it with: vultr-sid-iso vm delete ${id}`
+      ? `instance ${id} (${state.request!.label}) is unfinished and billed while it exists; remove it with: ${CLI_COMMAND} vm delete ${id}`
       : continuation(state);
   leftovers.set('instance', text);
 }
@@ -149,7 +147,7 @@ export const createInstance: Step<VmState> = {
           if (!isGone(error)) throw error;
         });
       },
-      command: (id) => `vultr-sid-iso vm delete ${id}`,
+      command: (id) => `${CLI_COMMAND} vm delete ${id}`,
     }, ctx);
     if (!ctx.failed) return;
     const id = state.instanceId;
@@ -158,7 +156,7 @@ export const createInstance: Step<VmState> = {
     try {
       await vultr.whenUnlocked(id, 'delete it', () => vultr.deleteInstance(id), lockWait);
     } catch (error) {
-      if (!isGone(error)) throw new OperationError(`could not delete instance ${id} (${messageOf(error)}); it is billed while it exists: remove it with: vultr-sid-iso vm delete ${id}`);
+      if (!isGone(error)) throw new OperationError(`could not delete instance ${id} (${messageOf(error)}); it is billed while it exists: remove it with: ${CLI_COMMAND} vm delete ${id}`);
     }
     leftovers.delete('instance');
     reporter.warn(`deleted the unfinished instance ${id}`);

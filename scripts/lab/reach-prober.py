@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""The router's side of the lab's "every container answers" check, run in the router's
+network namespace. Every INTERVAL seconds it sends an ICMPv6 echo request to each address
+given, and opens a TCP connection to PORT on each address that answered an echo within the
+last second. On SIGTERM it prints one JSON object, {address: {"ping": [t, ...], "port": [t,
+...]}}: this host's clock (seconds) at each echo reply and each connection that was accepted.
+
+It starts before the containers do and watches addresses that are still free, so the moment
+an address first answers is seen within one INTERVAL, whatever the machine's load does to
+the test that reads the result. A raw socket sends without MSG_CONFIRM (unlike iputils ping),
+so, like traffic a real router forwards, it does not keep the router's neighbour entries
+confirmed.
+
+usage: reach-prober.py [--interval SECONDS] [--port PORT] ADDRESS...
+"""
+import argparse
+import errno
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+import time
+
+ECHO_REQUEST, ECHO_REPLY = 128, 129
+
+
+def canonical(address):
+    return socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, address.split("%")[0]))
+
+
+def main():
+    parser = argparse.ArgumentParser(prog="reach-prober", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--interval", type=float, default=0.2, help="seconds between rounds (default 0.2)")
+    parser.add_argument("--port", type=int, default=80, help="TCP port to connect to (default 80)")
+    parser.add_argument("addresses", nargs="+")
+    args = parser.parse_args()
+    icmp = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    ident = os.getpid() & 0xFFFF
+    addresses = [canonical(a) for a in args.addresses]
+    seen = {a: {"ping": [], "port": []} for a in addresses}
+    pending = {}  # socket -> (address, when it was opened), for connections in progress
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
+    print("probing", flush=True)
+    seq = 0
+    while not stop:
+        round_end = time.monotonic() + args.interval
+        now = time.time()
+        for address in addresses:
+            seq = (seq + 1) & 0xFFFF
+            try:
+                icmp.sendto(struct.pack("!BBHHH", ECHO_REQUEST, 0, 0, ident, seq) + b"vultr-sid-iso", (address, 0))
+            except OSError:
+                pass  # no route yet, a full queue: the next round tries again
+            pings = seen[address]["ping"]
+            if pings and now - pings[-1] < 1 and not any(a == address for a, _ in pending.values()):
+                tcp = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+                tcp.setblocking(False)
+                if tcp.connect_ex((address, args.port)) in (0, errno.EINPROGRESS):
+                    pending[tcp] = (address, time.monotonic())
+                else:
+                    tcp.close()
+        while not stop and (left := round_end - time.monotonic()) > 0:
+            try:
+                readable, writable, _ = select.select([icmp], list(pending), [], left)
+            except InterruptedError:
+                continue
+            for _ in readable:
+                data, source = icmp.recvfrom(2048)
+                if len(data) >= 8 and data[0] == ECHO_REPLY and struct.unpack("!H", data[4:6])[0] == ident:
+                    address = canonical(source[0])
+                    if address in seen:
+                        seen[address]["ping"].append(time.time())
+            for tcp in writable:
+                address, _ = pending.pop(tcp)
+                if tcp.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
+                    seen[address]["port"].append(time.time())
+                tcp.close()
+        # A connection that got nowhere within a second is given up (a new one follows).
+        for tcp, (_, opened) in list(pending.items()):
+            if time.monotonic() - opened > 1:
+                pending.pop(tcp)
+                tcp.close()
+    json.dump(seen, sys.stdout)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+// What the README promises of the npm scripts: each one sets itself up (scripts/ensure-setup.sh
+// first: node modules, compilation, system packages or the apt-get line to run), and
+// `npm run test:fast` leaves out exactly the files whose fixtures the global set-up then skips.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SLOW_TESTS } from '../global-setup.js';
+import { ROOT } from '../helpers/project.js';
+
+const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+
+describe('the npm scripts', () => {
+  it('every one starts with the set-up, so it works on a fresh clone', () => {
+    expect(Object.keys(scripts).length).toBeGreaterThan(8);
+    expect(Object.entries(scripts).filter(([, command]) => !command.startsWith('sh scripts/ensure-setup.sh ')).map(([name]) => name)).toEqual([]);
+  });
+
+  it('the README names each one a reader runs (all but npm\'s own prepack, lint and build)', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const named = (name: string) => (name === 'test' ? readme.includes('`npm test`') : readme.includes(`npm run ${name}`));
+    expect(Object.keys(scripts).filter((name) => !['prepack', 'lint', 'build'].includes(name) && !named(name))).toEqual([]);
+  });
+
+  it('test:fast leaves out the slow tests by the pattern the global set-up reads, and so builds none of their fixtures', () => {
+    expect(scripts['test:fast']).toContain(`vitest run --exclude '${SLOW_TESTS}'`);
+  });
+});
