@@ -1,4 +1,4 @@
-# VMs from the ISO `vultr-sid-iso publish` put in your Vultr library, made by Terraform or
+# VMs from the ISO `npx vultr-sid-iso publish` put in your Vultr library, made by Terraform or
 # OpenTofu (docs/terraform.md). `terraform init && terraform apply -var iso_filename=...`,
 # with VULTR_API_KEY in the environment. Checked in `npm test` (test/terraform/example.test.ts)
 # against the provider's schema.
@@ -16,7 +16,7 @@ terraform {
 # Reads VULTR_API_KEY from the environment.
 provider "vultr" {}
 
-# The ISO, by the file name `vultr-sid-iso publish --json` printed ("filename"). The data
+# The ISO, by the file name `npx vultr-sid-iso publish --json` printed ("filename"). The data
 # source matches names exactly and fails unless exactly one ISO matches; it is not read when
 # iso_id is given.
 data "vultr_iso_private" "sid" {
@@ -51,7 +51,7 @@ resource "vultr_instance" "dual_stack" {
   user_data = file("${path.module}/user-data.yaml")
 
   lifecycle {
-    # The ISO stays attached until `vultr-sid-iso vm detach`, and that is harmless: with the
+    # The ISO stays attached until `npx vultr-sid-iso vm detach`, and that is harmless: with the
     # installed system on the disk the ISO boots it. Without this, the next nightly's ISO (a
     # new id) would make Terraform attach it to running VMs, and a detach done outside
     # Terraform be undone.

@@ -1,5 +1,5 @@
 variable "iso_filename" {
-  description = "The ISO's file name in the Vultr library, as `vultr-sid-iso publish --json` prints it (filename), e.g. vultr-sid-0123456789ab.iso."
+  description = "The ISO's file name in the Vultr library, as `npx vultr-sid-iso publish --json` prints it (filename), e.g. vultr-sid-0123456789ab.iso."
   type        = string
   default     = ""
 }

@@ -18,7 +18,7 @@
 // `--root DIR --ssh HOST:PORT`: read the installed system's files under DIR and probe that SSH
 // address, never schedule anything (how the tests and the test fake run it).
 export const INSTALL_REPORT_PROGRAM = String.raw`#!/usr/bin/python3
-"""vultr-sid-iso install report: tells vultr-sid-iso vm create that this VM's install is done."""
+"""vultr-sid-iso install report: tells the vm create run that made this VM that its install is done."""
 import argparse
 import http.client
 import json

@@ -90,7 +90,7 @@ describe('vm create --count 3', { timeout: 180_000 }, () => {
     const last = r.stderr.trimEnd().split('\n').at(-1)!;
     const made = w.fake.events.filter((e) => e.kind === 'instance-made').map((e) => e.id);
     expect(made).toHaveLength(3);
-    for (const id of made) expect(last).toContain(`carry on with: vultr-sid-iso vm detach ${id}, or remove it with: vultr-sid-iso vm delete ${id}`);
+    for (const id of made) expect(last).toContain(`carry on with: npx vultr-sid-iso vm detach ${id}, or remove it with: npx vultr-sid-iso vm delete ${id}`);
     expect(check(w, before, r, [130])).toEqual([]);
   });
 
@@ -137,7 +137,7 @@ describe('vm create --count 3', { timeout: 180_000 }, () => {
     expect(last).toMatch(/^vultr-sid-iso: 1 of 3 VMs failed \(vm 2: the installed system on instance \S+ did not answer on SSH/);
     const kept = [...w.fake.instances.values()].filter((i) => i.label === 'web-1' || i.label === 'web-3').filter((i) => i.madeAt !== 0);
     expect(kept).toHaveLength(2);
-    for (const i of kept) expect(last).toContain(`remove it with: vultr-sid-iso vm delete ${i.id}`);
+    for (const i of kept) expect(last).toContain(`remove it with: npx vultr-sid-iso vm delete ${i.id}`);
     expect([...w.fake.instances.values()].some((i) => i.label === 'web-2')).toBe(false);
     expect(check(w, before, r, [1])).toEqual([]);
   });

@@ -86,7 +86,7 @@ describe('vm create --ipv6-only', { timeout: 120_000 }, () => {
     const none = await create(w, ['--ipv6-only'], { VULTR_SID_ISO_IPV6_REACH: 'no', S3_ENDPOINT: '', S3_BUCKET: '' });
     expect(none.exitCode).toBe(2);
     expect(last(none)).toBe(
-      'vultr-sid-iso: vm create --ipv6-only cannot tell when the install is done: VULTR_SID_ISO_IPV6_REACH=no says this machine cannot reach IPv6 addresses, and no object storage is configured for the VM\'s report (S3_ENDPOINT, S3_BUCKET, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); configure object storage that answers over IPv6 (S3_ENDPOINT, S3_BUCKET, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), run it on a machine with public IPv6, or pass --no-wait and detach the ISO once the VM is installed, with vultr-sid-iso vm detach ID (an ISO left attached is harmless: it boots the installed system)',
+      'vultr-sid-iso: vm create --ipv6-only cannot tell when the install is done: VULTR_SID_ISO_IPV6_REACH=no says this machine cannot reach IPv6 addresses, and no object storage is configured for the VM\'s report (S3_ENDPOINT, S3_BUCKET, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); configure object storage that answers over IPv6 (S3_ENDPOINT, S3_BUCKET, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), run it on a machine with public IPv6, or pass --no-wait and detach the ISO once the VM is installed, with npx vultr-sid-iso vm detach ID (an ISO left attached is harmless: it boots the installed system)',
     );
     // Object storage an IPv6-only VM could not reach (the world's is on 127.0.0.1).
     const v4 = await create(w, ['--ipv6-only'], { VULTR_SID_ISO_IPV6_REACH: 'no' });
@@ -124,7 +124,7 @@ describe('vm create --ipv6-only', { timeout: 120_000 }, () => {
     expect(r.stderr).toContain(`warning: vm 2/2: instance ${two!.id} is installed but lacks: docker;`);
     const last = r.stderr.trimEnd().split('\n').at(-1)!;
     expect(last).toContain(`1 of 2 VMs failed (vm 1: instance ${one!.id} finished its install but reports that its SSH server does not answer, so nobody could log in; look at its console in the Vultr portal)`);
-    for (const i of [one!, two!]) expect(last).toContain(`vultr-sid-iso vm delete ${i.id}`);
+    for (const i of [one!, two!]) expect(last).toContain(`npx vultr-sid-iso vm delete ${i.id}`);
     expect(w.fake.instances.size).toBe(2);
   });
 

@@ -13,6 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { hasPublicIpv6Route, ipv6AddressesOf } from '../../net/ipv6-reach.js';
 import { secretPartsOf } from '../../net/urls.js';
+import { CLI_COMMAND } from '../../paths.js';
 import { messageOf, OperationError, UserInputError } from '../../pipeline/errors.js';
 import type { Step, StepContext } from '../../pipeline/runner.js';
 import { reportUserData } from '../../vm/report-user-data.js';
@@ -34,8 +35,7 @@ function configuredStorage(state: VmState): { settings: StorageSettings; keys: {
 }
 
 const STORAGE_VARIABLES = 'S3_ENDPOINT, S3_BUCKET, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY';
-const ALTERNATIVES =
-  'or pass --no-wait and detach the ISO once the VM is installed, with vultr-sid-iso vm detach ID (an ISO left attached is harmless: it boots the installed system)';
+const ALTERNATIVES = `or pass --no-wait and detach the ISO once the VM is installed, with ${CLI_COMMAND} vm detach ID (an ISO left attached is harmless: it boots the installed system)`;
 
 export const checkInstallSignal: Step<VmState> = {
   title: 'Choose how to see that the install is done',
