@@ -32,7 +32,8 @@ export interface Settings {
   ssh: { port: number };
   /**
    * VULTR_SID_ISO_IPV6_REACH=yes|no: whether this machine can reach a VM's public IPv6 address
-   * (vm create --ipv6-only); unset: checked (a route with a global source address).
+   * (vm create dials it only then; --ipv6-only needs it or a report); unset: checked (a route
+   * with a global source address).
    */
   ipv6Reach?: boolean;
   terminal: {

@@ -41,11 +41,13 @@ export const checkInstallSignal: Step<VmState> = {
   title: 'Choose how to see that the install is done',
   skip: (state) => (state.options.noWait ? '--no-wait' : undefined),
   async run(state, { signal }) {
-    if (!state.options.ipv6Only) {
-      state.signal = { kind: 'ssh', ipv4: true, ipv6: true };
-      return "the installed system's SSH banner, on the VM's IPv4 or IPv6 address";
-    }
     const reach = state.options.settings.ipv6Reach ?? (await hasPublicIpv6Route());
+    if (!state.options.ipv6Only) {
+      // Its IPv6 address only where this machine has a route to it: elsewhere a probe there
+      // could only fail (or, behind a NAT66 gateway, reach something else), and IPv4 does.
+      state.signal = { kind: 'ssh', ipv4: true, ipv6: reach };
+      return `the installed system's SSH banner, on the VM's IPv4${reach ? ' or IPv6' : ''} address`;
+    }
     const reachWhy = state.options.settings.ipv6Reach === undefined ? 'this machine has no public IPv6 route (GitHub\'s hosted runners have none)' : 'VULTR_SID_ISO_IPV6_REACH=no says this machine cannot reach IPv6 addresses';
     const storage = configuredStorage(state);
     let storageWhy = `no object storage is configured for the VM's report (${STORAGE_VARIABLES})`;
