@@ -56,7 +56,10 @@ export interface Behaviour {
   foreignIsos: string[];
   /** A detach restarts the instance. */
   detachRestarts: boolean;
-  /** server_status is "locked" this long after create and after a detach. */
+  /**
+   * server_status is "locked" this long after create and after a detach; Infinity: until the
+   * test calls unlock(), for a test that must see a lock without racing a timer.
+   */
   lockMs: number;
   /** How long the guest is down in a reboot. */
   rebootMs: number;
@@ -289,6 +292,11 @@ export class FakeVultr {
     Object.assign(i, { status: 'active', power_status: 'running', server_status: 'ok', main_ip: i.address, guest: 'installed', installed: true, isoState: fields.isoId ? 'attached' : 'ready', madeAt: 0, ...fields });
     this.guestChanged(i);
     return i;
+  }
+
+  /** Ends an instance's lock now (one held by lockMs: Infinity). */
+  unlock(id: string): void {
+    this.instances.get(id)!.lockedUntil = 0;
   }
 
   /** The fault lands on the first call `at` picks; each fault lands once. */
