@@ -397,9 +397,9 @@ export async function forwardingOnlyDocker(t: Target): Promise<string> {
  * `docker run` NAME (restarting with the VM) with httpd on 80, published, and on 81, not
  * published; returns its IPv6 address, checked to be in the /80.
  */
-export async function runContainer(t: Target, name: string, network?: string): Promise<string> {
+export async function runContainer(t: Target, name: string, network?: string, hostPort = 8080): Promise<string> {
   const net = network ? `--network ${network} ` : '';
-  const run = await onVm(t, `sudo docker run -d --restart=always --name ${name} ${net}-p 8080:80 lab/busybox sh -c 'httpd -p 81 -h /www; exec httpd -f -p 80 -h /www'`);
+  const run = await onVm(t, `sudo docker run -d --restart=always --name ${name} ${net}-p ${hostPort}:80 lab/busybox sh -c 'httpd -p 81 -h /www; exec httpd -f -p 80 -h /www'`);
   check(run.exitCode === 0, `docker run failed: ${run.stderr.trim()}`);
   return containerAddress(t, name);
 }
@@ -513,4 +513,31 @@ export async function bootFigures(t: Target, kernelAt: number, reachableAt: numb
   const oursTotal = ours.reduce((s, [, v]) => s + v, 0);
   const startup = /^Startup finished in .*$/m.exec(r.stdout)?.[0] ?? '';
   return `kernel start → container reachable: ${total.toFixed(0)} s; our units ${oursTotal.toFixed(1)} s (${((oursTotal / total) * 100).toFixed(0)} %: ${ours.map(([u, v]) => `${u} ${v.toFixed(1)} s`).join(', ')}); docker.service ${(blame.get('docker.service') ?? 0).toFixed(1)} s; ${startup}`;
+}
+
+/**
+ * An instance without public IPv4, on IPV6_ONLY's network: its lease is in 100.68.0.0/18 with
+ * no IPv4 default route and the classless route to the metadata service; no unit failed, and
+ * nothing waited for the default route that never comes (the boot program, which waits up to
+ * 20 s for one, found the uplink by the IPv6 default route at once).
+ */
+export async function ipv6OnlyBoot(t: Target, lease: string): Promise<string> {
+  const r = await onVm(t, [
+    'systemctl is-system-running --wait; echo ---',
+    'ip -4 route show; echo ---',
+    'ip -4 -o addr show dev enp1s0 scope global; echo ---',
+    'systemctl --failed --no-legend --plain; echo ---',
+    'systemd-analyze blame --no-pager | grep -E " (vultr-sid-ipv6|networking|ifup@enp1s0|systemd-networkd-wait-online|cloud-init-local|cloud-init-network|cloud-init)\\.service$"',
+  ].join('; '));
+  const [state = '', routes = '', address = '', failed = '', blame = ''] = r.stdout.split(/^---$/m);
+  check(state.trim() === 'running' && failed.trim() === '', `the IPv6-only boot is ${state.trim()}; failed units: ${failed.trim() || 'none'}`);
+  check(!/^default /m.test(routes), `an IPv4 default route appeared: ${routes.trim()}`);
+  check(/^169\.254\.169\.254 via 100\.68\.0\.1 dev enp1s0/m.test(routes), `no classless route to the metadata service: ${routes.trim() || '(no IPv4 routes)'}`);
+  check(address.includes(`inet ${lease}/18`), `enp1s0 has no lease ${lease}/18: ${address.trim()}`);
+  const seconds = (unit: string) => {
+    const m = new RegExp(`^\\s*(?:(\\d+)min )?([\\d.]+)(ms|s)\\s+${unit.replace('.', '\\.')}$`, 'm').exec(blame);
+    return m ? (Number(m[1] ?? 0) * 60 + Number(m[2])) / (m[3] === 'ms' ? 1000 : 1) : 0;
+  };
+  check(seconds('vultr-sid-ipv6.service') < 20, `vultr-sid-ipv6.service took ${seconds('vultr-sid-ipv6.service')} s: it waited for a default route`);
+  return `lease ${lease}/18, no IPv4 default route, metadata by the classless route; no unit failed; ${blame.trim().split('\n').map((l) => l.trim()).join(', ')}`;
 }

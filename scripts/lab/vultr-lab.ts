@@ -24,6 +24,12 @@ import { ConsoleWatch, consoleTail, describeDeath, harnessMayRetry, PANIC_REBOOT
 export const VM_MAC = '56:00:00:20:22:95';
 export const VM_IPV4 = '198.51.100.10';
 export const ROUTER_IPV4 = '198.51.100.1';
+/**
+ * An instance without public IPv4 (disable_public_ipv4) as a user saw one on 2026-08-28
+ * (vultr/vultr-cli#586): a DHCP lease in 100.68.0.0/18 (RFC 6598) whose only route is the
+ * classless one to the metadata service, no default route; IPv6 from router advertisements.
+ */
+export const IPV6_ONLY = { vm: '100.68.0.10', router: '100.68.0.1', prefixLength: 18 };
 /** The VM's /64, announced by radvd. */
 export const NETWORK_64 = '2001:db8:5:16::/64';
 /** The router's own address in a /64 (not ::1, which a Docker bridge on the first /80 takes). */
@@ -95,10 +101,7 @@ export class VultrLab {
     await this.router(['ip', 'link', 'set', this.tap, 'up']);
 
     if (internet) this.uplink = await Uplink.add(this);
-    const dns = this.uplink ? ['--no-resolv', ...this.uplink.nameservers.map((n) => `--server=${n}`), `--dhcp-option=option:dns-server,${ROUTER_IPV4}`] : ['--port=0'];
-    this.spawn('dnsmasq', ['dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', ...dns, '--interface=br0', '--bind-interfaces', '--user=root',
-      `--dhcp-range=198.51.100.100,198.51.100.199,255.255.255.0,1h`, `--dhcp-host=${VM_MAC},${VM_IPV4}`, `--dhcp-option=option:router,${ROUTER_IPV4}`,
-      `--dhcp-leasefile=${join(this.dir, 'dnsmasq.leases')}`, '--pid-file=', '--log-dhcp', `--log-facility=${join(this.dir, 'dnsmasq.log')}`]);
+    this.dhcp(['--dhcp-range=198.51.100.100,198.51.100.199,255.255.255.0,1h', `--dhcp-host=${VM_MAC},${VM_IPV4}`, `--dhcp-option=option:router,${ROUTER_IPV4}`]);
     await this.advertise(NETWORK_64);
     await this.setMetadata({});
     await mkdir(join(this.dir, 'files'), { recursive: true });
@@ -109,6 +112,35 @@ export class VultrLab {
       if (i === 50) throw new Error('the lab metadata service did not start');
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+
+  private dnsmasq: ResultPromise | undefined;
+
+  /** dnsmasq, DHCPv4 only, with these lease options (and DNS from the uplink's servers when the lab has one). */
+  private dhcp(lease: string[]): void {
+    const dns = this.uplink ? ['--no-resolv', ...this.uplink.nameservers.map((n) => `--server=${n}`), `--dhcp-option=option:dns-server,${ROUTER_IPV4}`] : ['--port=0'];
+    this.dnsmasq = this.spawn('dnsmasq', ['dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', ...dns, '--interface=br0', '--bind-interfaces', '--user=root',
+      ...lease, `--dhcp-leasefile=${join(this.dir, 'dnsmasq.leases')}`, '--pid-file=', '--log-dhcp', `--log-facility=${join(this.dir, 'dnsmasq.log')}`]);
+  }
+
+  /** Where the router reaches the VM over IPv4 (SSH, host keys): its lease. */
+  vmAddress = VM_IPV4;
+
+  /**
+   * From now on the network of an instance without public IPv4 (IPV6_ONLY): the VM's next
+   * lease is 100.68.0.10/18 with no router option and only the classless static route (option
+   * 121) to 169.254.169.254 via 100.68.0.1; NETWORK64 is advertised for SLAAC and the default
+   * route. The router stays the VM's on-link neighbour on 100.68.0.1.
+   */
+  async ipv6OnlyNetwork(network64: string): Promise<void> {
+    this.dnsmasq?.kill('SIGTERM');
+    await this.dnsmasq;
+    await this.router(['ip', 'addr', 'add', `${IPV6_ONLY.router}/${IPV6_ONLY.prefixLength}`, 'dev', 'br0']);
+    await rm(join(this.dir, 'dnsmasq.leases'), { force: true });
+    this.dhcp(['--dhcp-range=100.68.0.100,100.68.0.199,255.255.192.0,1h', `--dhcp-host=${VM_MAC},${IPV6_ONLY.vm}`,
+      '--dhcp-option=3', `--dhcp-option=121,169.254.169.254/32,${IPV6_ONLY.router}`]);
+    await this.moveNetwork(network64);
+    this.vmAddress = IPV6_ONLY.vm;
   }
 
   private radvd: ResultPromise | undefined;
@@ -472,7 +504,7 @@ export class LabVm {
    */
   ssh(key: string, user: string, command: string, options: { input?: string | Buffer; timeoutMs?: number; extra?: string[] } = {}) {
     return execa('ip', ['netns', 'exec', this.lab.ns, 'ssh', '-i', key, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no',
-      '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=90', ...(options.extra ?? []), `${user}@${VM_IPV4}`, command], {
+      '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=90', ...(options.extra ?? []), `${user}@${this.lab.vmAddress}`, command], {
       reject: false, timeout: options.timeoutMs ?? 600_000, input: options.input, cancelSignal: this.dead.signal,
     });
   }
@@ -492,7 +524,7 @@ export class LabVm {
 
   /** The VM's SSH host keys as the router sees them ("type base64" lines, sorted). */
   async hostKeys(): Promise<string[]> {
-    const r = await this.lab.router(['ssh-keyscan', '-T', '90', VM_IPV4], { reject: false, timeout: 300_000 });
+    const r = await this.lab.router(['ssh-keyscan', '-T', '90', this.lab.vmAddress], { reject: false, timeout: 300_000 });
     return r.stdout.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(' ').slice(1).join(' ')).sort();
   }
 

@@ -13,6 +13,8 @@ export interface MetadataOptions {
   userData?: string;
   /** Replaces the public interface's ipv6 block (to serve bad metadata). */
   ipv6?: unknown;
+  /** Replaces the public interface's ipv4 block (an instance without public IPv4). */
+  ipv4?: unknown;
 }
 
 /** Vultr's vendor-data turns on root and password logins; the project's cloud.cfg ignores it. */
@@ -40,7 +42,7 @@ export function vultrMetadata(options: MetadataOptions): object {
     instanceid: '70000001',
     interfaces: [
       {
-        ipv4: { additional: [], address: VM_IPV4, gateway: ROUTER_IPV4, netmask: '255.255.255.0' },
+        ipv4: options.ipv4 ?? { additional: [], address: VM_IPV4, gateway: ROUTER_IPV4, netmask: '255.255.255.0' },
         ipv6: options.ipv6 ?? { additional: [], address: vmSlaacAddress(), network, prefix: '64' },
         mac: VM_MAC,
         'network-type': 'public',

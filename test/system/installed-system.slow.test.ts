@@ -14,14 +14,21 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labAccess } from '../../scripts/acceptance/lab-access.js';
+import { checkPublicContainer } from '../../scripts/acceptance/public-container.js';
 import * as checks from '../../scripts/lab/installed-checks.js';
 import * as reach from '../../scripts/lab/reachability.js';
 import { labKey, sidDisk, type SidDisk } from '../../scripts/lab/sid-disk.js';
-import { VultrLab, type LabVm } from '../../scripts/lab/vultr-lab.js';
-import { labContainerPrefix, vultrMetadata } from '../../scripts/lab/vultr-metadata.js';
+import { IPV6_ONLY, VultrLab, type LabVm } from '../../scripts/lab/vultr-lab.js';
+import { labContainerPrefix, vmSlaacAddress, vultrMetadata } from '../../scripts/lab/vultr-metadata.js';
 
 const FIRST = '8c0a1f8e-5b6d-4a53-9d6c-3f2a1b4c5d6e';
 const CLONE = '3f1d7c2a-9b8e-4d6f-a1c3-5e7b9d0f2a4c';
+const V6_ONLY = '6b2e9d41-7c3a-4f58-8e1d-2a9c4b7f0e35';
+/** The IPv6-only instance's /64. */
+const IPV6_ONLY_64 = '2001:db8:5:18::/64';
+/** What Vultr's metadata says about the public IPv4 of an instance without one (disable_public_ipv4). */
+const NO_IPV4 = { additional: [], address: '', gateway: '', netmask: '' };
 /** First boots under TCG spend minutes compiling AppArmor profiles and starting Docker. */
 const BOOT_MS = 40 * 60_000;
 const EXPECTED_PREFIX = labContainerPrefix();
@@ -153,6 +160,15 @@ describe.sequential('the installed system in a Vultr-like lab (sid packages, QEM
     console.log(await reach.proxyEntriesInStep(target, 60_000));
   });
 
+  it('the acceptance run\'s half after the login, as the real run does it: a container on docker.network, its address in the /80, its published port from outside; started without that network it fails (the control)', { timeout: 10 * 60_000 }, async () => {
+    const vmAccess = labAccess(target);
+    const run = await checkPublicContainer(vmAccess, { image: 'lab/busybox', network: 'public', containerPrefix: target.expectedPrefix, name: 'acceptance', hostPort: 8081 }, console.log);
+    expect(run.failures).toEqual([]);
+    const control = await checkPublicContainer(vmAccess, { image: 'lab/busybox', network: undefined, containerPrefix: target.expectedPrefix, name: 'acceptance-control', hostPort: 8082 });
+    expect(control.failures).toEqual([expect.stringMatching(/^the container on Docker's default bridge has no IPv6 address/)]);
+    await checks.sudo(target, 'docker rm -f acceptance acceptance-control >/dev/null');
+  });
+
   it('a smaller attack surface: ndppd runs sandboxed; IPv6 is forwarded only to and from Docker\'s bridges (a forward through another interface is dropped, and passes once let through: the control); published ports still answer', { timeout: 10 * 60_000 }, async () => {
     console.log(await checks.ndppdSandboxed(target));
     console.log(await checks.forwardingOnlyDocker(target));
@@ -225,6 +241,28 @@ describe.sequential('the installed system in a Vultr-like lab (sid packages, QEM
     console.log(await checks.interruptedMoveFinished(target, 'half', 'public'));
     console.log(await checks.metadataGuarded(target, 'web'));
     console.log(await checks.recheckQuiet(target));
+  });
+
+  it('the same disk as an instance without public IPv4 (a 100.68.0.0/18 lease with only the classless route to the metadata, no default route; IPv6 by RA): cloud-init finds Vultr\'s data and the user-data\'s key logs in, Docker gets the /80, containers on public answer from outside and cannot read the metadata (and can without our table: the control), nothing waits for an IPv4 default route', { timeout: BOOT_MS + 20 * 60_000 }, async () => {
+    await checks.shutdown(target, 'poweroff');
+    await vm.exited;
+    await lab.ipv6OnlyNetwork(IPV6_ONLY_64);
+    const userKey = await labKey(join(dir, 'keys'), 'user-data');
+    const userData = `#cloud-config\nssh_authorized_keys:\n  - ${(await readFile(`${userKey}.pub`, 'utf8')).trim()}\n`;
+    await lab.setMetadata(vultrMetadata({ instanceId: V6_ONLY, hostname: 'lab-v6', publicKeys: [metaKeyPub], userData, ipv4: NO_IPV4, ipv6: { additional: [], address: vmSlaacAddress(IPV6_ONLY_64), network: IPV6_ONLY_64.replace('/64', ''), prefix: '64' } }));
+    target.expectedPrefix = labContainerPrefix('auto', IPV6_ONLY_64);
+    await boot(V6_ONLY);
+    console.log(await checks.cloudInitClean(target, V6_ONLY));
+    console.log(await checks.ipv6OnlyBoot(target, IPV6_ONLY.vm));
+    expect((await vm.ssh(userKey, target.admin, 'id -un')).stdout.trim(), "the user-data's key").toBe(target.admin);
+    console.log(await checks.ipv6Ready(target, 'metadata'));
+    // ('web' holds host port 8080 and came back with the VM.)
+    const address = await checks.runContainer(target, 'v6only', 'public', 8090);
+    console.log(await checks.exposure(target, address, 'closed'));
+    console.log(await checks.metadataGuarded(target, 'v6only'));
+    await checks.sudo(target, 'nft delete table inet vultr_sid_iso');
+    expect(await checks.containerReadsMetadata(target, 'v6only'), 'the control: without our table the container reads the metadata').toBe(true);
+    await checks.sudo(target, 'nft -f /etc/vultr-sid-iso/metadata-guard.nft');
   });
 
   it('the control for "the unpublished port does not answer": switched to docker.exposure all-ports (the original procedure), a container on the default bridge answers on it, and still connects out from its own address', { timeout: 15 * 60_000 }, async () => {
