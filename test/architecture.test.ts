@@ -11,7 +11,7 @@ const LAYERS: [name: string, owns: (path: string) => boolean][] = [
   ['entry', (p) => p === 'bin.ts' || p === 'cli.ts'],
   ['commands', (p) => p.startsWith('commands/')],
   ['steps', (p) => p.startsWith('steps/')],
-  ['iso, base-image', (p) => /^(iso|base-image)\//.test(p)],
+  ['iso, base-image, vm', (p) => /^(iso|base-image|vm)\//.test(p)],
   // Below iso/: the ISO packs what render/ produces (initrd-overlay.ts), never the reverse.
   ['render', (p) => p.startsWith('render/')],
   ['systems, config', (p) => /^(systems|config)\//.test(p)],
@@ -108,7 +108,7 @@ describe('the layering of src/', () => {
     expect(importsOf('steps/a.ts', "import type { X } from '../commands/run.js';\nconst m = await import('./b.js');")).toEqual(['commands/run.ts', 'steps/b.ts']);
     expect(upwardImports(new Map([['steps/a.ts', ['commands/run.ts']]]))).toEqual(['steps/a.ts → commands/run.ts (steps → commands)']);
     // render/ may not reach up into iso/ (where WIPE_PARAMETER once lived); iso/ may use render/.
-    expect(upwardImports(new Map([['render/render.ts', ['iso/boot-parameters.ts']]]))).toEqual(['render/render.ts → iso/boot-parameters.ts (render → iso, base-image)']);
+    expect(upwardImports(new Map([['render/render.ts', ['iso/boot-parameters.ts']]]))).toEqual(['render/render.ts → iso/boot-parameters.ts (render → iso, base-image, vm)']);
     expect(upwardImports(new Map([['iso/initrd-overlay.ts', ['render/artifacts.ts']]]))).toEqual([]);
     expect(cycles(new Map([['a.ts', ['b.ts']], ['b.ts', ['c.ts']], ['c.ts', ['a.ts']], ['d.ts', ['a.ts']]]))).toEqual([['a.ts', 'b.ts', 'c.ts']]);
   });

@@ -3,12 +3,12 @@ import { InvalidArgumentError, type Command } from '@commander-js/extra-typings'
 import { loadConfig } from '../config/load.js';
 import { containerPrefix, formatPrefix, parseIPv6, parsePrefix } from '../net/ipv6.js';
 import { UserInputError } from '../pipeline/errors.js';
-import { runSteps } from '../pipeline/runner.js';
 import type { Config } from '../config/schema.js';
-import { chooseIso, createInstance, planInstance } from '../steps/vm/create-instance.js';
-import { detachAndConfirm, detachIso, waitForInstall, waitForRestart } from '../steps/vm/install.js';
+import { createVms, MAX_COUNT } from '../steps/vm/fleet.js';
+import { detachAndConfirm } from '../steps/vm/install.js';
 import type { VmCreateOptions, VmState } from '../steps/vm/state.js';
 import { hasTag, instanceV6, vultrClient, type VultrClient, type VultrInstance } from '../systems/vultr-api.js';
+import type { RunSummary } from '../pipeline/actions-reporter.js';
 import { commonOptions, openTrace, positiveNumber, runAction, type Env, type RunContext, type Summary } from './run.js';
 
 export interface VmResult {
@@ -34,9 +34,8 @@ const VM_RESULT_FIELDS = Object.keys({
   installSeconds: true,
 } satisfies Record<keyof VmResult, true>);
 
-export async function createVm(options: VmCreateOptions, { reporter, signal, leftovers }: Pick<RunContext, 'reporter' | 'signal' | 'leftovers'>): Promise<VmResult> {
-  const state: VmState = { options };
-  await runSteps([planInstance, chooseIso, createInstance, waitForInstall, detachIso, waitForRestart], state, { reporter, signal, leftovers });
+/** What a run tells about one VM it made. */
+export function vmResult(state: VmState): VmResult {
   const i = state.instance!;
   const v6 = instanceV6(i);
   let prefix: string | null = null;
@@ -50,9 +49,15 @@ export async function createVm(options: VmCreateOptions, { reporter, signal, lef
     v6MainIp: v6.mainIp ?? null,
     v6Network: v6.network ?? null,
     v6NetworkSize: v6.size ?? null,
-    containerPrefix: prefix,
+    // An IPv6-only VM said which /80 its boot program chose (checked to lie in its /64).
+    containerPrefix: state.installReport ? state.installReport.containerPrefix : prefix,
     installSeconds: state.installMs === undefined ? null : Math.round(state.installMs / 1000),
   };
+}
+
+/** One VM (count undefined), or `count` of them made in parallel. */
+export async function createVm(options: VmCreateOptions, run: Pick<RunContext, 'reporter' | 'signal' | 'leftovers'>): Promise<VmResult[]> {
+  return (await createVms(options, options.count, run)).map(vmResult);
 }
 
 export async function listOurVms(configPath: string, { settings, signal }: RunContext) {
@@ -94,22 +99,33 @@ export async function detachOurVm(configPath: string, id: string, pollIntervalMs
   return true;
 }
 
-const summary: Summary<VmResult> = {
+const vmRows = (v: VmResult, scope = ''): [string, string][] => [
+  [`${scope}Instance`, v.id],
+  [`${scope}IPv4`, v.mainIp],
+  [`${scope}IPv6`, v.v6MainIp ?? ''],
+  [`${scope}IPv6 network`, v.v6Network ? `${v.v6Network}/${v.v6NetworkSize}` : ''],
+  [`${scope}Container /80`, v.containerPrefix ?? ''],
+  [`${scope}Install took`, v.installSeconds === null ? '' : `${(v.installSeconds / 60).toFixed(1)} min`],
+];
+
+/** The one VM of a plain run, or the fleet of --count (one JSON object per VM). */
+const summary: Summary<VmResult | VmResult[]> = {
   command: 'vm create',
-  describe(v) {
-    return {
-      rows: [
-        ['Instance', v.id],
-        ['IPv4', v.mainIp],
-        ['IPv6', v.v6MainIp ?? ''],
-        ['IPv6 network', v.v6Network ? `${v.v6Network}/${v.v6NetworkSize}` : ''],
-        ['Container /80', v.containerPrefix ?? ''],
-        ['Install took', v.installSeconds === null ? '' : `${(v.installSeconds / 60).toFixed(1)} min`],
-      ],
-      outputs: { 'vm-id': v.id },
-    };
+  describe(v): Pick<RunSummary, 'rows' | 'outputs'> {
+    if (!Array.isArray(v)) return { rows: vmRows(v), outputs: { 'vm-id': v.id } };
+    return { rows: v.flatMap((one, i) => vmRows(one, `VM ${i + 1}: `)), outputs: { 'vm-ids': v.map((one) => one.id).join(',') } };
   },
 };
+
+const say = (r: VmResult) =>
+  `VM ${r.id}: ${r.mainIp}, IPv6 ${r.v6MainIp ?? '(none yet)'}, network ${r.v6Network ?? '?'}/${r.v6NetworkSize ?? '?'}, containers ${r.containerPrefix ?? '(unknown yet)'}${r.installSeconds === null ? '' : `, installed in ${(r.installSeconds / 60).toFixed(1)} min`}`;
+
+/** --count: a whole number from 1 to MAX_COUNT. */
+function count(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1 || n > MAX_COUNT) throw new InvalidArgumentError(`--count must be a whole number from 1 to ${MAX_COUNT}, got "${value}" (for more, see docs/terraform.md).`);
+  return n;
+}
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 const collectTag = (value: string, previous: string[]) => {
@@ -119,7 +135,7 @@ const collectTag = (value: string, previous: string[]) => {
 
 export function registerVm(program: Command, env: Env): void {
   const vm = program.command('vm').description('Vultr instances booted from our ISO.');
-  commonOptions(vm.command('create'), `print { ${VM_RESULT_FIELDS.join(', ')} } on stdout`)
+  commonOptions(vm.command('create'), `print { ${VM_RESULT_FIELDS.join(', ')} } on stdout (with --count, a list of them)`)
     .description('Create a VM from the newest published ISO, wait for the unattended install, detach the ISO and boot it.')
     .option('--iso <latest|id|filename>', 'which ISO', 'latest')
     .option('--region <id>', 'Vultr region (default: vm.region)')
@@ -129,6 +145,8 @@ export function registerVm(program: Command, env: Env): void {
     .option('--ssh-key <id>', 'Vultr SSH key id, added to the admin user on first boot (repeatable)', collect, [] as string[])
     .option('--tag <tag>', 'another tag for this VM, after vm.tags (repeatable), e.g. a CI run id to clean up by', collectTag, [] as string[])
     .option('--user-data <file>', "user-data for cloud-init on the VM, merged over the ISO's settings")
+    .option('--ipv6-only', 'no public IPv4 (Vultr\'s disable_public_ipv4; default: vm.ipv6Only); see the docs for how the install is then seen')
+    .option('--count <n>', `create N VMs from the ISO in parallel, labelled LABEL-1 … LABEL-N (1 to ${MAX_COUNT})`, count)
     .option('--no-wait', 'return right after creating the instance')
     .option('--poll-interval <seconds>', 'seconds between status checks', positiveNumber('--poll-interval'), 10)
     .option('--timeout <seconds>', 'seconds to wait for each phase', positiveNumber('--timeout'), 3600)
@@ -149,6 +167,8 @@ export function registerVm(program: Command, env: Env): void {
               sshKeys: opts.sshKey,
               tags: opts.tag,
               userDataFile: opts.userData,
+              ipv6Only: opts.ipv6Only ? true : undefined,
+              count: opts.count,
               noWait: !opts.wait,
               pollIntervalMs: opts.pollInterval * 1000,
               timeoutMs: opts.timeout * 1000,
@@ -157,10 +177,8 @@ export function registerVm(program: Command, env: Env): void {
             },
             run,
           );
-          run.reporter.info(
-            `VM ${result.id}: ${result.mainIp}, IPv6 ${result.v6MainIp ?? '(none yet)'}, network ${result.v6Network ?? '?'}/${result.v6NetworkSize ?? '?'}, containers ${result.containerPrefix ?? '(unknown yet)'}${result.installSeconds === null ? '' : `, installed in ${(result.installSeconds / 60).toFixed(1)} min`}`,
-          );
-          return result;
+          for (const r of result) run.reporter.info(say(r));
+          return opts.count === undefined ? result[0]! : result;
         },
         summary,
       ),

@@ -306,6 +306,10 @@ export const configSchema = z
           .min(1, 'is empty; give at least one tag (the first marks the VMs this tool may list, detach and delete)')
           .default(['vultr-sid-iso'])
           .describe('Tags on the VMs that `vm create` makes, at least one; the first marks a VM as ours for `vm list`, `vm detach` and `vm delete`.'),
+        ipv6Only: z
+          .boolean()
+          .default(false)
+          .describe("VMs without a public IPv4 address (Vultr's `disable_public_ipv4`, fixed at creation); `vm create --ipv6-only` sets it for one run."),
       })
       .prefault({}),
   })

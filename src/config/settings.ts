@@ -30,6 +30,12 @@ export interface Settings {
   http: { timeoutMs?: number; backoffMs?: number };
   /** VULTR_SID_ISO_SSH_PORT: where vm create looks for the installed system's SSH banner (22; tests use another). */
   ssh: { port: number };
+  /**
+   * VULTR_SID_ISO_IPV6_REACH=yes|no: whether this machine can reach a VM's public IPv6 address
+   * (vm create dials it only then; --ipv6-only needs it or a report); unset: checked (a route
+   * with a global source address).
+   */
+  ipv6Reach?: boolean;
   terminal: {
     /** NO_COLOR is set (to anything). */
     noColor: boolean;
@@ -63,6 +69,13 @@ function port(env: Env, name: string): number | undefined {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UserInputError(`${name} must be a TCP port from 1 to 65535, got "${raw}"; fix or unset it`);
   return n;
+}
+
+function yesNo(env: Env, name: string): boolean | undefined {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return undefined;
+  if (raw !== 'yes' && raw !== 'no') throw new UserInputError(`${name} must be yes or no, got "${raw}"; fix or unset it`);
+  return raw === 'yes';
 }
 
 /**
@@ -109,6 +122,7 @@ export function readSettings(env: Env): Settings {
     },
     http: { timeoutMs: seconds(env, 'VULTR_SID_ISO_HTTP_TIMEOUT'), backoffMs: seconds(env, 'VULTR_SID_ISO_HTTP_BACKOFF') },
     ssh: { port: port(env, 'VULTR_SID_ISO_SSH_PORT') ?? 22 },
+    ipv6Reach: yesNo(env, 'VULTR_SID_ISO_IPV6_REACH'),
     terminal: { noColor: env.NO_COLOR !== undefined, plain: env.TERM === 'dumb' || Boolean(env.CI) },
     actions: env.GITHUB_ACTIONS === 'true' ? { outputFile: nonEmpty(env.GITHUB_OUTPUT), summaryFile: nonEmpty(env.GITHUB_STEP_SUMMARY) } : undefined,
     secrets: Object.fromEntries(SECRET_VARIABLES.flatMap((name) => (nonEmpty(env[name]) === undefined ? [] : [[name, env[name]!]]))),

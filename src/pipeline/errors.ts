@@ -35,7 +35,7 @@ export class CancelledError extends OperationError {
     /** What the run made and did not remove, each with how to remove it (pipeline/leftovers.ts). */
     readonly left: string[] = [],
     /** Cleanup failed for something not in `left` (its warning says what). */
-    cleanupFailed = false,
+    readonly cleanupFailed = false,
   ) {
     const unnamed = 'some of what this run created could not be removed (see the warnings above)';
     super(

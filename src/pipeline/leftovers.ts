@@ -6,19 +6,29 @@
 // Ctrl-C that stops the cleanup (pipeline/runner.ts).
 
 export class Leftovers {
-  private readonly items = new Map<string, string>();
+  constructor(
+    private readonly items = new Map<string, string>(),
+    /** Keys of a scoped ledger start with this (see scoped()). */
+    private readonly prefix = '',
+  ) {}
 
   /** `key` is the thing ("instance", "iso"); `text` says what is left and how to remove it. */
   set(key: string, text: string): void {
-    this.items.set(key, text);
+    this.items.set(`${this.prefix}${key}`, text);
   }
 
   /** Gone, or handed over as the result of the run. */
   delete(key: string): void {
-    this.items.delete(key);
+    this.items.delete(`${this.prefix}${key}`);
   }
 
+  /** This ledger's lines (a scoped one's only; the whole run's include every scope's). */
   get list(): string[] {
-    return [...this.items.values()];
+    return [...this.items].filter(([key]) => key.startsWith(this.prefix)).map(([, text]) => text);
+  }
+
+  /** A ledger for one part of the run (one VM of several), kept in this one: its keys cannot clash with another part's. */
+  scoped(scope: string): Leftovers {
+    return new Leftovers(this.items, `${this.prefix}${scope}: `);
   }
 }

@@ -22,6 +22,24 @@ export function redactAll(text: string, secrets: Iterable<string>): string {
   return out;
 }
 
+/**
+ * A reporter for one of several pipelines running at once (vm create --count): every line
+ * starts with `scope`, and steps are lines rather than sections (an Actions group, a live
+ * bar), which parallel pipelines would tangle.
+ */
+export function scopedReporter(parent: Reporter, scope: string): Reporter {
+  return {
+    stepStart: (title) => parent.info(`${scope}: ▶ ${title}`),
+    stepEnd: (title, ms, note) => parent.info(`${scope}: ✔ ${title} (${fmtMs(ms)})${note ? ` — ${note}` : ''}`),
+    stepFailed: (title, ms) => parent.warn(`${scope}: ✖ ${title} (${fmtMs(ms)})`),
+    info: (message) => parent.info(`${scope}: ${message}`),
+    warn: (message) => parent.warn(`${scope}: ${message}`),
+    progress: () => undefined,
+    mask: (secret) => parent.mask(secret),
+    redact: (text) => parent.redact(text),
+  };
+}
+
 export interface ConsoleReporterOptions {
   stream?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   /** From the environment (Settings.terminal): NO_COLOR set; TERM=dumb or CI (no live bar). */

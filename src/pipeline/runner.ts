@@ -40,12 +40,14 @@ export async function runSteps<S>(steps: Step<S>[], state: S, options: RunOption
   let failure: unknown;
   try {
     for (const step of steps) {
-      if (signal.aborted) throw new CancelledError(String(signal.reason ?? 'SIGINT'));
+      // A skipped step does nothing: a Ctrl-C is taken at the next one that does (after the
+      // last one that runs, the result stands).
       const skipped = step.skip?.(state);
       if (skipped) {
         reporter.info(`${step.title}: skipped (${skipped})`);
         continue;
       }
+      if (signal.aborted) throw new CancelledError(String(signal.reason ?? 'SIGINT'));
       started.push(step);
       reporter.stepStart(step.title);
       const t0 = Date.now();

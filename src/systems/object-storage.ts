@@ -3,7 +3,7 @@
 // environment only (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, read once into Settings).
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { OperationError, UserInputError } from '../pipeline/errors.js';
@@ -36,6 +36,9 @@ export function storageClient(settings: StorageSettings, keys: StorageCredential
     // framing as the object.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    // A store that holds a request open must not hold the run: the SDK sets no limit of its
+    // own. This is the socket's idle time, so a large part that keeps flowing is not cut.
+    requestHandler: { requestTimeout: 60_000 },
   });
 }
 
@@ -90,6 +93,32 @@ export function presignedUrl(client: S3Client, bucket: string, key: string, expi
   return getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: expiresInSeconds });
 }
 
-export async function deleteObject(client: S3Client, bucket: string, key: string): Promise<void> {
-  await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+export async function deleteObject(client: S3Client, bucket: string, key: string, signal?: AbortSignal): Promise<void> {
+  await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+}
+
+/** A URL that lets whoever holds it PUT one object (and nothing else) until it expires: a secret. */
+export function presignedPutUrl(client: S3Client, bucket: string, key: string, expiresInSeconds: number): Promise<string> {
+  return getSignedUrl(client, new PutObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: expiresInSeconds });
+}
+
+/** The bucket answers these credentials (before anything is made that depends on it). */
+export async function checkBucket(client: S3Client, bucket: string, signal?: AbortSignal): Promise<void> {
+  await client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: signal });
+}
+
+/** The object's bytes if it exists (undefined if not); one larger than maxBytes is an error, unread. */
+export async function readSmallObject(client: S3Client, bucket: string, key: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer | undefined> {
+  try {
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+    if ((head.ContentLength ?? 0) > maxBytes) throw new OperationError(`s3://${bucket}/${key} holds ${head.ContentLength} bytes, more than the ${maxBytes} expected`);
+    const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=0-${maxBytes}` }), { abortSignal: signal });
+    const bytes = Buffer.from((await got.Body?.transformToByteArray()) ?? []);
+    if (bytes.length > maxBytes) throw new OperationError(`s3://${bucket}/${key} holds more than the ${maxBytes} bytes expected`);
+    return bytes;
+  } catch (error) {
+    // HEAD answers a missing key with a bare 404 (NotFound), GET with NoSuchKey.
+    if (error instanceof S3ServiceException && (error.$metadata.httpStatusCode === 404 || error.name === 'NoSuchKey' || error.name === 'NotFound')) return undefined;
+    throw error;
+  }
 }

@@ -52,6 +52,8 @@ export interface InstanceRequest {
   plan: string;
   iso_id: string;
   enable_ipv6: true;
+  /** No public IPv4 (an IPv6-only VM): fixed at creation. */
+  disable_public_ipv4?: true;
   label: string;
   hostname: string;
   tags: string[];
@@ -138,6 +140,8 @@ export interface VultrClientOptions {
   signal?: AbortSignal;
   /** --trace: every answer is recorded. */
   trace?: Trace;
+  /** Shared by every copy of a client (withSignal): one pace for the whole run, however many VMs. */
+  pace?: { next: number };
 }
 
 export interface LockWait {
@@ -154,21 +158,22 @@ export const LOCK_TIMEOUT_MS = 15 * 60_000;
 
 export class VultrClient {
   private readonly baseUrl: string;
-  private next = 0;
+  private readonly pace: { next: number };
 
   constructor(private readonly options: VultrClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.pace = options.pace ?? { next: 0 };
   }
 
-  /** The same client with another cancellation signal (cleanup must outlive a Ctrl-C). */
+  /** The same client (and the same pace) with another cancellation signal (cleanup must outlive a Ctrl-C). */
   withSignal(signal: AbortSignal | undefined): VultrClient {
-    return new VultrClient({ ...this.options, signal });
+    return new VultrClient({ ...this.options, signal, pace: this.pace });
   }
 
   private async throttle(): Promise<void> {
     const now = Date.now();
-    const wait = this.next - now;
-    this.next = Math.max(now, this.next) + (this.options.minIntervalMs ?? 125);
+    const wait = this.pace.next - now;
+    this.pace.next = Math.max(now, this.pace.next) + (this.options.minIntervalMs ?? 125);
     if (wait > 0) await delay(wait);
   }
 

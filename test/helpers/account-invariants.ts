@@ -5,7 +5,7 @@
 //   - nothing that was there before was deleted, detached or restarted, except our own
 //     unattached ISOs, which making room and pruning may remove;
 //   - a library that held a good (complete) ISO of ours still holds one;
-//   - at most one VM and one ISO were made;
+//   - at most one VM (or the --count asked for) and one ISO were made;
 //   - the exit code is the expected one, and a failure ends in one line that says what and
 //     what to do ("…; …");
 //   - the fake saw no request or answer that breaks Vultr's OpenAPI document.
@@ -37,6 +37,8 @@ export interface Expectations {
   exitCodes: number[];
   /** How many lines at the end count as "the last lines the user sees". */
   lastLines?: number;
+  /** How many VMs the run may make (vm create --count; default 1). */
+  vms?: number;
 }
 
 const ours = (filename: string, prefix: string) => new RegExp(`^${prefix}-[0-9a-f]{12}\\.iso$`).test(filename);
@@ -47,10 +49,15 @@ export function accountViolations(fake: FakeVultr, before: AccountSnapshot, outc
   const problems: string[] = [];
   const lines = outcome.stderr.trimEnd().split('\n');
   const tail = lines.slice(-(expect.lastLines ?? 4)).join('\n');
-  let result: { id?: string; isoId?: string } | undefined;
+  type Result = { id?: string; isoId?: string };
+  let result: Result | undefined;
+  let resultIds = new Set<string | undefined>();
   if (outcome.exitCode === 0) {
     try {
-      result = JSON.parse(outcome.stdout);
+      // One object, or one per VM (vm create --count).
+      const parsed = JSON.parse(outcome.stdout) as Result | Result[];
+      result = Array.isArray(parsed) ? {} : parsed;
+      resultIds = new Set(Array.isArray(parsed) ? parsed.map((r) => r.id) : [parsed.id]);
     } catch {
       problems.push('exit 0 without a JSON result on stdout');
     }
@@ -59,13 +66,14 @@ export function accountViolations(fake: FakeVultr, before: AccountSnapshot, outc
   const madeIsos = fake.events.filter((e) => e.kind === 'iso-made').map((e) => e.id);
   const madeVms = fake.events.filter((e) => e.kind === 'instance-made').map((e) => e.id);
   if (madeIsos.length > 1) problems.push(`${madeIsos.length} ISOs were made (${madeIsos.join(', ')}), not at most one`);
-  if (madeVms.length > 1) problems.push(`${madeVms.length} VMs were made (${madeVms.join(', ')}), not at most one`);
-  for (const [made, exists, command, resultId] of [
-    [madeIsos, (id: string) => fake.isos.has(id), 'iso delete', result?.isoId],
-    [madeVms, (id: string) => fake.instances.has(id), 'vm delete', result?.id],
+  const vms = expect.vms ?? 1;
+  if (madeVms.length > vms) problems.push(`${madeVms.length} VMs were made (${madeVms.join(', ')}), not at most ${vms === 1 ? 'one' : vms}`);
+  for (const [made, exists, command, isResult] of [
+    [madeIsos, (id: string) => fake.isos.has(id), 'iso delete', (id: string) => id === result?.isoId],
+    [madeVms, (id: string) => fake.instances.has(id), 'vm delete', (id: string) => resultIds.has(id)],
   ] as const) {
     for (const id of made) {
-      if (!exists(id) || id === resultId) continue;
+      if (!exists(id) || isResult(id)) continue;
       if (!(tail.includes(id) && tail.includes(`vultr-sid-iso ${command} ${id}`))) {
         problems.push(`${id}, made by the run, is still there and neither the result nor named with "vultr-sid-iso ${command} ${id}" in the last lines`);
       }

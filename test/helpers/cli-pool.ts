@@ -2,9 +2,14 @@
 // hundreds of runs without paying, every time, for starting Node and loading the CLI (most of
 // a short run's CPU). Each run is the CLI's own main() with its own arguments and environment
 // (the CLI reads nothing else: test/architecture.test.ts), in a real process that a Ctrl-C
-// fault signals (see cli-pool-child.ts).
+// fault signals (see cli-pool-child.ts). Each process has the loopback guard loaded
+// (loopback-guard.ts): `refusedDials()` is what any run tried to reach beyond loopback.
 import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { guardedEnv, refusedDials } from './loopback-only.js';
 import type { Dump, Job, JobResult, PrintedSoFar } from './cli-pool-child.js';
 import { ROOT, type CliResult } from './project.js';
 
@@ -14,11 +19,12 @@ export class CliPool {
   private readonly idle: ChildProcess[] = [];
   private readonly waiting: ((child: ChildProcess) => void)[] = [];
   private readonly all = new Set<ChildProcess>();
+  private readonly dialLog = join(tmpdir(), `vsi-cli-pool-dials-${process.pid}-${randomBytes(4).toString('hex')}.log`);
 
   constructor(private readonly size: number) {}
 
   private spawn(): ChildProcess {
-    const child = fork(CHILD, [], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const child = fork(CHILD, [], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, ...guardedEnv(this.dialLog) } });
     this.all.add(child);
     child.once('exit', () => this.all.delete(child));
     return child;
@@ -75,7 +81,13 @@ export class CliPool {
     }
   }
 
+  /** The connections the guard refused in any run so far (beyond loopback), one line each. */
+  refusedDials(): string[] {
+    return refusedDials(this.dialLog);
+  }
+
   close(): void {
     for (const child of this.all) child.kill();
+    rmSync(this.dialLog, { force: true });
   }
 }

@@ -32,6 +32,8 @@ export const FAULTS_BEFORE_ACTING: FaultKind[] = ['drop', 'refused-500', '429', 
 export interface Call {
   /** 1, 2, 3… in order of arrival. */
   n: number;
+  /** When it arrived (Date.now()). */
+  at: number;
   method: string;
   path: string;
   /** The OpenAPI path template, e.g. /instances/{instance-id}. */
@@ -73,7 +75,7 @@ export class CallLog {
     const sig = `${method} ${template}`;
     const last = this.calls.at(-1);
     const sameGroup = last !== undefined && last.sig === sig && POLLED.has(sig);
-    const call: Call = { n: this.calls.length + 1, method, path, template, sig, group: sameGroup ? last.group : (last?.group ?? 0) + 1, firstInGroup: !sameGroup };
+    const call: Call = { n: this.calls.length + 1, at: Date.now(), method, path, template, sig, group: sameGroup ? last.group : (last?.group ?? 0) + 1, firstInGroup: !sameGroup };
     this.calls.push(call);
     return call;
   }

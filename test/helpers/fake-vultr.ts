@@ -56,7 +56,10 @@ export interface Behaviour {
   foreignIsos: string[];
   /** A detach restarts the instance. */
   detachRestarts: boolean;
-  /** server_status is "locked" this long after create and after a detach. */
+  /**
+   * server_status is "locked" this long after create and after a detach; Infinity: until the
+   * test calls unlock(), for a test that must see a lock without racing a timer.
+   */
   lockMs: number;
   /** How long the guest is down in a reboot. */
   rebootMs: number;
@@ -196,6 +199,13 @@ export class FakeVultr {
   readonly injectedLog: string[] = [];
   /** The CLI's process, which a Ctrl-C fault signals. */
   signalTarget?: number;
+  /**
+   * What an instance's installed system does once, on its first boot (e.g. send the install
+   * report its user-data asks for: fake-install-report.ts). Deleting the instance waits for it,
+   * as a VM's request in flight ends before the VM is gone.
+   */
+  onFirstBoot?: (instance: FakeInstance) => Promise<void>;
+  private readonly firstBoots = new Map<string, Promise<void>>();
   readonly behaviour: Behaviour;
   url = '';
   /** The port where instances' "installed systems" answer SSH (VULTR_SID_ISO_SSH_PORT). */
@@ -282,6 +292,11 @@ export class FakeVultr {
     Object.assign(i, { status: 'active', power_status: 'running', server_status: 'ok', main_ip: i.address, guest: 'installed', installed: true, isoState: fields.isoId ? 'attached' : 'ready', madeAt: 0, ...fields });
     this.guestChanged(i);
     return i;
+  }
+
+  /** Ends an instance's lock now (one held by lockMs: Infinity). */
+  unlock(id: string): void {
+    this.instances.get(id)!.lockedUntil = 0;
   }
 
   /** The fault lands on the first call `at` picks; each fault lands once. */
@@ -478,9 +493,10 @@ export class FakeVultr {
       case 'delete /instances/{instance-id}':
         if (!instance) return error(404, 'Invalid instance-id.');
         if (locked(instance)) return error(500, LOCKED_ERROR);
+        await this.firstBoots.get(id);
         this.instances.delete(id);
         this.events.push({ kind: 'instance-deleted', id, call: call.n });
-        await this.stopSsh(instance.main_ip);
+        await this.stopSsh(instance.address);
         return send(204);
       case 'get /instances/{instance-id}/iso':
         return instance ? send(200, { iso_status: { iso_id: instance.isoState === 'attached' ? instance.isoId : '', state: instance.isoState } }) : error(404, 'Invalid instance-id.');
@@ -591,7 +607,10 @@ export class FakeVultr {
     // pending → active/running, locked while it provisions → the installer runs.
     this.later(100, () => {
       if (!this.instances.has(i.id)) return;
-      Object.assign(i, { status: 'active', main_ip: i.address, server_status: 'installingbooting' });
+      // An IPv6-only VM (disable_public_ipv4) has a private lease in 100.68.0.0/18 (RFC 6598), as a
+      // user saw on a real account (vultr/vultr-cli#586): never an address anything here may dial.
+      const ipv6Only = body.disable_public_ipv4 === true && body.enable_ipv6 === true;
+      Object.assign(i, { status: 'active', main_ip: ipv6Only ? `100.68.${(n >> 8) & 63}.${n & 255}` : i.address, server_status: 'installingbooting' });
       if (body.enable_ipv6) Object.assign(i, { v6_main_ip: `2001:db8:5:${n.toString(16)}:5400:4ff:fe2a:${n.toString(16)}`, v6_network: `2001:db8:5:${n.toString(16)}::`, v6_network_size: 64 });
       i.lockedUntil = Date.now() + this.behaviour.lockMs;
       this.boot(i);
@@ -632,8 +651,15 @@ export class FakeVultr {
   }
 
   private guestChanged(i: FakeInstance): void {
-    if (i.guest === 'installed') void this.startSsh(i.main_ip);
-    else void this.stopSsh(i.main_ip);
+    if (i.guest !== 'installed') {
+      void this.stopSsh(i.address);
+      return;
+    }
+    const sshd = this.startSsh(i.address);
+    if (this.onFirstBoot && !this.firstBoots.has(i.id) && this.instances.has(i.id) && i.madeAt !== 0) {
+      const hook = this.onFirstBoot;
+      this.firstBoots.set(i.id, sshd.then(() => hook(i)).catch(() => undefined));
+    }
   }
 
   /** The installed system's sshd on the instance's address. */

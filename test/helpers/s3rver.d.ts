@@ -5,6 +5,8 @@ declare module 's3rver' {
     address?: string;
     directory: string;
     silent?: boolean;
+    /** Take a request's host name for a bucket's (default true). */
+    vhostBuckets?: boolean;
     configureBuckets?: { name: string; configs: unknown[] }[];
   }
   export default class S3rver {

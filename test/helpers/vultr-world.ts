@@ -1,7 +1,10 @@
 // What the Vultr tests share: the fake Vultr (a behaviour profile each), s3rver on loopback,
 // a built-ISO stand-in, and the CLI run against them. The test API key must appear in no
-// output, and no fake may have seen a violation of Vultr's OpenAPI document: both are
-// checked after every test (useVultrChecks).
+// output, no fake may have seen a violation of Vultr's OpenAPI document, and no CLI run may
+// have dialled anything but loopback (loopback-guard.ts, loaded into every run through the
+// world's environment): all checked after every test (useVultrChecks). The world also tells
+// the CLI that this machine cannot reach IPv6 (VULTR_SID_ISO_IPV6_REACH=no), so that it never
+// looks for a banner on the fake's 2001:db8:: addresses; a test may say otherwise for a run.
 import { createHash, randomBytes } from 'node:crypto';
 import { execa } from 'execa';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -9,18 +12,23 @@ import { join } from 'node:path';
 import S3rver from 's3rver';
 import { afterAll, afterEach, expect, onTestFinished } from 'vitest';
 import { FakeVultr, type Behaviour, type Profile } from './fake-vultr.js';
+import { guardedEnv, refusedDials } from './loopback-only.js';
 import { runCli, tempDir, type CliResult } from './project.js';
 
 export const API_KEY = 'TESTKEY7Q2W3E4R5T6Y7U8I9O0PASDFGHJKLZ';
 
 const outputs: string[] = [];
 const fakes: FakeVultr[] = [];
+/** The dial logs of the worlds made since the last check. */
+const dialLogs: string[] = [];
 
 /** After every test: no OpenAPI violation; after the file: the key in no output. */
 export function useVultrChecks(): void {
   afterEach(() => {
     const seen = fakes.splice(0).flatMap((f) => f.violations);
     expect(seen, 'requests or answers that break Vultr\'s OpenAPI document').toEqual([]);
+    const dialled = dialLogs.splice(0).flatMap(refusedDials);
+    expect(dialled, 'connections a CLI run tried to make to an address that is not loopback').toEqual([]);
   });
   afterAll(() => {
     // Every scenario's stdout and stderr: the key appears nowhere (but in the Actions
@@ -54,7 +62,11 @@ export async function world(profile: Profile = 'vultr-2026', overrides: Partial<
   const vultr = await (fake ?? new FakeVultr(API_KEY, profile, overrides)).start();
   fakes.push(vultr);
   const store = await s3(dir);
+  const dials = join(dir, 'refused-dials.log');
+  dialLogs.push(dials);
   const env = {
+    ...guardedEnv(dials),
+    VULTR_SID_ISO_IPV6_REACH: 'no',
     VULTR_API_KEY: API_KEY,
     VULTR_API_URL: vultr.url,
     S3_ENDPOINT: store.endpoint,

@@ -1,5 +1,5 @@
 // The fault matrix (issue 21): publish into a full 2-ISO library and into an empty one, and
-// vm create, each run once for every call × every fault the fake can inject, with a list
+// vm create (dual-stack, and IPv6-only with its install report: issue 31), each run once for every call × every fault the fake can inject, with a list
 // that lags under each fault that leaves a create's outcome unknown, and with Ctrl-C after
 // every step. After each run the account and the CLI's last lines are checked against the
 // contract (helpers/account-invariants.ts). A clean run of each flow first lists its calls
@@ -13,11 +13,15 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { execa } from 'execa';
+import S3rver from 's3rver';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { accountViolations, snapshot } from '../helpers/account-invariants.js';
 import { atGroup, nth, POLLED, type FaultKind } from '../helpers/fake-faults.js';
+import { playInstallReports } from '../helpers/fake-install-report.js';
 import { FakeVultr, type Behaviour, type InstanceFilter } from '../helpers/fake-vultr.js';
+import { s3FaultProxy, S3_CALLS, S3_FAULTS, type S3Call, type S3FaultKind } from '../helpers/s3-faults.js';
 import { CliPool } from '../helpers/cli-pool.js';
 import { ROOT, tempDir, type CliResult } from '../helpers/project.js';
 import { API_KEY, builtIso, recordOutput, useVultrChecks } from '../helpers/vultr-world.js';
@@ -46,8 +50,14 @@ interface Flow {
   name: string;
   behaviour: Partial<Behaviour>;
   /** The account as the run finds it. */
-  populate(fake: FakeVultr): void;
+  populate(fake: FakeVultr): void | Promise<void>;
   args(dir: string): Promise<string[]>;
+  /** More environment for the CLI (object storage). */
+  env?: Record<string, string>;
+  /** What the run left that the account checks cannot see (objects in the bucket), as problems. */
+  afterRun?(args: string[]): Promise<string[]>;
+  /** Its object storage calls get faults too (through helpers/s3-faults.ts). */
+  s3Faults?: boolean;
 }
 
 interface Variant {
@@ -59,6 +69,8 @@ interface Variant {
   ctrlCAfter?: string;
   /** Ctrl-C after the last step: the run is over, its result stands. */
   last?: boolean;
+  /** A fault on an object storage call (vm create --ipv6-only). */
+  s3?: { call: S3Call; kind: S3FaultKind };
   /** How the fake's GET /instances filters (default FILTER). */
   instanceFilter?: InstanceFilter;
 }
@@ -88,7 +100,32 @@ async function isoHost(): Promise<{ base: string; manifest: string; name: string
   return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, manifest: path, name: manifest.name };
 }
 
-function flows(host: Awaited<ReturnType<typeof isoHost>>, scratch: string): Flow[] {
+/**
+ * s3rver on [::1], where IPv6-only VMs send their install reports (vm create --ipv6-only).
+ * Each run gets its own key prefix (publish.s3.prefix), so what one run left is told apart.
+ */
+async function reportStorage(scratch: string) {
+  const dir = join(scratch, 's3');
+  // vhostBuckets off: s3rver would take the bracketed host "[::1]" for a bucket's name.
+  const server = new S3rver({ port: 0, address: '::1', directory: dir, silent: true, vhostBuckets: false, configureBuckets: [{ name: 'isos', configs: [] }] });
+  const { port } = (await server.run()) as { port: number };
+  onTestFinished(() => server.close());
+  const env = {
+    S3_ENDPOINT: `http://[::1]:${port}`,
+    S3_BUCKET: 'isos',
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+  /** Objects left under a run's prefix. */
+  const left = async (prefix: string) => {
+    const { stdout } = await execa('find', [join(dir, 'isos', prefix), '-type', 'f', '-name', '*._S3rver_object'], { reject: false });
+    return stdout.split('\n').filter(Boolean);
+  };
+  return { env, left };
+}
+
+function flows(host: Awaited<ReturnType<typeof isoHost>>, scratch: string, storage: Awaited<ReturnType<typeof reportStorage>>): Flow[] {
   let n = 0;
   /** Each run gets its own copy of the manifest: a run that publishes writes to it. */
   const manifestCopy = async () => {
@@ -126,6 +163,29 @@ function flows(host: Awaited<ReturnType<typeof isoHost>>, scratch: string): Flow
       },
       args: async () => ['vm', 'create', '--region', 'ewr', '--plan', 'vc2-1c-2gb', '--label', 'web', ...POLL],
     },
+    {
+      // The VM reports its install itself (helpers/fake-install-report.ts runs its program).
+      name: 'vm create --ipv6-only',
+      behaviour: { foreignIsos: [], installMs: 150, lockMs: 150, rebootMs: 100 },
+      async populate(fake) {
+        const iso = fake.addIso(`${PREFIX}-aaaaaaaaaaaa.iso`);
+        fake.addInstance({ label: 'web', tags: [OUR_TAG], isoId: iso.id });
+        fake.addInstance({ label: 'someone-else', tags: [] });
+        await playInstallReports(fake);
+      },
+      env: storage.env,
+      s3Faults: true,
+      async args() {
+        const prefix = `run-${++n}`;
+        const config = join(scratch, `${prefix}.yaml`);
+        await writeFile(config, `publish:\n  s3:\n    prefix: ${prefix}\n`);
+        return ['vm', 'create', '--config', config, '--ipv6-only', '--region', 'ewr', '--plan', 'vc2-1c-2gb', '--label', 'web', ...POLL];
+      },
+      async afterRun(args) {
+        const prefix = basename(args[args.indexOf('--config') + 1]!, '.yaml');
+        return (await storage.left(prefix)).map((o) => `the install report object ${o} is still in the bucket`);
+      },
+    },
   ];
 }
 
@@ -135,16 +195,23 @@ const SIGNALLED: FaultKind[] = ['sigint', 'sigint-after'];
 async function runOne(cli: CliPool, flow: Flow, variant: Variant, dir: string): Promise<Row> {
   const fake = await new FakeVultr(API_KEY, 'vultr-2026', { ...flow.behaviour, listLagMs: variant.lagMs ?? 0, instanceFilter: variant.instanceFilter ?? FILTER }).start();
   try {
-    flow.populate(fake);
+    await flow.populate(fake);
     if (variant.fault) fake.inject({ kind: variant.fault, at: atGroup(variant.group!) });
     const before = snapshot(fake);
+    const args = await flow.args(dir);
+    // Object storage through a proxy that may put one fault on one call.
+    const proxy = flow.s3Faults ? await s3FaultProxy(flow.env!.S3_ENDPOINT!, variant.s3, () => fake.signalTarget) : undefined;
     const job = {
-      args: [...(await flow.args(dir)), '--json'],
+      args: [...args, '--json'],
       env: {
+        ...flow.env,
+        ...(proxy ? { S3_ENDPOINT: proxy.endpoint } : {}),
         VULTR_API_KEY: API_KEY,
         VULTR_API_URL: fake.url,
         VULTR_SID_ISO_HTTP_BACKOFF: '0.02',
         VULTR_SID_ISO_SSH_PORT: String(fake.sshPort),
+        // The fake's IPv6 addresses are 2001:db8:: ones: never dialled (the pool's guard checks).
+        VULTR_SID_ISO_IPV6_REACH: 'no',
         NO_COLOR: '1',
         // Only a held answer needs the client's timeout to be short.
         ...(variant.fault === 'timeout' ? { VULTR_SID_ISO_HTTP_TIMEOUT: '1.5' } : {}),
@@ -153,8 +220,10 @@ async function runOne(cli: CliPool, flow: Flow, variant: Variant, dir: string): 
     };
     const result = await cli.run(job, { onStart: (pid) => (fake.signalTarget = pid), timeoutMs: 120_000 });
     recordOutput(result.stdout, result.stderr);
-    const cancelled = (variant.fault !== undefined && SIGNALLED.includes(variant.fault)) || (variant.ctrlCAfter !== undefined && !variant.last);
+    const cancelled = (variant.fault !== undefined && SIGNALLED.includes(variant.fault)) || (variant.ctrlCAfter !== undefined && !variant.last) || variant.s3?.kind === 'sigint';
     const problems = accountViolations(fake, before, result, { prefix: PREFIX, exitCodes: [cancelled ? 130 : 0] });
+    problems.push(...((await flow.afterRun?.(args)) ?? []));
+    if (variant.s3 && !proxy?.landed) problems.push(`the object storage fault never landed (calls: ${proxy?.calls.join(', ')})`);
     if (fake.pendingFaults.length) problems.push(`the fault never landed (calls: ${fake.log.calls.map((c) => c.sig).join(', ')})`);
     if (fake.instanceFilterQueries.length) problems.push(`GET /instances was asked to filter (${fake.instanceFilterQueries.join(', ')}): what is ours must be decided by the CLI`);
     if (variant.ctrlCAfter && !result.stderr.includes(`✔ ${variant.ctrlCAfter} (`)) problems.push(`the step "${variant.ctrlCAfter}" never finished`);
@@ -180,8 +249,9 @@ async function pool<T, R>(items: T[], limit: number, work: (item: T) => Promise<
   return out;
 }
 
-function variantsFor(groups: { group: number; sig: string }[], steps: string[]): Variant[] {
+function variantsFor(groups: { group: number; sig: string }[], steps: string[], flow: Flow): Variant[] {
   const out: Variant[] = [];
+  if (flow.s3Faults) for (const call of S3_CALLS) for (const kind of S3_FAULTS) out.push({ label: `object storage ${call}: ${kind}`, s3: { call, kind } });
   for (const { group, sig } of groups) {
     const changes = !sig.startsWith('GET ');
     for (const fault of changes ? CHANGE_FAULTS : READ_FAULTS) out.push({ label: `${sig} #${group}: ${fault}`, group, sig, fault });
@@ -211,10 +281,10 @@ function table(flow: string, rows: Row[], groups: { group: number; sig: string }
 }
 
 describe('the fault matrix', () => {
-  it('publish (full and empty library) and vm create: every call × every fault, and Ctrl-C after every step, keep the contract', { timeout: 900_000 }, async () => {
+  it('publish (full and empty library) and vm create (dual-stack and IPv6-only): every call × every fault, and Ctrl-C after every step, keep the contract', { timeout: 900_000 }, async () => {
     const started = Date.now();
     const scratch = await tempDir();
-    const all = flows(await isoHost(), scratch);
+    const all = flows(await isoHost(), scratch, await reportStorage(scratch));
     // Clean runs: each must keep the contract and succeed, and each tells its flow's calls and steps.
     const cli = new CliPool(CONCURRENCY);
     onTestFinished(() => cli.close());
@@ -223,7 +293,7 @@ describe('the fault matrix', () => {
     const shapes = clean.map((row) => ({ groups: row.groups, steps: [...row.result.stderr.matchAll(/^✔ (.+?) \([\d.]+ m?s\)/gm)].map((m) => m[1]!) }));
     // A change that is polled would be counted once by its group, and a fault at it land by chance.
     for (const { groups } of shapes) for (const { sig } of groups) expect(sig.startsWith('GET ') || !POLLED.has(sig), sig).toBe(true);
-    const plan = all.flatMap((flow, i) => variantsFor(shapes[i]!.groups, shapes[i]!.steps).map((variant) => ({ flow, variant })));
+    const plan = all.flatMap((flow, i) => variantsFor(shapes[i]!.groups, shapes[i]!.steps, flow).map((variant) => ({ flow, variant })));
     const rows = await pool(plan, CONCURRENCY, ({ flow, variant }) => runOne(cli, flow, variant, scratch));
     const seconds = ((Date.now() - started) / 1000).toFixed(0);
     const failed = rows.filter((r) => r.problems.length);
@@ -237,12 +307,15 @@ describe('the fault matrix', () => {
     expect(
       failed.map((r) => `${r.flow} / ${r.variant.label}: ${r.problems.join('; ')}\n${r.result.stderr.trimEnd().split('\n').slice(-6).join('\n')}`),
     ).toEqual([]);
+    expect(cli.refusedDials(), 'connections a run tried to make beyond loopback').toEqual([]);
     // Every call of every flow got every fault.
     for (const [i, flow] of all.entries()) {
       for (const { group, sig } of shapes[i]!.groups) {
         const got = rows.filter((r) => r.flow === flow.name && r.variant.group === group && !r.variant.lagMs && !r.variant.instanceFilter).map((r) => r.variant.fault);
         expect(got.sort(), `${flow.name} ${sig}`).toEqual([...(sig.startsWith('GET ') ? READ_FAULTS : CHANGE_FAULTS)].sort());
       }
+      // …and every object storage call every fault there.
+      if (flow.s3Faults) expect(rows.filter((r) => r.flow === flow.name && r.variant.s3).length, flow.name).toBe(S3_CALLS.length * S3_FAULTS.length);
     }
   });
 
@@ -295,7 +368,6 @@ describe('the fault matrix', () => {
     fake.addIso(`${PREFIX}-aaaaaaaaaaaa.iso`);
     fake.inject({ kind: 'sigint-after', at: nth('POST', '/instances') });
     const before = snapshot(fake);
-    const { execa } = await import('execa');
     const child = execa(process.execPath, [OLD_ABORT_PATH], { reject: false, cwd: ROOT, env: { VULTR_API_KEY: API_KEY, VULTR_API_URL: fake.url, NO_COLOR: '1' } });
     fake.signalTarget = child.pid;
     const r = await child;

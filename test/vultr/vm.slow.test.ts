@@ -4,9 +4,11 @@
 // waited for, and once the install is finished nothing deletes the VM.
 import { execa } from 'execa';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { TraceLine } from '../../src/systems/vultr-trace.js';
 import { FakeVultr, type Profile } from '../helpers/fake-vultr.js';
+import { refusedDials } from '../helpers/loopback-only.js';
 import { CLI, runCli } from '../helpers/project.js';
 import { API_KEY, cli, config, recordOutput, useVultrChecks, vmCreate, world, type World } from '../helpers/vultr-world.js';
 
@@ -77,14 +79,16 @@ describe.each(PROFILES)('vm create (%s)', { timeout: 180_000 }, (profile) => {
     } else {
       // The control: with nothing to see, nothing can be done but give up and clean up.
       expect(r.exitCode).toBe(1);
-      expect(r.stderr).toMatch(/the installed system on instance \S+ did not answer on SSH \(port \d+ of 127\.0\.\d+\.\d+ or 2001:db8:\S+\) within 4 s \(Vultr says active\/running\)/);
+      // Its IPv4 address only: the world says this machine has no IPv6 (the fake's are 2001:db8::).
+      expect(r.stderr).toMatch(/the installed system on instance \S+ did not answer on SSH \(port \d+ of 127\.0\.\d+\.\d+\) within 4 s \(Vultr says active\/running\)/);
       expect(r.stderr).toMatch(/deleted the unfinished instance/);
       expect(w.fake.instances.size).toBe(0);
     }
   });
 
   it('Ctrl-C after the install finished: the VM stays, and the message says how to carry on', async () => {
-    const w = await world(profile, { lockMs: 5_000 });
+    // Locked until the test says: vm detach must meet the lock however slow the machine is.
+    const w = await world(profile, { lockMs: Infinity });
     ourIso(w);
     const child = execa(process.execPath, [CLI, 'vm', 'create', '--region', 'ewr', '--plan', 'p', '--poll-interval', '0.1', '--timeout', '20'], { reject: false, env: { ...process.env, ...w.env, NO_COLOR: '1' } });
     child.stderr?.on('data', (c: Buffer) => {
@@ -100,8 +104,12 @@ describe.each(PROFILES)('vm create (%s)', { timeout: 180_000 }, (profile) => {
     );
     expect(calls(w, 'DELETE', `/instances/${inst!.id}`)).toEqual([]);
 
-    // …and that command does carry on, waiting out the lock.
-    const detach = await cli(w, ['vm', 'detach', inst!.id, '--poll-interval', '0.2']);
+    // …and that command does carry on, waiting out the lock: released once Vultr refused it a detach.
+    let ended = false;
+    const detaching = cli(w, ['vm', 'detach', inst!.id, '--poll-interval', '0.2']).finally(() => (ended = true));
+    while (!ended && !calls(w, 'POST', `/instances/${inst!.id}/iso/detach`).some((q) => q.status === 500)) await new Promise((r) => setTimeout(r, 50));
+    w.fake.unlock(inst!.id);
+    const detach = await detaching;
     expect(detach.exitCode, detach.stderr).toBe(0);
     expect(detach.stderr).toMatch(/is locked \(Vultr: "Unable to detach ISO: Server is currently locked"\); waiting to detach the ISO/);
     expect(inst!.isoState).toBe('ready');
@@ -183,5 +191,20 @@ describe('a recorded trace drives the fake', { timeout: 180_000 }, () => {
     expect(b.containerPrefix).toBe(a.containerPrefix);
     // The recording's calls, answered from the recording: nothing the fake made up.
     expect(replay.fake.requests.every((q) => q.status < 400)).toBe(true);
+  });
+});
+
+describe('no CLI run dials beyond loopback', { timeout: 180_000 }, () => {
+  it('the control: told this machine reaches IPv6, vm create dials the fake\'s 2001:db8:: address, and the loopback guard refuses and logs it', async () => {
+    const w = await world();
+    ourIso(w);
+    // Its own log, so that the check after the test (useVultrChecks: the world's log) stays for the real runs.
+    const log = join(w.dir, 'control-dials.log');
+    const r = await cli(w, ['vm', 'create', '--region', 'ewr', '--plan', 'p', '--poll-interval', '0.1', '--timeout', '20'], { VULTR_SID_ISO_IPV6_REACH: 'yes', VULTR_SID_ISO_TEST_DIAL_LOG: log });
+    // The IPv4 banner still ends the install; the IPv6 probes were refused before they left.
+    expect(r.exitCode, r.stderr).toBe(0);
+    const inst = w.fake.instances.get(JSON.parse(r.stdout).id)!;
+    expect(inst.v6_main_ip).toMatch(/^2001:db8:/);
+    expect(refusedDials(log)).toContain(`refused a connection to ${inst.v6_main_ip}: the tests dial loopback addresses only`);
   });
 });

@@ -31,6 +31,12 @@ export async function pickIso(state: VmState): Promise<VultrIso> {
   return found;
 }
 
+/** "web" → "web-2"; for a host name, its first label ("web.example.org" → "web-2.example.org"): a fleet's names. */
+export function numbered(name: string, n: number): string {
+  const [first, ...rest] = name.split('.');
+  return [`${first}-${n}`, ...rest].join('.');
+}
+
 export const planInstance: Step<VmState> = {
   title: 'Check the request',
   async run(state) {
@@ -46,25 +52,31 @@ export const planInstance: Step<VmState> = {
     if (!VULTR_ID.test(plan)) throw new UserInputError(`--plan "${plan}" is not a Vultr plan id (lower-case letters, digits and -); pass one like vc2-1c-2gb`);
     const hostname = options.hostname ?? fqdn(config);
     if (!isDnsName(hostname)) throw new UserInputError(`--hostname "${hostname}" is not a host name or a fully qualified one; pass one like web or web.example.org`);
-    let userData: string | undefined;
+    // A fleet numbers its host names (web-1 … web-N): each must still be one.
+    if (options.count !== undefined && !isDnsName(numbered(hostname, options.count))) {
+      throw new UserInputError(`--hostname "${hostname}" is too long to be numbered for --count ${options.count} (${numbered(hostname, options.count)}); pass a shorter one`);
+    }
     if (options.userDataFile) {
       const file = options.userDataFile;
-      userData = (await readInputFile(file, { what: `--user-data ${file}`, missing: 'pass the path of a cloud-config file (one that starts with #cloud-config)' })).toString('base64');
+      state.userData = await readInputFile(file, { what: `--user-data ${file}`, missing: 'pass the path of a cloud-config file (one that starts with #cloud-config)' });
     }
     const label = options.label ?? `${config.name}-${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '')}`;
+    const ipv6Only = options.ipv6Only ?? config.vm.ipv6Only;
+    options.ipv6Only = ipv6Only;
     state.request = {
       region,
       plan,
       enable_ipv6: true,
+      // Fixed at creation; Vultr ignores it without enable_ipv6 (OpenAPI document, POST /instances).
+      ...(ipv6Only ? { disable_public_ipv4: true as const } : {}),
       label,
       // Vultr serves this to cloud-init on the VM, which sets the hostname from it (an FQDN
       // also sets the domain), as the installer did from the config.
       hostname,
       tags: [...new Set([...config.vm.tags, ...(options.tags ?? [])])],
       ...(options.sshKeys.length ? { sshkey_id: options.sshKeys } : {}),
-      ...(userData ? { user_data: userData } : {}),
     };
-    return `${label} in ${region}, plan ${plan}`;
+    return `${label} in ${region}, plan ${plan}${ipv6Only ? ', IPv6 only' : ''}`;
   },
 };
 

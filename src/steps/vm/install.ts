@@ -1,8 +1,10 @@
 // The install is finished when the installed system answers (its SSH banner on the VM's main
-// IPv4 or IPv6 address), never when an API field says so: Vultr may not register a guest
-// power-off at all (docs/publishing.md, "How Vultr really behaves"). Then the ISO is
-// detached; Vultr restarts the VM itself on a detach, so nothing here calls start, and the
-// run waits for the installed system to answer again. power_status is only extra information.
+// IPv4 or IPv6 address), or, for an IPv6-only VM this machine cannot reach, when it reports
+// itself (install-signal.ts, read-report.ts); never when an API field says so: Vultr may not
+// register a guest power-off at all (docs/publishing.md, "How Vultr really behaves"). Then the
+// ISO is detached; Vultr restarts the VM itself on a detach, so nothing here calls start, and
+// the run waits for the installed system to answer again (where it can see it).
+// power_status is only extra information.
 import { setTimeout as delay } from 'node:timers/promises';
 import { OperationError } from '../../pipeline/errors.js';
 import type { Reporter } from '../../pipeline/reporter.js';
@@ -11,6 +13,7 @@ import { BannerWatch, dialable } from '../../systems/ssh-banner.js';
 import { settleWindow, type VultrInstance } from '../../systems/vultr-api.js';
 import { waitFor } from '../../systems/wait-for.js';
 import { noteInstance } from './create-instance.js';
+import { reportReader } from './read-report.js';
 import type { VmState } from './state.js';
 
 const noWait = (state: VmState) => (state.options.noWait ? '--no-wait' : undefined);
@@ -31,6 +34,17 @@ function watchBanner(state: VmState): BannerWatch {
   );
 }
 
+/**
+ * The addresses whose SSH banner counts, by the run's signal: both of a dual-stack VM's, only
+ * the IPv6 one of an IPv6-only VM (its main_ip is a private lease nobody outside can reach).
+ * While a report is awaited, none (`forRestart`: the IPv6 one if this machine reaches it).
+ */
+function bannerAddresses(state: VmState, instance: VultrInstance, forRestart = false): (string | undefined)[] {
+  const signal = state.signal ?? { kind: 'ssh', ipv4: true, ipv6: true };
+  if (signal.kind === 'report') return forRestart && signal.ipv6Banner ? [instance.v6_main_ip] : [];
+  return [signal.ipv4 ? instance.main_ip : undefined, signal.ipv6 ? instance.v6_main_ip : undefined];
+}
+
 /** Logs instance states as they change. */
 function stateLogger(id: string, reporter: Reporter) {
   let last = '';
@@ -42,7 +56,8 @@ function stateLogger(id: string, reporter: Reporter) {
 }
 
 /** Polls the instance until its installed system answers; starts it once if Vultr shows it powered off. */
-async function untilInstalled(state: VmState, watch: BannerWatch, { reporter, signal }: StepContext): Promise<string> {
+async function untilInstalled(state: VmState, watch: BannerWatch, ctx: StepContext): Promise<string> {
+  const { reporter, signal } = ctx;
   const vultr = state.vultr!;
   const id = state.instanceId!;
   const log = stateLogger(id, reporter);
@@ -51,13 +66,17 @@ async function untilInstalled(state: VmState, watch: BannerWatch, { reporter, si
   let polledAt = 0;
   let sawRunning = false;
   let starts = 0;
+  const report = state.signal?.kind === 'report' ? reportReader(state, ctx) : undefined;
   for (;;) {
     signal.throwIfAborted();
     if (Date.now() - polledAt >= state.options.pollIntervalMs) {
       instance = await vultr.getInstance(id);
       polledAt = Date.now();
       log(instance);
-      if (instance.status === 'active') watch.watch([instance.main_ip, instance.v6_main_ip]);
+      if (instance.status === 'active') watch.watch(bannerAddresses(state, instance));
+      state.instance = instance;
+      const sent = await report?.();
+      if (sent) return sent;
       sawRunning ||= instance.power_status === 'running';
       if (sawRunning && instance.status === 'active' && instance.power_status === 'stopped') {
         // Only if Vultr registers it: an ISO that ends its install with a power-off. With the
@@ -77,7 +96,12 @@ async function untilInstalled(state: VmState, watch: BannerWatch, { reporter, si
       return watch.banner;
     }
     if (Date.now() >= deadline) {
-      const where = [instance.main_ip, instance.v6_main_ip].filter(dialable).join(' or ') || 'its addresses';
+      if (report) {
+        throw new OperationError(
+          `instance ${id} sent no install report within ${Math.round(state.options.timeoutMs / 1000)} s (Vultr says ${instance.status}/${instance.power_status}); raise --timeout, or watch the install on the VM's console in the Vultr portal`,
+        );
+      }
+      const where = bannerAddresses(state, instance).filter(dialable).join(' or ') || 'its addresses';
       throw new OperationError(
         `the installed system on instance ${id} did not answer on SSH (port ${state.options.settings.ssh.port} of ${where}) within ${Math.round(state.options.timeoutMs / 1000)} s (Vultr says ${instance.status}/${instance.power_status}); raise --timeout, or watch the install on the VM's console in the Vultr portal`,
       );
@@ -87,15 +111,24 @@ async function untilInstalled(state: VmState, watch: BannerWatch, { reporter, si
 }
 
 export const waitForInstall: Step<VmState> = {
-  title: 'Wait for the unattended install (until the VM answers on SSH)',
+  title: 'Wait for the unattended install (until the VM answers on SSH or reports)',
   skip: noWait,
   async run(state, ctx) {
     const watch = watchBanner(state);
     try {
-      const banner = await untilInstalled(state, watch, ctx);
+      const seen = await untilInstalled(state, watch, ctx);
       state.installMs = Date.now() - state.createdAt!;
       noteInstance(ctx.leftovers, state);
-      return `installed: the system answers (${banner}) after ${minutes(state.installMs)}`;
+      const report = state.installReport;
+      if (report) {
+        for (const error of report.cloudInitErrors) ctx.reporter.warn(`instance ${state.instanceId}: cloud-init reported: ${error}`);
+        if (report.missing.length) ctx.reporter.warn(`instance ${state.instanceId} is installed but lacks: ${report.missing.join(', ')}; log in and look at its console or login message for how to complete it`);
+        if (!report.sshd) {
+          throw new OperationError(`instance ${state.instanceId} finished its install but reports that its SSH server does not answer, so nobody could log in; look at its console in the Vultr portal`);
+        }
+        return `installed: the VM reported after ${minutes(state.installMs)}`;
+      }
+      return `installed: the system answers (${seen}) after ${minutes(state.installMs)}`;
     } finally {
       watch.stop();
     }
@@ -131,12 +164,18 @@ export const detachIso: Step<VmState> = {
 
 export const waitForRestart: Step<VmState> = {
   title: 'Wait for the installed system after the restart',
-  skip: noWait,
+  skip: (state) => {
+    if (state.options.noWait) return '--no-wait';
+    const signal = state.signal;
+    // Its first boot has reported; nothing here can see the VM once more.
+    if (signal?.kind === 'report' && !signal.ipv6Banner) return 'the VM cannot be reached from here; it reported its installed system before the detach';
+    return undefined;
+  },
   async run(state, { reporter, signal }) {
     const id = state.instanceId!;
     const instance = await state.vultr!.getInstance(id);
     const watch = watchBanner(state);
-    watch.watch([instance.main_ip, instance.v6_main_ip]);
+    watch.watch(bannerAddresses(state, instance, true));
     try {
       // First the restart: the banner goes away (unless it is over between two probes, or
       // this account's detach does not restart the VM: then the grace period ends the wait).
