@@ -167,8 +167,8 @@ fi
 # said on the consoles, late.log its own output. Watched: a failed install holds the consoles.
 : > "$work/console.raw"
 # shellcheck disable=SC2016 # expanded by the shell that script(1) starts
-LAB_INST=$inst LAB_LATE_LOG=$work/late.log VSI_RETRY_SECONDS=1 script -q -e -c \
-  'mount --bind "$(tty)" "$LAB_INST/dev/ttyS0" && PATH=/bin exec chroot "$LAB_INST" /bin/sh /vultr-sid-iso/installer/late.sh > "$LAB_LATE_LOG" 2>&1' \
+LAB_INST=$inst LAB_LATE_LOG=$work/late.log LAB_CHROOT=$(command -v chroot) VSI_RETRY_SECONDS=1 script -q -e -f -c \
+  'mount --bind "$(tty)" "$LAB_INST/dev/ttyS0" && PATH=/bin exec "$LAB_CHROOT" "$LAB_INST" /bin/sh /vultr-sid-iso/installer/late.sh > "$LAB_LATE_LOG" 2>&1' \
   "$work/console.raw" < /dev/null > /dev/null 2>&1 &
 late=$!
 held=no

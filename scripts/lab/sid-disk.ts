@@ -125,8 +125,9 @@ async function build(variant: SidVariant, options: Omit<SidDiskOptions, 'variant
     const started = Date.now();
     await locked(join(cache, '.lock'), base, ['sh', BASE_BUILDER, base, join(cache, 'apt-archives'), ...packages]);
     log(`sid lab: root built in ${Math.round((Date.now() - started) / 1000)} s`);
-    await removeOthers(cache, /^base-.*\.tar$/, `base-${baseKey}.tar`);
   }
+  await utimes(base, new Date(), new Date());
+  await pruneBases(cache);
 
   const spec = VARIANTS[variant];
   const faultsText = JSON.stringify({ failOnce: spec.faults.failOnce?.map(String), refuse: spec.faults.refuse?.map(String), env: spec.env });
@@ -233,8 +234,10 @@ function hash(...parts: (string | Buffer)[]): string {
   return h.digest('hex');
 }
 
-async function removeOthers(dir: string, pattern: RegExp, keep: string): Promise<void> {
-  for (const name of await readdir(dir)) if (pattern.test(name) && name !== keep) await rm(join(dir, name), { force: true });
+/** Keeps the two most recently used roots: worktrees of other branches may share the cache and need another. */
+async function pruneBases(dir: string): Promise<void> {
+  const bases = await Promise.all((await readdir(dir)).filter((n) => /^base-[0-9a-f]+\.tar$/.test(n)).map(async (n) => ({ n, t: (await stat(join(dir, n))).mtimeMs })));
+  for (const { n } of bases.sort((a, b) => b.t - a.t).slice(2)) await rm(join(dir, n), { force: true });
 }
 
 /** Keeps the most recently used disks and late.sh runs (build touches the one it returns), and renders in use by them. */
