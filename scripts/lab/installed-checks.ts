@@ -437,7 +437,7 @@ export async function consolesOnScreen(t: Target): Promise<string> {
 
 /** What vultr-sid-status prints, and its exit code (0 complete, 1 incomplete, 2 no status). */
 export async function installStatus(t: Target): Promise<{ exitCode: number; text: string }> {
-  const r = await onVm(t, '/usr/local/sbin/vultr-sid-status');
+  const r = await onVm(t, '/usr/local/bin/vultr-sid-status');
   return { exitCode: r.exitCode, text: r.stdout.trim() };
 }
 

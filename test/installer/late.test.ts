@@ -102,7 +102,7 @@ async function runLate(configYaml: string, { faults = {}, admin, prepare }: Late
 
 /** A command in the stand-in new system after the install, as its admin would run it (as root). */
 function inTarget(target: string, command: string) {
-  return execa('chroot', [target, '/bin/env', 'PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin', 'VSI_RETRY_SECONDS=0', '/bin/sh', '-c', command], { reject: false, env: { LC_ALL: 'C' } });
+  return execa('chroot', [target, '/bin/env', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'VSI_RETRY_SECONDS=0', '/bin/sh', '-c', command], { reject: false, env: { LC_ALL: 'C' } });
 }
 
 const mode = async (path: string) => (await stat(path)).mode & 0o7777;
@@ -133,11 +133,11 @@ describe("the late command, under the installer's busybox", () => {
     const apt = (args: string) => `apt-get ${args}`;
     const opts = '-y -o Dpkg::Options::=--force-confold -o DPkg::Lock::Timeout=300';
     expect(late.targetCalls).toEqual([
-      apt('-o DPkg::Lock::Timeout=300 update'),
+      apt('-o DPkg::Lock::Timeout=300 --error-on=any update'),
       apt(`${opts} install openssh-server cloud-init`),
       'systemctl enable vultr-sid-complete.service',
       // A run of its own: its lists are refreshed once.
-      apt('-o DPkg::Lock::Timeout=300 update'),
+      apt('-o DPkg::Lock::Timeout=300 --error-on=any update'),
       apt(`${opts} full-upgrade`),
       apt(`${opts} install ${PACKAGES}`),
       `systemctl enable ${UNITS}`,
@@ -202,20 +202,20 @@ describe("the late command, under the installer's busybox", () => {
     expect(late.targetCalls.some((c) => c.startsWith('systemctl enable vultr-sid-metadata-guard'))).toBe(false);
     expect(await exists(late.target('var/lib/vultr-sid-iso/install-incomplete'))).toBe(true);
     expect(await readFile(late.target('etc/issue.d/vultr-sid-iso.issue'), 'utf8')).toBe(
-      `vultr-sid-iso: this install is incomplete: packages ${status.packages}; units ${status.units}\nComplete it with: sudo vultr-sid-complete (it is also tried at every boot)\n\n`,
+      `vultr-sid-iso: this install is incomplete: packages ${status.packages}; units ${status.units}\nComplete it with: sudo /usr/local/sbin/vultr-sid-complete (it is also tried at every boot)\n\n`,
     );
     expect(late.said.slice(-2)).toEqual([
       `install finished with parts missing: packages ${status.packages}; units ${status.units}`,
-      'rebooting into the installed system: it is reachable, says what is missing, and completes it at boot or with: sudo vultr-sid-complete',
+      'rebooting into the installed system: it is reachable, says what is missing, and completes it at boot or with: sudo /usr/local/sbin/vultr-sid-complete',
     ]);
 
     // On the installed system: the status command and the login message say what is missing.
     const before = await inTarget(late.target(''), 'vultr-sid-status');
     expect(before.exitCode).toBe(1);
     expect(before.stdout).toContain(`  packages    ${status.packages}\n`);
-    expect(before.stdout.trimEnd().split('\n').at(-1)).toBe('Complete it with: sudo vultr-sid-complete');
+    expect(before.stdout.trimEnd().split('\n').at(-1)).toBe('Complete it with: sudo /usr/local/sbin/vultr-sid-complete');
     expect((await inTarget(late.target(''), '/etc/update-motd.d/60-vultr-sid-status')).stdout).toBe(
-      `vultr-sid-iso: this install is incomplete: packages ${status.packages}; units ${status.units}\nComplete it with: sudo vultr-sid-complete`,
+      `vultr-sid-iso: this install is incomplete: packages ${status.packages}; units ${status.units}\nComplete it with: sudo /usr/local/sbin/vultr-sid-complete`,
     );
     // The mirror has docker.io again: the one command completes the install and starts our units.
     await writeFile(late.target('stub/refuse'), '');
