@@ -6,9 +6,10 @@
 //       fails visibly (every console says why, the disk it partitioned is wiped, it never
 //       reboots into the half-made system) and the network configuration is refused. No boot.
 //   (b) has no docker.io: the VM boots, the key from Vultr's metadata (cloud-init) logs in, the
-//       console and the login say what is missing; then, with the mirror reachable, the one
-//       command completes the install. Its own lab and VM (no Docker: a quick boot), while the
-//       main lab runs in the other worker.
+//       console and the login say what is missing, and so does the one command while the
+//       mirror is out of reach (with VSI_LAB_COMPLETE=1, it then completes the install).
+//       Its own lab and VM (no Docker: a quick boot), while the main lab runs in the other
+//       worker.
 //   (a) fails once, then works: late.sh tries again and the install is complete. That is the
 //       main lab disk, which installed-system.slow.test.ts boots; here only what late.sh did
 //       (last: by then the main lab has built it).
@@ -52,7 +53,7 @@ describe.sequential('an install that goes wrong never strands a VM', () => {
     expect(run.wipe?.[1]).toBe('after: ');
   });
 
-  it('(b) a package source without docker.io: the VM boots, the metadata key logs in, the console and the login say what is missing, and vultr-sid-complete completes it', { timeout: BUILD_MS + BOOT_MS + 20 * 60_000 }, async () => {
+  it('(b) a package source without docker.io: the VM boots, the metadata key logs in, the console, the login and vultr-sid-complete say what is missing', { timeout: BUILD_MS + BOOT_MS + 20 * 60_000 }, async () => {
     const disk = await sidDisk({ variant: 'no-docker', log: (l) => console.log(l) });
     // The control: docker.io's package was asked for and refused, and nothing else was.
     const refused = disk.requests.filter((r) => r.action === 'refused').map((r) => r.url);
@@ -93,7 +94,15 @@ describe.sequential('an install that goes wrong never strands a VM', () => {
     const login = await checks.loginMessage(target);
     expect(login).toMatch(/^vultr-sid-iso: this install is incomplete: packages failed: docker\.io.*\nComplete it with: sudo \/usr\/local\/sbin\/vultr-sid-complete\n/m);
 
-    // The mirror reachable again: the one command completes the install and starts Docker in order.
+    // The one command, as the notes give it (sudo's secure_path has no /usr/local): with the
+    // mirror still out of reach it says what is still missing, and exits 1.
+    const again = await vm.ssh(metaKey, 'debian', 'sudo /usr/local/sbin/vultr-sid-complete units');
+    expect(again.exitCode, again.stderr).toBe(1);
+    expect(again.stderr.trim().split('\n').at(-1)).toMatch(/^vultr-sid-iso: this install is still incomplete: packages failed: docker\.io .*; units waiting: for docker\.io/);
+
+    // With the mirror reachable it completes the install and starts Docker in order. Under TCG
+    // that is minutes of dpkg (359 s measured), beyond npm test's budget: VSI_LAB_COMPLETE=1 runs it.
+    if (process.env.VSI_LAB_COMPLETE !== '1') return;
     await lab.router(['nft', 'delete table inet vsi_block']);
     const completing = Date.now();
     const done = await vm.ssh(metaKey, 'debian', 'sudo /usr/local/sbin/vultr-sid-complete', { timeoutMs: 20 * 60_000 });
@@ -104,7 +113,7 @@ describe.sequential('an install that goes wrong never strands a VM', () => {
     expect(await checks.loginMessage(target)).not.toMatch(/this install is incomplete/);
     for (let i = 0; ; i++) {
       const r = await vm.ssh(metaKey, 'debian', 'systemctl is-active docker vultr-sid-metadata-guard vultr-sid-ipv6');
-      if (r.stdout.trim().split('\n').every((s) => s === 'active')) break;
+      if (r.stdout.trim().split('\n').every((state) => state === 'active')) break;
       expect(i, `Docker and our units did not start after the completion: ${r.stdout.trim()}`).toBeLessThan(60);
       await new Promise((res) => setTimeout(res, 5000));
     }
