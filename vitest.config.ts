@@ -11,6 +11,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  */
 const LONGEST = [
   'test/system/installed-system.slow.test.ts',
+  'test/system/partial-install.slow.test.ts',
   'test/installer/guard.slow.test.ts',
   'test/build/attached-iso.slow.test.ts',
 ];

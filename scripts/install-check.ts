@@ -102,6 +102,9 @@ async function main(): Promise<number> {
     target.expectedPrefix = labContainerPrefix(config.docker.subnet);
     const published = config.docker.exposure === 'published';
     const steps: [string, () => Promise<string>][] = [
+      ['install: every part done (vultr-sid-status)', () => checks.installComplete(target)],
+      ["network: the installer's configuration is one vultr-sid-ipv6 supports", () => checks.networkConfigSupported(target)],
+      ['consoles: the screen is the main console, the serial line a console too', () => checks.consolesOnScreen(target)],
       ['cloud-init: Vultr datasource, no errors, vendor-data ignored', () => checks.cloudInitClean(target, instanceId)],
       ['logins: metadata key as the admin; no password, no root', () => checks.loginsAsExpected(target)],
       ['IPv6: the /80, ndppd, accept_ra=2 with an RA default route', () => checks.ipv6Ready(target, 'metadata')],

@@ -541,3 +541,51 @@ export async function ipv6OnlyBoot(t: Target, lease: string): Promise<string> {
   check(seconds('vultr-sid-ipv6.service') < 20, `vultr-sid-ipv6.service took ${seconds('vultr-sid-ipv6.service')} s: it waited for a default route`);
   return `lease ${lease}/18, no IPv4 default route, metadata by the classless route; no unit failed; ${blame.trim().split('\n').map((l) => l.trim()).join(', ')}`;
 }
+
+/**
+ * The screen is the main console, as Vultr's web console shows it: /proc/consoles marks the
+ * screen's first virtual terminal (tty1, as our boot entries name it) `C`, which /dev/console,
+ * and so systemd, cloud-init and an emergency shell, write to; the serial line (ttyS0) is a
+ * console too (the kernel and our programs still write there).
+ */
+export async function consolesOnScreen(t: Target): Promise<string> {
+  const r = await onVm(t, 'cat /proc/consoles');
+  const flags = (name: string) => new RegExp(`^${name}\\s+\\S+\\s+\\(([^)]*)\\)`, 'm').exec(r.stdout)?.[1] ?? '';
+  check(flags('tty1').includes('C'), `/proc/consoles does not mark tty1 (the screen) as the main console (C): ${r.stdout.trim().replace(/\n/g, ' | ')}`);
+  check(flags('ttyS0').includes('E') && !flags('ttyS0').includes('C'), `/proc/consoles does not list ttyS0 as a further enabled console: ${r.stdout.trim().replace(/\n/g, ' | ')}`);
+  return `consoles: ${r.stdout.trim().replace(/\s+/g, ' ').replace(/ (ttyS0)/, '; $1')}`;
+}
+
+/** What vultr-sid-status prints, and its exit code (0 complete, 1 incomplete, 2 no status). */
+export async function installStatus(t: Target): Promise<{ exitCode: number; text: string }> {
+  const r = await onVm(t, '/usr/local/bin/vultr-sid-status');
+  return { exitCode: r.exitCode, text: r.stdout.trim() };
+}
+
+/**
+ * The install recorded every part as done (vultr-sid-status exits 0) and says nothing is
+ * missing; unless it was completed during this boot, the boot unit had nothing to do.
+ */
+export async function installComplete(t: Target, options: { completedThisBoot?: boolean } = {}): Promise<string> {
+  const status = await installStatus(t);
+  check(status.exitCode === 0 && /^vultr-sid-iso install: complete /.test(status.text), `the install is not complete: ${status.text.replace(/\n\s*/g, '; ')}`);
+  const r = await onVm(t, 'test -e /var/lib/vultr-sid-iso/install-incomplete && echo flag; test -e /etc/issue.d/vultr-sid-iso.issue && echo issue; systemctl show -p ConditionResult vultr-sid-complete.service');
+  check(!/^(flag|issue)$/m.test(r.stdout), `a complete install still says it is incomplete: ${r.stdout.trim()}`);
+  if (!options.completedThisBoot) check(/ConditionResult=no/.test(r.stdout), `vultr-sid-complete.service ran on a complete install: ${r.stdout.trim()}`);
+  return status.text.split('\n')[0]!;
+}
+
+/** What an interactive login shows before the prompt (ssh -tt with no command: the login message). */
+export async function loginMessage(t: Target): Promise<string> {
+  const r = await t.vm.ssh(t.key, t.admin, '', { extra: ['-tt'], input: 'exit\n' });
+  check(r.exitCode !== 255, `an interactive login as ${t.admin} failed: ${r.stderr.trim()}`);
+  // eslint-disable-next-line no-control-regex -- a terminal's escapes and carriage returns are what is removed
+  return r.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
+}
+
+/** The network configuration is one vultr-sid-ipv6 supports (vultr-sid-network-check, as the install checked it). */
+export async function networkConfigSupported(t: Target): Promise<string> {
+  const r = await onVm(t, '/usr/local/sbin/vultr-sid-network-check --uplink enp1s0');
+  check(r.exitCode === 0 && /^ifupdown: enp1s0 \(inet dhcp/.test(r.stdout), `vultr-sid-network-check refuses the installed system's network configuration: ${(r.stdout + r.stderr).trim()}`);
+  return r.stdout.trim();
+}

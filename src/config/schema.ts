@@ -113,7 +113,7 @@ export const configSchema = z
           .max(300, 'is above 300 seconds')
           .default(5)
           .describe('Seconds the boot menu waits before its default entry starts, which boots the installed system when the first disk holds one and otherwise the automated install (1 to 300).'),
-        serialConsole: z.boolean().default(true).describe('Kernel console on the serial port (`console=ttyS0,115200n8`) as well as the screen, in the installer and the installed system.'),
+        serialConsole: z.boolean().default(true).describe('Kernel console on the serial port (`console=ttyS0,115200n8`) as well as the screen, in the installer and the installed system; the screen stays the main console.'),
       })
       .prefault({}),
     installer: z

@@ -3,7 +3,15 @@
 // not (grub-config.ts: the decision is GRUB's, on both firmwares); a separately labelled
 // entry reinstalls over an existing system; Debian's own menu stays one entry away. The
 // kernel console goes to screen and serial, and the same console= arguments follow "---" so
-// the installed system keeps them.
+// the installed system keeps them. The screen comes last: the last console= is the one
+// /dev/console (and so the installer's dialogs, an emergency shell, cloud-init's key
+// fingerprints) goes to (kernel docs, admin-guide/serial-console), and Vultr's web console
+// shows the screen, not the serial line. It is named tty1, the screen's first virtual terminal,
+// not tty0: the installer picks its console with rootskel's reopen-console, which renames tty0
+// to tty1 before it looks up the kernel's flags for it, so with console=tty0 last it finds no
+// main console and runs on ttyS0 (rootskel 1.138, bookworm's and trixie's d-i). Kernel messages
+// still go to both; what the tests and the nightly read on the serial line is written there by
+// our scripts themselves (say.sh, and the installer's log copied by early.sh).
 import { WIPE_PARAMETER } from '../render/installer-parameters.js';
 import { GRUB_BIOS_IMAGE, GRUB_DECIDE_CONFIG } from './grub-config.js';
 import { AUTO_INITRD } from './initrd-overlay.js';
@@ -29,7 +37,7 @@ export interface BootMenuOptions {
 
 
 function consoles(serial: boolean): string {
-  return serial ? 'console=tty0 console=ttyS0,115200n8' : 'console=tty0';
+  return serial ? 'console=ttyS0,115200n8 console=tty1' : 'console=tty1';
 }
 
 export function bootEntries(layout: IsoLayout, options: BootMenuOptions): BootEntry[] {

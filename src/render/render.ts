@@ -13,6 +13,11 @@ import { validateArtifacts } from './validate.js';
 
 /** Packages the late command installs from unstable, plus the config's extras. */
 export const TARGET_PACKAGES = ['docker.io', 'ndppd', 'cloud-init', 'openssh-server', 'python3', 'iproute2', 'nftables', 'sudo', 'ca-certificates'];
+/**
+ * What makes the VM reachable (SSH, and cloud-init to hand it Vultr's keys): installed first,
+ * and an install without them fails (templates/installer/late.sh.hbs).
+ */
+export const ESSENTIAL_PACKAGES = ['openssh-server', 'cloud-init'];
 
 async function* walk(dir: string): AsyncGenerator<string> {
   for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
@@ -33,7 +38,9 @@ function templateContext(config: Config) {
     // A password hash alone gives sudo a password; SSH takes it only when asked to.
     passwordLogin: config.admin.sshPasswordLogin,
     wipeParameter: WIPE_PARAMETER,
-    packages: [...new Set([...TARGET_PACKAGES, ...config.installer.packages])],
+    essentials: ESSENTIAL_PACKAGES,
+    // Everything else, installed once the essentials are.
+    packages: [...new Set([...TARGET_PACKAGES, ...config.installer.packages])].filter((p) => !ESSENTIAL_PACKAGES.includes(p)),
   };
 }
 

@@ -105,7 +105,7 @@ describe.each(Object.keys(LAYOUTS) as (keyof typeof LAYOUTS)[])('build from a %s
     // Menus: automated entry by default after the timeout; Debian's menu still reachable.
     const grub = await readFile(join(dir, 'b', 'boot/grub/grub.cfg'), 'utf8');
     expect(grub).toContain('set timeout=5');
-    expect(grub).toMatch(/auto=true priority=critical console=tty0 console=ttyS0,115200n8 --- console=tty0 console=ttyS0,115200n8/);
+    expect(grub).toMatch(/auto=true priority=critical console=ttyS0,115200n8 console=tty1 --- console=ttyS0,115200n8 console=tty1/);
     expect(grub).toContain((await readFile(join(dir, 'a', 'boot/grub/grub.cfg'), 'utf8')).split('\n').find((l) => l.includes("menuentry 'Install'")));
     const isolinux = await readFile(join(dir, 'b', LAYOUTS[kind].menus[0]), 'utf8');
     expect(isolinux).toMatch(/^timeout 50$/m);

@@ -25,7 +25,7 @@ async function identify(sysVendor: string): Promise<string> {
   await cp(join(rendered.dir, 'user-data'), file('var/lib/cloud/seed/nocloud/user-data'));
   await cp(join(rendered.dir, 'meta-data'), file('var/lib/cloud/seed/nocloud/meta-data'));
   await writeFile(file('sys/class/dmi/id/sys_vendor'), `${sysVendor}\n`);
-  await writeFile(file('proc/cmdline'), 'BOOT_IMAGE=/vmlinuz root=/dev/vda1 ro console=tty0 console=ttyS0,115200n8\n');
+  await writeFile(file('proc/cmdline'), 'BOOT_IMAGE=/vmlinuz root=/dev/vda1 ro console=ttyS0,115200n8 console=tty1\n');
   await writeFile(file('stubs/systemd-detect-virt'), '#!/bin/sh\necho kvm\n');
   await writeFile(file('stubs/blkid'), '#!/bin/sh\nexit 0\n');
   await chmod(file('stubs/systemd-detect-virt'), 0o755);

@@ -22,5 +22,12 @@ export async function buildFrom(kind: 'netinst' | 'mini', extra: string[] = []):
 export async function expectPreseedMarker(kind: 'netinst' | 'mini', firmware: 'bios' | 'uefi'): Promise<void> {
   const { iso, dir } = await buildFrom(kind);
   const boot = await bootToPreseed(iso, firmware, BOOT_LIMIT_MS, { workDir: dir });
-  expect(boot.ok, `no marker (or the language question first) within ${BOOT_LIMIT_MS / 1000} s; serial tail:\n${boot.serial.slice(-2000)}`).toBe(true);
+  const tail = `serial tail:\n${boot.serial.slice(-2000)}`;
+  expect(boot.serial, `no marker within ${BOOT_LIMIT_MS / 1000} s; ${tail}`).toContain(MARKER);
+  // The screen (its first virtual terminal) is the installer's main console; the serial line is one too.
+  expect(boot.consoles, tail).toMatchObject({ tty1: expect.stringContaining('C'), ttyS0: expect.stringContaining('E') });
+  expect(boot.consoles.ttyS0).not.toContain('C');
+  // The installer's log follows on the serial line (what the install gate reads there).
+  expect(boot.logCopied, tail).toBe(true);
+  expect(boot.ok, `the language question before the marker; ${tail}`).toBe(true);
 }

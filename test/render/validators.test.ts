@@ -50,8 +50,12 @@ describe('rendered artifacts of the committed config', () => {
     const sbin = join(rendered.dir, 'rootfs/usr/local/sbin');
     const shScripts = [];
     for (const f of await readdir(sbin)) if ((await readFile(join(sbin, f), 'utf8')).startsWith('#!/bin/sh\n')) shScripts.push(join(sbin, f));
-    expect(shScripts.length).toBe(3);
-    await execa('shellcheck', ['-s', 'sh', ...shScripts]);
+    expect(shScripts.length).toBe(5);
+    // -x: they source our libraries from /usr/local/lib/vultr-sid-iso (source= names them).
+    const lib = join(rendered.dir, 'rootfs/usr/local/lib/vultr-sid-iso');
+    const libs = (await readdir(lib)).map((f) => join(lib, f));
+    const others = ['rootfs/usr/local/bin/vultr-sid-status', 'rootfs/etc/update-motd.d/60-vultr-sid-status'].map((f) => join(rendered.dir, f));
+    await execa('shellcheck', ['-x', '-s', 'sh', ...shScripts, ...libs, ...others], { cwd: sbin });
     await execa('shellcheck', ['-s', 'sh', 'scripts/ensure-setup.sh', 'scripts/fixtures/fetch-debs.sh']);
     await execa('shellcheck', ['-s', 'bash', 'scripts/fixtures/build-standin-iso.sh']);
     for (const program of ['vultr-sid-ipv6', 'vultr-sid-ndp-proxy']) await execa('python3', ['-m', 'py_compile', join(rendered.dir, 'rootfs/usr/local/sbin', program)]);
@@ -71,7 +75,7 @@ describe('rendered artifacts of the committed config', () => {
     await cp('/usr/bin/true', join(root, 'usr/sbin/dockerd'));
     await writeFile(join(root, 'usr/lib/systemd/system/docker.service'), '[Unit]\nDescription=Docker (stand-in)\n[Service]\nExecStart=/usr/sbin/dockerd\n[Install]\nWantedBy=multi-user.target\n');
     const units = (await readdir(join(root, 'etc/systemd/system'))).filter((u) => /\.(service|timer)$/.test(u)).map((u) => join(root, 'etc/systemd/system', u));
-    expect(units.length).toBe(7);
+    expect(units.length).toBe(8);
     units.push(join(root, 'usr/lib/systemd/system/docker.service'));
     const r = await execa('systemd-analyze', ['verify', `--root=${root}`, ...units], { reject: false });
     expect(r.stderr).toBe('');

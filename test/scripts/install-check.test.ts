@@ -1,6 +1,7 @@
 // The install gate's own input handling and its reading of d-i's serial console. The gate
 // itself (a full d-i install) needs a full Debian mirror and runs in the nightly.
 import { execa } from 'execa';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { INSTALL_DONE, installerStop } from '../../scripts/lab/installer-progress.js';
@@ -43,8 +44,25 @@ describe('install-check', () => {
     expect(installerStop('[!!] Choose a mirror of the Debian archive\r\n\x1b[5;3HBad archive mirror')).toBe('the installer stopped: "Bad archive mirror"');
   });
 
+  it("names it from the installer's log, which is what the serial line carries with the screen as the main console (a real stand-in boot)", async () => {
+    // test/fixtures/installer-serial/SOURCE.txt: the installer could not fetch a udeb (404).
+    const serial = await readFile(join(ROOT, 'test/fixtures/installer-serial/netinst-standin-404.log'), 'latin1');
+    expect(installerStop(serial)).toBe('the installer could not download apt-mirror-setup from the mirror (anna: "package retrieval failed", ERROR 404: Not Found)');
+    // The control: the same log up to the line before the failure is still installing.
+    expect(installerStop(serial.slice(0, serial.indexOf('WARNING **: package retrieval failed')))).toBeUndefined();
+  });
+
+  it("names our late command's ends other than complete: a failed install and one with parts missing", () => {
+    expect(installerStop('vultr-sid-iso: install failed: openssh-server cloud-init could not be installed (E: Failed to fetch x)\r\nvultr-sid-iso: /dev/vda wiped')).toBe(
+      'the install failed: openssh-server cloud-init could not be installed (E: Failed to fetch x)',
+    );
+    expect(installerStop('vultr-sid-iso: install finished with parts missing: packages failed: docker.io could not be installed (E: x)\r\n')).toBe(
+      'the install finished with parts missing: packages failed: docker.io could not be installed (E: x)',
+    );
+  });
+
   it('the control: a console that is still installing, or done, is no stop', () => {
     expect(installerStop('vultr-sid-iso: preseed loaded\r\nRetrieving libc6-udeb\r\nInstalling the base system')).toBeUndefined();
-    expect(installerStop(`vultr-sid-iso: installing docker.io, ndppd, cloud-init\r\n${INSTALL_DONE}; rebooting`)).toBeUndefined();
+    expect(installerStop(`vultr-sid-iso: installing openssh-server cloud-init (what makes the VM reachable)\r\n${INSTALL_DONE}; rebooting into the installed system`)).toBeUndefined();
   });
 });
