@@ -4,16 +4,18 @@
 // test can change the metadata between boots. Each request is appended to LOG as a JSON line.
 // With --files DIR it also serves DIR/NAME as /lab/NAME: what first-boot user-data fetches in a
 // lab that has no registry (a container image for `docker import URL`), as a real VM's
-// user-data would pull from the internet.
+// user-data would pull from the internet; and it takes a PUT of /lab/NAME (any query, as a
+// presigned URL has one) into DIR/NAME, as object storage takes the install report an
+// IPv6-only VM sends (src/vm/report-user-data.ts).
 //
 // usage: node metadata-server.js [--files DIR] ADDRESS PORT FILE [LOG]
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { parseScriptArgs, scriptCommand } from '../script-cli.js';
 
 const command = scriptCommand('metadata-server', "Serve Vultr's metadata (/ and /v1.json from FILE) at ADDRESS:PORT, for the lab.")
-  .option('--files <dir>', 'also serve DIR/NAME as /lab/NAME')
+  .option('--files <dir>', 'also serve DIR/NAME as /lab/NAME, and take a PUT of /lab/NAME into it')
   .argument('<address>', 'address to listen on, e.g. 169.254.169.254')
   .argument('<port>', 'port, e.g. 80')
   .argument('<file>', 'the v1.json to serve, read again for every request')
@@ -30,7 +32,18 @@ const server = createServer((request, response) => {
     response.writeHead(200, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
     response.end(body);
   };
-  const served = files && /^\/lab\/([\w.-]+)$/.exec(request.url ?? '')?.[1];
+  const served = files && /^\/lab\/([\w.-]+)(?:\?.*)?$/.exec(request.url ?? '')?.[1];
+  if (served && request.method === 'PUT') {
+    const chunks: Buffer[] = [];
+    request.on('data', (c: Buffer) => chunks.push(c));
+    request.on('end', () => {
+      writeFileSync(join(files, `.${served}.part`), Buffer.concat(chunks));
+      renameSync(join(files, `.${served}.part`), join(files, served));
+      response.writeHead(200, { 'Content-Length': 0 });
+      response.end();
+    });
+    return;
+  }
   if (request.url === '/') reply('v1\nv1.json\n', 'text/plain');
   else if (request.url === '/v1.json') reply(readFileSync(file), 'application/json');
   else if (served && existsSync(join(files, served))) reply(readFileSync(join(files, served)), 'application/octet-stream');

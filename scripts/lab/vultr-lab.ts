@@ -174,6 +174,24 @@ export class VultrLab {
     await writeFile(join(this.dir, 'v1.json'), JSON.stringify(metadata, null, 2));
   }
 
+  /**
+   * An object store stand-in at [ADDRESS]:PORT in the router's namespace, taking PUTs of
+   * /lab/NAME into DIR/received (a VM's install report, on whatever network the test chose);
+   * returns the base URL and a reader for what arrived.
+   */
+  async receiveFiles(address: string, port: number): Promise<{ url: string; received: (name: string) => Promise<string | undefined> }> {
+    const dir = join(this.dir, 'received');
+    await mkdir(dir, { recursive: true });
+    this.spawn(`receiver-${port}`, [process.execPath, METADATA_SERVER, '--files', dir, address, String(port), join(this.dir, 'v1.json')]);
+    const url = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+    for (let i = 0; ; i++) {
+      if ((await this.router(['curl', '-g', '-sS', '--max-time', '1', '-o', '/dev/null', `${url}/`], { reject: false })).exitCode === 0) break;
+      if (i === 50) throw new Error(`the lab's receiver at ${url} did not start`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return { url, received: (name) => readFile(join(dir, name), 'utf8').catch(() => undefined) };
+  }
+
   /** Serves the file at http://169.254.169.254/lab/NAME from now on (what user-data may fetch; the lab has no internet). */
   async serveFile(name: string, path: string): Promise<string> {
     await copyFile(path, join(this.dir, 'files', name));

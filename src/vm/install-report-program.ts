@@ -33,6 +33,8 @@ import urllib.parse
 SETTINGS = json.loads(__SETTINGS__)
 UNIT = "vultr-sid-iso-install-report"
 # Files of the installed system whose absence the status names.
+INSTALL_STATUS = "var/lib/vultr-sid-iso/install-status"
+INSTALL_PARTS = ("essentials", "upgrade", "packages", "units", "network")
 EXPECTED = {
     "docker": "usr/sbin/dockerd",
     "ndppd": "usr/sbin/ndppd",
@@ -89,6 +91,11 @@ def status(root, ssh_targets):
     missing = [name for name, rel in EXPECTED.items() if not os.path.exists(os.path.join(root, rel))]
     if not state:
         missing.append("vultr-sid-ipv6 state")
+    # The install's own record of its parts (vultr-sid-status prints it; the last line of a
+    # part is its outcome): a part not done is missing, whatever files are there.
+    recorded = dict(line.split("=", 1) for line in (read(root, INSTALL_STATUS) or "").splitlines() if "=" in line)
+    if recorded:
+        missing += [f"{part}: {recorded.get(part, 'not done yet')}" for part in INSTALL_PARTS if not recorded.get(part, "").startswith("done")]
     return {
         "version": 1,
         "instanceId": (read(root, "var/lib/cloud/data/instance-id") or "").strip(),

@@ -17,6 +17,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labAccess } from '../../scripts/acceptance/lab-access.js';
 import { checkPublicContainer } from '../../scripts/acceptance/public-container.js';
 import * as checks from '../../scripts/lab/installed-checks.js';
+import { parsePrefix } from '../../src/net/ipv6.js';
+import { checkInstallReport } from '../../src/vm/install-report.js';
+import { reportUserData } from '../../src/vm/report-user-data.js';
 import * as reach from '../../scripts/lab/reachability.js';
 import { labKey, sidDisk, type SidDisk } from '../../scripts/lab/sid-disk.js';
 import { IPV6_ONLY, VultrLab, type LabVm } from '../../scripts/lab/vultr-lab.js';
@@ -254,7 +257,10 @@ describe.sequential('the installed system in a Vultr-like lab (sid packages, QEM
     await vm.exited;
     await lab.ipv6OnlyNetwork(IPV6_ONLY_64);
     const userKey = await labKey(join(dir, 'keys'), 'user-data');
-    const userData = `#cloud-config\nssh_authorized_keys:\n  - ${(await readFile(`${userKey}.pub`, 'utf8')).trim()}\n`;
+    // What vm create --ipv6-only hands the VM: the user's user-data and the install report's
+    // program, which PUTs the report to a presigned URL (here: the router, over IPv6 only).
+    const store = await lab.receiveFiles(IPV6_ONLY_64.replace('::/64', ':ffff::1'), 8098);
+    const userData = reportUserData(Buffer.from(`#cloud-config\nssh_authorized_keys:\n  - ${(await readFile(`${userKey}.pub`, 'utf8')).trim()}\n`), `${store.url}/lab/report.json?X-Amz-Signature=lab`).toString('utf8');
     await lab.setMetadata(vultrMetadata({ instanceId: V6_ONLY, hostname: 'lab-v6', publicKeys: [metaKeyPub], userData, ipv4: NO_IPV4, ipv6: { additional: [], address: vmSlaacAddress(IPV6_ONLY_64), network: IPV6_ONLY_64.replace('/64', ''), prefix: '64' } }));
     target.expectedPrefix = labContainerPrefix('auto', IPV6_ONLY_64);
     await boot(V6_ONLY);
@@ -269,6 +275,13 @@ describe.sequential('the installed system in a Vultr-like lab (sid packages, QEM
     await checks.sudo(target, 'nft delete table inet vultr_sid_iso');
     expect(await checks.containerReadsMetadata(target, 'v6only'), 'the control: without our table the container reads the metadata').toBe(true);
     await checks.sudo(target, 'nft -f /etc/vultr-sid-iso/metadata-guard.nft');
+    // The install report arrived over IPv6, and vm create would take it.
+    let report: string | undefined;
+    for (const deadline = Date.now() + 10 * 60_000; !(report = await store.received('report.json')) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 5000));
+    expect(report, 'no install report arrived within 10 minutes').toBeDefined();
+    const taken = checkInstallReport(report!, V6_ONLY, parsePrefix(IPV6_ONLY_64));
+    expect(taken).toEqual({ report: expect.objectContaining({ instanceId: V6_ONLY, containerPrefix: target.expectedPrefix, ipv6: true, sshd: true, missing: [] }) });
+    console.log(`install report: ${report!.trim()}`);
   });
 
   it('the control for "the unpublished port does not answer": switched to docker.exposure all-ports (the original procedure), a container on the default bridge answers on it, and still connects out from its own address', { timeout: 15 * 60_000 }, async () => {

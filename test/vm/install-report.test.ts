@@ -159,6 +159,18 @@ describe('the report program on the installed system', { timeout: 60_000 }, () =
     expect(store.got).toHaveLength(1);
   });
 
+  it("a partial install's record (vultr-sid-status's file) names each part not done, whatever files are there", async () => {
+    const store = await objectStore();
+    const status = 'essentials=done\nupgrade=done\npackages=failed: apt-get install docker.io did not succeed\nunits=waiting: for packages\nnetwork=done: ifupdown\n';
+    const root = await installedRoot({ 'var/lib/vultr-sid-iso/install-status': status });
+    await runProgram(`http://[::1]:${store.port}/r.json`, root, '127.0.0.1:1');
+    expect(JSON.parse(store.got[0]!.body).missing).toEqual(['ndppd', 'packages: failed: apt-get install docker.io did not succeed', 'units: waiting: for packages']);
+    // A part's last line is its outcome: completed later, it is no longer missing.
+    const later = await installedRoot({ 'var/lib/vultr-sid-iso/install-status': `${status}packages=done\nunits=done\n` });
+    await runProgram(`http://[::1]:${store.port}/r.json`, later, '127.0.0.1:1');
+    expect(JSON.parse(store.got[1]!.body).missing).toEqual(['ndppd']);
+  });
+
   it('a boot whose boot program did not run says so', async () => {
     const store = await objectStore();
     const root = await installedRoot({ 'run/vultr-sid-ipv6/state.json': '' });
