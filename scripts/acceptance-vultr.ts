@@ -29,12 +29,13 @@ import yaml from 'js-yaml';
 import { loadConfig } from '../src/config/load.js';
 import { readSettings } from '../src/config/settings.js';
 import { isOurIsoFileName } from '../src/iso/output-name.js';
+import { hasPublicIpv6Route } from '../src/net/ipv6-reach.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { vultrClient, VultrApiError, type VultrClient } from '../src/systems/vultr-api.js';
 import { checkAcceptanceSlot, freeAcceptanceSlot, type SlotRules } from './acceptance-room.js';
 import { privateDir, throwawayKey, type PrivateDir } from './acceptance/private-dir.js';
 import { checkPublicContainer } from './acceptance/public-container.js';
-import { fromHere, hasIPv6Route, sshAccess, waitForLogin } from './acceptance/ssh-access.js';
+import { fromHere, sshAccess, waitForLogin } from './acceptance/ssh-access.js';
 import { parseScriptArgs, scriptCommand } from './script-cli.js';
 
 const CLI = join(PROJECT_ROOT, 'dist/src/bin.js');
@@ -180,7 +181,7 @@ async function main(): Promise<number> {
     say(`refusing to run: it creates billed resources on a real Vultr account; set ${missing.join(', ')} (see docs/publishing.md, "Acceptance run"), or pass --dry-run to see the plan`);
     return 2;
   }
-  if (args.ipv6Check && !args.cleanupOnly && !(await hasIPv6Route())) {
+  if (args.ipv6Check && !args.cleanupOnly && !(await hasPublicIpv6Route())) {
     say('this machine has no IPv6 default route, so it cannot reach the container from here; run it on a host with IPv6, or pass --no-ipv6-check (the VM then fetches the container\'s address itself)');
     return 2;
   }

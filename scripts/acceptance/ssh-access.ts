@@ -20,12 +20,6 @@ export async function fromHere(url: string) {
   return curlAnswer(await execa('curl', ['-6', ...curlArgs(url)], { reject: false }));
 }
 
-/** Whether this machine has an IPv6 default route (GitHub's hosted runners have none). */
-export async function hasIPv6Route(): Promise<boolean> {
-  const r = await execa('ip', ['-6', 'route', 'show', 'default'], { reject: false });
-  return r.exitCode === 0 && String(r.stdout).trim() !== '';
-}
-
 /**
  * Logs in until it works (`tries` times, `pauseMs` apart): vm create returns once the
  * installed system's sshd answers, which may be a moment before it takes the key.

@@ -41,6 +41,8 @@ function templateContext(config: Config) {
     essentials: ESSENTIAL_PACKAGES,
     // Everything else, installed once the essentials are.
     packages: [...new Set([...TARGET_PACKAGES, ...config.installer.packages])].filter((p) => !ESSENTIAL_PACKAGES.includes(p)),
+    // What our units need: a user's extra package that cannot be installed must not keep them off.
+    unitPackages: TARGET_PACKAGES.filter((p) => !ESSENTIAL_PACKAGES.includes(p)),
   };
 }
 

@@ -136,12 +136,10 @@ def put_once(url, body):
     https = parts.scheme == "https"
     port = parts.port or (443 if https else 80)
     target = parts.path + ("?" + parts.query if parts.query else "")
+    # By name first; then the addresses vm create saw for the name, for a VM whose resolver
+    # answers nothing, or only addresses it cannot reach (an A record on an IPv6-only VM).
     connections = [(http.client.HTTPSConnection if https else http.client.HTTPConnection)(parts.hostname, port, timeout=30)]
-    try:
-        socket.getaddrinfo(parts.hostname, port)
-    except OSError:
-        # No DNS here: the addresses vm create saw for the name.
-        connections = [(PinnedHTTPS if https else PinnedHTTP)(parts.hostname, port, a, timeout=30) for a in SETTINGS.get("addresses", [])]
+    connections += [(PinnedHTTPS if https else PinnedHTTP)(parts.hostname, port, a, timeout=30) for a in SETTINGS.get("addresses", [])]
     last = None
     for conn in connections:
         try:

@@ -27,7 +27,8 @@ export interface ReportOptions {
 export function reportProgram(reportUrl: string, addresses: string[] = []): string {
   const settings = JSON.stringify({ url: reportUrl, addresses });
   // A JSON string literal is a Python string literal too.
-  return INSTALL_REPORT_PROGRAM.replace('__SETTINGS__', JSON.stringify(settings));
+  // A function: a replacement string would read $& and $' in the settings as patterns.
+  return INSTALL_REPORT_PROGRAM.replace('__SETTINGS__', () => JSON.stringify(settings));
 }
 
 const base64Lines = (data: Buffer) => (data.toString('base64').match(/.{1,76}/g) ?? []).join('\r\n');

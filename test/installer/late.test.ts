@@ -236,12 +236,21 @@ describe.skipIf(NO_CHROOT)("the late command, under the installer's busybox", ()
     expect(again.stderr.trim()).toBe('vultr-sid-iso: the install is complete; nothing to do (vultr-sid-status)');
   });
 
+  it("a user's extra package the mirror lacks is missing on its own: our units are enabled all the same", async () => {
+    const late = await runLate('name: vultr-sid\ninstaller:\n  packages: [vim]\n', { faults: { refuse: ['vim'] } });
+    expect(late.exitCode).toBe(0);
+    const status = await late.status();
+    expect(status.packages).toMatch(/^failed: vim could not be installed /);
+    expect(status.units).toBe('done');
+    expect(late.targetCalls).toContain(`systemctl enable ${UNITS}`);
+  });
+
   it('when not even the essentials can be installed, the install fails visibly: every console says why and keeps saying it, and it never reboots into the half-made system', async () => {
     const late = await runLate('name: vultr-sid\n', { faults: { offline: true } });
     expect(late.held, late.said.join('\n')).toBe(true);
     const why = 'openssh-server cloud-init could not be installed (E: Failed to fetch http://deb.debian.org/debian/dists/unstable/InRelease  Could not connect to deb.debian.org:80 (203.0.113.80), connection timed out)';
     expect(late.said).toContain(`install failed: ${why}`);
-    expect(late.said).toContain('nobody could log in to this VM (no cloud-init for Vultr\'s SSH keys), so it is not left bootable');
+    expect(late.said).toContain('the install stops here rather than leave a VM nobody can reach or one not as configured; the half-made system is not left bootable');
     // Here no disk is known; on a VM it is wiped (the lab's "nothing" case shows that).
     expect(late.said.some((l) => l.startsWith('could not tell which disk to wipe'))).toBe(true);
     expect(late.said.some((l) => l.includes('rebooting'))).toBe(false);

@@ -162,9 +162,10 @@ describe.sequential('the installed system in a Vultr-like lab (sid packages, QEM
     expect(nud.tally.unicastAnswered).toBe(nud.tally.unicast);
     expect(nud.lost).toBe(0);
 
-    const control = await reach.withOldAutoNdppd(target, () => reach.startAndReach(target, names('c', 5), 'run', { network: 'public', giveUpSeconds: REACH_LIMIT + 1 }));
+    // The control, given 20 s: not slow, but never answered (ndppd's defect, not the machine's load).
+    const control = await reach.withOldAutoNdppd(target, () => reach.startAndReach(target, names('c', 5), 'run', { network: 'public', giveUpSeconds: 20 }));
     console.log(reach.describeBatch('the control (ndppd "auto", no kernel proxy entries, as before)', control, REACH_LIMIT));
-    expect(control.filter(within).length).toBeLessThan(control.length);
+    expect(control.filter((r) => r.ping === null).length, 'with the old rule every new container answered within 20 s').toBeGreaterThan(0);
     await checks.sudo(target, `docker rm -f ${[...names('a', 10), ...names('b', 10), ...names('c', 5)].join(' ')} >/dev/null`);
     console.log(await reach.proxyEntriesInStep(target, 60_000));
   });

@@ -2,7 +2,8 @@
 # Sourced by vultr-sid-complete and vultr-sid-status: the install's status file, one line per
 # part, "PART=done[: what]", "PART=failed: why" or "PART=waiting: for what"; a part that has
 # not run has no line. Written by vultr-sid-complete (temp file and rename).
-INSTALL_STATUS=/var/lib/vultr-sid-iso/install-status
+# (The installer's late command reads the new system's, under /target.)
+INSTALL_STATUS=${INSTALL_STATUS:-/var/lib/vultr-sid-iso/install-status}
 INSTALL_PARTS="essentials upgrade packages units network"
 
 # status_of PART: the part's recorded outcome (empty when it has not run).
