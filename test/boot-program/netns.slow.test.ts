@@ -3,7 +3,7 @@
 // under --root; Debian's ndppd then runs with the produced config, and the router must reach
 // a container in the /80 through it.
 import { execa } from 'execa';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { containerPrefix, formatIPv6, formatPrefix, parseIPv6, parsePrefix } from '../../src/net/ipv6.js';
@@ -294,10 +294,15 @@ describe('vultr-sid-ipv6 in network namespaces', () => {
   });
 });
 
-/** A directory for live runs: `etc` (an overlay's upper layer over /etc), `run` (bound over /run), `bin` (a systemctl that only records). */
+/**
+ * A directory for live runs: `etc` (an overlay's upper layer over /etc), `run` (bound over
+ * /run), `bin` (a systemctl that only records), `local` (over /usr/local: the installed
+ * system's shared shell functions).
+ */
 async function liveDir(): Promise<string> {
   const dir = await tempDir();
-  for (const sub of ['etc', 'work', 'bin', 'run']) await mkdir(join(dir, sub));
+  for (const sub of ['etc', 'work', 'bin', 'run', 'local/lib', 'work-local']) await mkdir(join(dir, sub), { recursive: true });
+  await cp(join(ROOT, 'templates/rootfs/usr/local/lib/vultr-sid-iso'), join(dir, 'local/lib/vultr-sid-iso'), { recursive: true });
   await writeFile(join(dir, 'bin/systemctl'), `#!/bin/sh\necho "$*" >> ${dir}/systemctl.log\n`, { mode: 0o755 });
   return dir;
 }
@@ -312,6 +317,10 @@ function live(l: Lab, dir: string, command: string) {
   const script = [
     'set -e',
     `mount -t overlay overlay -o lowerdir=/etc,upperdir=${dir}/etc,workdir=${dir}/work /etc`,
+    `mount -t overlay overlay -o lowerdir=/usr/local,upperdir=${dir}/local,workdir=${dir}/work-local /usr/local`,
+    // What our programs tell the consoles goes nowhere: the test reads their standard error,
+    // and this machine's own consoles are none of its business.
+    'for c in $(sed -n "s/^\\([^ ]*\\) .*/\\1/p" /proc/consoles) ttyS0 tty0; do if [ -c "/dev/$c" ]; then mount --bind /dev/null "/dev/$c" || true; fi; done',
     `mount --bind ${dir}/run /run`,
     `exec env PATH=${dir}/bin:$PATH ${command}`,
   ].join('\n');
