@@ -343,7 +343,8 @@ export async function ndppdSandboxed(t: Target): Promise<string> {
   const r = await onVm(t, [
     'pid=$(systemctl show -p MainPID --value ndppd.service)',
     'ps -o user= -p "$pid"; grep -E "^(CapEff|CapBnd|NoNewPrivs):" /proc/$pid/status',
-    'echo ---; sudo journalctl -b -u ndppd -o cat --no-pager',
+    // What the running ndppd said (earlier ones were stopped and say "(error) Shutting down...").
+    'echo ---; sudo journalctl -b _PID="$pid" -o cat --no-pager',
     'echo ---; systemd-analyze security --no-pager ndppd.service | tail -n1',
   ].join('; '));
   const [proc = '', journal = '', rating = ''] = r.stdout.split(/^---$/m);
@@ -354,6 +355,7 @@ export async function ndppdSandboxed(t: Target): Promise<string> {
   check(user.trim() !== '' && user.trim() !== 'root', `ndppd runs as ${user.trim() || '(not running)'}`);
   check(BigInt(`0x${field('CapEff') ?? '0'}`) === expected && BigInt(`0x${field('CapBnd') ?? '0'}`) === expected, `ndppd's capabilities: ${proc.trim()}`);
   check(field('NoNewPrivs') === '1', 'ndppd may gain privileges (NoNewPrivs is not 1)');
+  check(/\(notice\) ndppd \(NDP Proxy Daemon\)/.test(journal), `no start-up line from the running ndppd (pid read: ${proc.trim().split('\n')[0]}): ${journal.trim()}`);
   const complaints = journal.split('\n').filter((l) => /\((error|critical|alert)\)|Failed|denied/i.test(l));
   check(complaints.length === 0, `ndppd complained in its sandbox: ${complaints.join(' | ')}`);
   return `ndppd runs as ${user.trim()} with CAP_NET_RAW and CAP_NET_ADMIN only, no new privileges, no errors; ${rating.trim()}`;
@@ -413,13 +415,19 @@ export async function containerAddress(t: Target, name: string): Promise<string>
   return address;
 }
 
-/** Pings the address from the router until it answers; returns the host time (ms) it first did. */
-export async function waitUntilReachable(t: Target, address: string, timeoutMs: number): Promise<number> {
+/**
+ * Pings the address (or any of the addresses) from the router until it answers; returns the
+ * host time (ms) it first did.
+ */
+export async function waitUntilReachable(t: Target, address: string | string[], timeoutMs: number): Promise<number> {
+  const addresses = typeof address === 'string' ? [address] : address;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const r = await t.lab.router(['ping', '-6', '-c', '1', '-W', '1', address], { reject: false });
-    if (r.exitCode === 0) return Date.now();
-    check(Date.now() < deadline, `${address} did not answer ping from the router within ${timeoutMs / 1000} s`);
+    for (const a of addresses) {
+      const r = await t.lab.router(['ping', '-6', '-c', '1', '-W', '1', a], { reject: false });
+      if (r.exitCode === 0) return Date.now();
+    }
+    check(Date.now() < deadline, `${addresses.join(' or ')} did not answer ping from the router within ${timeoutMs / 1000} s`);
     await new Promise((res) => setTimeout(res, 500));
   }
 }

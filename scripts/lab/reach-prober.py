@@ -7,7 +7,8 @@ last second. On SIGTERM it prints one JSON object, {address: {"ping": [t, ...], 
 
 It starts before the containers do and watches addresses that are still free, so the moment
 an address first answers is seen within one INTERVAL, whatever the machine's load does to
-the test that reads the result. A raw socket sends without MSG_CONFIRM (unlike iputils ping),
+the test that reads the result. The first answer after a second of silence is also printed as
+it comes ("ping ADDRESS TIME", "port ADDRESS TIME"). A raw socket sends without MSG_CONFIRM (unlike iputils ping),
 so, like traffic a real router forwards, it does not keep the router's neighbour entries
 confirmed.
 
@@ -25,6 +26,16 @@ import sys
 import time
 
 ECHO_REQUEST, ECHO_REPLY = 128, 129
+
+
+def answered(seen, address, what):
+    """Records an answer; the first after a second of silence is also printed ("ping ADDRESS
+    TIME"), so that the test can stop waiting as soon as everything it started answers."""
+    now = time.time()
+    times = seen[address][what]
+    if not times or now - times[-1] > 1:
+        print(f"{what} {address} {now:.3f}", flush=True)
+    times.append(now)
 
 
 def canonical(address):
@@ -73,11 +84,11 @@ def main():
                 if len(data) >= 8 and data[0] == ECHO_REPLY and struct.unpack("!H", data[4:6])[0] == ident:
                     address = canonical(source[0])
                     if address in seen:
-                        seen[address]["ping"].append(time.time())
+                        answered(seen, address, "ping")
             for tcp in writable:
                 address, _ = pending.pop(tcp)
                 if tcp.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
-                    seen[address]["port"].append(time.time())
+                    answered(seen, address, "port")
                 tcp.close()
         # A connection that got nowhere within a second is given up (a new one follows).
         for tcp, (_, opened) in list(pending.items()):

@@ -55,8 +55,21 @@ export async function startAndReach(t: Target, names: string[], how: 'run' | 're
   const highest = Math.max(1, ...[...before.values()].map((a) => Number(parseIPv6(a)! - prefix.network)));
   const candidates = Array.from({ length: highest + names.length + 8 - 1 }, (_, i) => formatIPv6(prefix.network + BigInt(i + 2)));
   const prober = t.lab.router(['python3', PROBER, '--interval', '0.2', '--port', '80', ...candidates], { reject: false, timeout: 30 * 60_000 });
+  // The first answers after silence, as they come: when all the containers have answered on
+  // their published port, there is nothing left to wait for.
+  const portUp = new Map<string, number[]>();
   await new Promise<void>((resolve, reject) => {
-    prober.stdout?.on('data', (d: Buffer) => d.toString().includes('probing') && resolve());
+    let pending = '';
+    prober.stdout?.on('data', (d: Buffer) => {
+      pending += d.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) {
+        const [what = '', address = '', at = ''] = line.split(' ');
+        if (what === 'probing') resolve();
+        if (what === 'port') portUp.set(address, [...(portUp.get(address) ?? []), Number(at) * 1000]);
+      }
+    });
     prober.then((r) => reject(new Error(`the prober ended before it started: ${r.stderr}`)), reject);
   });
 
@@ -87,16 +100,26 @@ export async function startAndReach(t: Target, names: string[], how: 'run' | 're
       }
     });
   });
+  let after = new Map<string, string>();
+  /** When an address answers for a container: after the last container that held it died (this one itself, before a restart). */
+  const freedAt = (name: string, address: string) => {
+    const holders = [name, ...[...before].filter(([, a]) => a === address).map(([n]) => n)];
+    return Math.max(-Infinity, ...holders.map((n) => (vmEvents.get(n)?.die ?? -Infinity) + offsetMs));
+  };
   try {
     await clocked;
     const start = how === 'run'
       ? names.map((n) => `docker run -d --name ${n} --network ${options.network} -p 80 lab/busybox sh -c 'exec httpd -f -p 80 -h /www' >/dev/null &`)
       : names.map((n) => `docker restart -t 1 ${n} >/dev/null &`);
     await sudo(t, `${start.join(' ')} wait`);
-    // Until every start has been seen and had its time to answer.
+    after = await addressesOf(t, names);
+    // Until every start has been seen, and every container has answered or had its time to.
     for (const deadline = Date.now() + 5 * 60_000; ; ) {
       const starts = names.map((n) => vmEvents.get(n)?.start);
-      if (starts.every((s) => s !== undefined) && Date.now() > Math.max(...(starts as number[])) + offsetMs + options.giveUpSeconds * 1000) break;
+      if (starts.every((s) => s !== undefined)) {
+        const allAnswered = names.every((n) => (portUp.get(after.get(n) ?? '') ?? []).some((at) => at > freedAt(n, after.get(n)!)));
+        if (allAnswered || Date.now() > Math.max(...(starts as number[])) + offsetMs + options.giveUpSeconds * 1000) break;
+      }
       if (Date.now() > deadline) throw new Error(`the VM reported no start for ${names.filter((n) => vmEvents.get(n)?.start === undefined).join(', ')} within 5 minutes`);
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -106,15 +129,11 @@ export async function startAndReach(t: Target, names: string[], how: 'run' | 're
     prober.kill('SIGTERM');
   }
   const seen = JSON.parse((await prober).stdout.split('\n').find((l) => l.startsWith('{')) ?? '{}') as Record<string, { ping: number[]; port: number[] }>;
-  const after = await addressesOf(t, names);
   const reached = names.map((name) => {
     const address = after.get(name) ?? '';
     const startedAt = vmEvents.get(name)!.start! + offsetMs;
-    // Replies before this are the last holder's: this container itself before a restart, or the one whose address it took.
-    const holders = [name, ...[...before].filter(([, a]) => a === address).map(([n]) => n)];
-    const freedAt = Math.max(-Infinity, ...holders.map((n) => (vmEvents.get(n)?.die ?? -Infinity) + offsetMs));
     const answered = (times: number[] = []) => {
-      const at = firstAfter(times.map((s) => s * 1000), freedAt);
+      const at = firstAfter(times.map((s) => s * 1000), freedAt(name, address));
       return at === null || at > startedAt + options.giveUpSeconds * 1000 ? null : Math.max(0, (at - startedAt) / 1000);
     };
     return { name, address, ping: answered(seen[address]?.ping), port: answered(seen[address]?.port) };
@@ -161,7 +180,10 @@ export async function pingUnderNud(t: Target, addresses: string[], seconds: numb
   await setting('delay_first_probe_time', '1');
   try {
     const capture = await captureNdp(t.lab.ns, 'br0');
-    const runs = await Promise.all(addresses.map((a) => t.lab.router(['busybox', 'ping', '-6', '-q', '-i', '0.2', '-w', String(seconds), a], { reject: false, timeout: (seconds + 60) * 1000 })));
+    // Five a second for SECONDS; a reply that comes late (a VM busy with other work) still
+    // counts: only one that never comes within 5 s after the last ping is lost.
+    const count = String(seconds * 5);
+    const runs = await Promise.all(addresses.map((a) => t.lab.router(['busybox', 'ping', '-6', '-q', '-i', '0.2', '-c', count, '-W', '5', a], { reject: false, timeout: (seconds + 60) * 1000 })));
     const tally = await capture.stop(addresses);
     let sent = 0;
     let lost = 0;
