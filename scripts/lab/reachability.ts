@@ -33,12 +33,25 @@ async function addressesOf(t: Target, names?: string[]): Promise<Map<string, str
   return found;
 }
 
+/**
+ * The order to start stopped containers in so that each comes back on another's address:
+ * Docker hands a starting container the lowest free address of the network, so the holder of
+ * the highest goes first (it takes the lowest), then the others from the lowest up (each
+ * takes the next). Were Docker to allocate otherwise, the containers would still start;
+ * `restarted:` in the log shows where each went.
+ */
+function movingOrder(names: string[], holding: Map<string, string>): string[] {
+  const byAddress = [...names].sort((a, b) => Number((parseIPv6(holding.get(a) ?? '') ?? 0n) - (parseIPv6(holding.get(b) ?? '') ?? 0n)));
+  return byAddress.length > 1 ? [byAddress.at(-1)!, ...byAddress.slice(0, -1)] : byAddress;
+}
+
 /** The first time in `times` after `after` (both this host's clock, ms), or null. */
 const firstAfter = (times: number[], after: number): number | null => times.find((at) => at > after) ?? null;
 
 /**
  * Starts the containers NAMES at once (`run`: new ones on NETWORK, each serving port 80 and
- * publishing it; `restart`: existing ones, which may come back on other addresses), and
+ * publishing it; `restart`: existing ones, stopped together and started one by one in an order
+ * that moves each to another's address, see movingOrder), and
  * measures from the router how many seconds after Docker's `start` event (when `docker run`
  * returns) each one answered ping and its published port; 0 when it answered before it.
  *
@@ -109,10 +122,12 @@ export async function startAndReach(t: Target, names: string[], how: 'run' | 're
   try {
     await clocked;
     const start = how === 'run'
-      ? names.map((n) => `docker run -d --name ${n} --network ${options.network} -p 80 lab/busybox sh -c 'exec httpd -f -p 80 -h /www' >/dev/null &`)
-      : names.map((n) => `docker restart -t 1 ${n} >/dev/null &`);
-    await sudo(t, `${start.join(' ')} wait`);
+      ? `${names.map((n) => `docker run -d --name ${n} --network ${options.network} -p 80 lab/busybox sh -c 'exec httpd -f -p 80 -h /www' >/dev/null &`).join(' ')} wait`
+      : `docker stop -t 1 ${names.join(' ')} >/dev/null && ${movingOrder(names, before).map((n) => `docker start ${n} >/dev/null`).join(' && ')}`;
+    await sudo(t, start);
     after = await addressesOf(t, names);
+    const missing = names.filter((n) => !after.has(n));
+    check(missing.length === 0, `no address in ${t.expectedPrefix} for ${missing.join(', ')} after docker ${how} (is the name taken, or the container not running?)`);
     // Until every start has been seen, and every container has answered or had its time to.
     for (const deadline = Date.now() + 5 * 60_000; ; ) {
       const starts = names.map((n) => vmEvents.get(n)?.start);

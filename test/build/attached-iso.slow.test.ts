@@ -2,7 +2,7 @@
 // the disk holds one, before any installer code runs, and starts the automated install only
 // on a blank disk (the blank-disk boots are in boot-netinst/boot-mini, the data disk the
 // guard refuses in test/installer/guard). The ERASING entry, picked in the menu by key as a
-// person would, still installs over a system. Under SeaBIOS (how Vultr boots custom ISOs)
+// person would, still installs over a system: the guard lets it. Under SeaBIOS (how Vultr boots custom ISOs)
 // and OVMF. The "installed system" is a stand-in disk with GRUB for BIOS and UEFI whose
 // grub.cfg prints a marker (scripts/fixtures/build-installed-disk.sh).
 import { describe, expect, it } from 'vitest';
@@ -19,6 +19,9 @@ const FIRMWARES = [
 ] as const;
 
 const count = (text: string, needle: string) => text.split(needle).length - 1;
+// The data-loss guard's lines (templates/installer/guard.sh.hbs), as test/installer/guard.slow.test.ts reads them.
+const WIPE_OK = /vultr-sid-iso: \/dev\/vda holds a partition table or other data; erasing it as the boot line asks/;
+const REFUSAL = /vultr-sid-iso: refusing to overwrite the existing installation on \/dev\/vda/;
 
 describe.each(FIRMWARES)('the ISO left attached, under %s (a %s disk)', (firmware, layout) => {
   it('boots the installed system, never the installer, and leaves the disk as it was', { timeout: BOOT_LIMIT_MS + 120_000 }, async () => {
@@ -49,7 +52,7 @@ describe.each(FIRMWARES)('the ISO left attached, under %s (a %s disk)', (firmwar
     expect(boot.serial).not.toContain(MARKER);
   });
 
-  it('the ERASING entry, picked in the menu, starts the installer over the installed system', { timeout: BOOT_LIMIT_MS + 120_000 }, async () => {
+  it('the ERASING entry, picked in the menu, starts the installer over the installed system, and the data-loss guard lets it (vultr-sid-iso/wipe=true)', { timeout: BOOT_LIMIT_MS + 120_000 }, async () => {
     const { iso, dir } = await buildFrom('netinst');
     const disk = await copyOfDisk(await installedDisk(layout), dir);
     const boot = await bootIso(iso, {
@@ -58,10 +61,13 @@ describe.each(FIRMWARES)('the ISO left attached, under %s (a %s disk)', (firmwar
       disk,
       // Down to the second entry (ERASING) and Enter, before the 5 s timeout.
       keys: [{ when: MENU, send: ['down', 'ret'] }],
-      until: new RegExp(`${MARKER}|${INSTALLED}`),
+      // On to the guard's early check (early.sh runs it after the marker).
+      until: new RegExp(`${WIPE_OK.source}|${REFUSAL.source}|${INSTALLED}`),
       timeoutMs: BOOT_LIMIT_MS,
     });
     expect(boot.serial, boot.serial.slice(-1500)).toContain(MARKER);
+    expect(boot.serial, boot.serial.slice(-1500)).toMatch(WIPE_OK);
+    expect(boot.serial).not.toMatch(REFUSAL);
     expect(boot.serial).not.toContain(INSTALLED);
     expect(boot.serial).not.toMatch(/booting the installed system on hd\d/);
   });
