@@ -48,5 +48,5 @@ describe('data-loss guard', () => {
   });
 
   // The ERASING entry (vultr-sid-iso/wipe=true) let through: test/build/attached-iso.slow.test.ts,
-  // picked in the menu under both firmwares.
+  // picked in the menu under SeaBIOS.
 });
