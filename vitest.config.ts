@@ -3,8 +3,8 @@ import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
- * Files that take minutes, longest first (a fresh-clone CI run, 2026-12-06: the lab 2290 s,
- * then 420, 354 and 376 s; every other file under 3 minutes). Vitest orders files by their
+ * Files that take minutes, longest first (a fresh-clone CI run, 2026-12-06: the lab 2235 s,
+ * then 266, 303 and 329 s; every other file under 3 minutes). Vitest orders files by their
  * last durations when it has them, but a clean clone (CI) has none, and then it runs larger
  * files first: the lab test, which alone takes most of the run, would start behind ten others
  * and end the run with the second worker idle. The partial install comes after two others

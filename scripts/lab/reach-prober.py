@@ -8,9 +8,9 @@ last second. On SIGTERM it prints one JSON object, {address: {"ping": [t, ...], 
 It starts before the containers do and watches addresses that are still free, so the moment
 an address first answers is seen within one INTERVAL, whatever the machine's load does to
 the test that reads the result. The first answer after a second of silence is also printed as
-it comes ("ping ADDRESS TIME", "port ADDRESS TIME"). A raw socket sends without MSG_CONFIRM (unlike iputils ping),
-so, like traffic a real router forwards, it does not keep the router's neighbour entries
-confirmed.
+it comes ("ping ADDRESS TIME", "port ADDRESS TIME"). A raw socket sends without MSG_CONFIRM
+(unlike iputils ping), so, like traffic a real router forwards, it does not keep the router's
+neighbour entries confirmed.
 
 usage: reach-prober.py [--interval SECONDS] [--port PORT] ADDRESS...
 """

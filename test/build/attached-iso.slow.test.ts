@@ -6,7 +6,7 @@
 // and OVMF. The "installed system" is a stand-in disk with GRUB for BIOS and UEFI whose
 // grub.cfg prints a marker (scripts/fixtures/build-installed-disk.sh).
 import { describe, expect, it } from 'vitest';
-import { BOOT_LIMIT_MS, buildFrom, MARKER } from '../helpers/boot-check.js';
+import { BOOT_LIMIT_MS, buildFrom, GUARD, MARKER } from '../helpers/boot-check.js';
 import { copyOfDisk, installedDisk, sha256OfFile } from '../helpers/fixtures.js';
 import { bootIso } from '../helpers/qemu.js';
 
@@ -19,9 +19,7 @@ const FIRMWARES = [
 ] as const;
 
 const count = (text: string, needle: string) => text.split(needle).length - 1;
-// The data-loss guard's lines (templates/installer/guard.sh.hbs), as test/installer/guard.slow.test.ts reads them.
-const WIPE_OK = /vultr-sid-iso: \/dev\/vda holds a partition table or other data; erasing it as the boot line asks/;
-const REFUSAL = /vultr-sid-iso: refusing to overwrite the existing installation on \/dev\/vda/;
+const { wiping: WIPE_OK, refused: REFUSAL } = GUARD;
 
 describe.each(FIRMWARES)('the ISO left attached, under %s (a %s disk)', (firmware, layout) => {
   it('boots the installed system, never the installer, and leaves the disk as it was', { timeout: BOOT_LIMIT_MS + 120_000 }, async () => {

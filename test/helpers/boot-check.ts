@@ -8,6 +8,12 @@ import { standinIso } from './fixtures.js';
 import { runCli, tempDir } from './project.js';
 
 export { MARKER };
+/** The data-loss guard's lines on the serial console (templates/installer/guard.sh.hbs) for the test disk, /dev/vda. */
+export const GUARD = {
+  refused: /vultr-sid-iso: refusing to overwrite the existing installation on \/dev\/vda/,
+  accepted: /vultr-sid-iso: installing on \/dev\/vda \(no partition table or other data found\)/,
+  wiping: /vultr-sid-iso: \/dev\/vda holds a partition table or other data; erasing it as the boot line asks/,
+};
 // TCG on 2 cores needs ~110 s to the marker; with KVM it is a few seconds.
 export const BOOT_LIMIT_MS = 360_000;
 

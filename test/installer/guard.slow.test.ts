@@ -6,11 +6,10 @@ import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BOOT_LIMIT_MS, buildFrom, MARKER } from '../helpers/boot-check.js';
+import { BOOT_LIMIT_MS, buildFrom, GUARD, MARKER } from '../helpers/boot-check.js';
 import { bootIso } from '../helpers/qemu.js';
 
-const REFUSAL = /vultr-sid-iso: refusing to overwrite the existing installation on \/dev\/vda/;
-const ACCEPTED = /vultr-sid-iso: installing on \/dev\/vda \(no partition table or other data found\)/;
+const { refused: REFUSAL, accepted: ACCEPTED } = GUARD;
 const sha256 = async (f: string) => createHash('sha256').update(await readFile(f)).digest('hex');
 
 async function diskWithPartitionTable(dir: string, label: 'dos' | 'gpt'): Promise<string> {
