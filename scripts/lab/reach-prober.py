@@ -7,7 +7,10 @@ last second. On SIGTERM it prints one JSON object, {address: {"ping": [t, ...], 
 
 It starts before the containers do and watches addresses that are still free, so the moment
 an address first answers is seen within one INTERVAL, whatever the machine's load does to
-the test that reads the result. The first answer after a second of silence is also printed as
+the test that reads the result. A port that has answered is tried again only once a second
+(each try is a fork of the container's httpd, and twenty containers tried five times a second
+slowed the very Docker starts being measured), and at once when its address answers ping again
+after a second of silence (a new container on it). The first answer after a second of silence is also printed as
 it comes ("ping ADDRESS TIME", "port ADDRESS TIME"). A raw socket sends without MSG_CONFIRM
 (unlike iputils ping), so, like traffic a real router forwards, it does not keep the router's
 neighbour entries confirmed.
@@ -30,12 +33,24 @@ ECHO_REQUEST, ECHO_REPLY = 128, 129
 
 def answered(seen, address, what):
     """Records an answer; the first after a second of silence is also printed ("ping ADDRESS
-    TIME"), so that the test can stop waiting as soon as everything it started answers."""
+    TIME"), so that the test can stop waiting as soon as everything it started answers.
+    Returns whether it was such a first answer."""
     now = time.time()
     times = seen[address][what]
-    if not times or now - times[-1] > 1:
+    first = not times or now - times[-1] > 1
+    if first:
         print(f"{what} {address} {now:.3f}", flush=True)
     times.append(now)
+    return first
+
+
+def port_due(seen, address, resumed, now):
+    """Whether to try the port now: its address answers ping, and the port has not answered
+    since ping came back after silence, or not for a second."""
+    pings, ports = seen[address]["ping"], seen[address]["port"]
+    if not pings or now - pings[-1] >= 1:
+        return False
+    return not ports or ports[-1] < resumed.get(address, 0) or now - ports[-1] >= 1
 
 
 def canonical(address):
@@ -53,6 +68,7 @@ def main():
     addresses = [canonical(a) for a in args.addresses]
     seen = {a: {"ping": [], "port": []} for a in addresses}
     pending = {}  # socket -> (address, when it was opened), for connections in progress
+    resumed = {}  # address -> when it last answered ping after a second of silence
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
     print("probing", flush=True)
@@ -66,8 +82,7 @@ def main():
                 icmp.sendto(struct.pack("!BBHHH", ECHO_REQUEST, 0, 0, ident, seq) + b"vultr-sid-iso", (address, 0))
             except OSError:
                 pass  # no route yet, a full queue: the next round tries again
-            pings = seen[address]["ping"]
-            if pings and now - pings[-1] < 1 and not any(a == address for a, _ in pending.values()):
+            if port_due(seen, address, resumed, now) and not any(a == address for a, _ in pending.values()):
                 tcp = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
                 tcp.setblocking(False)
                 if tcp.connect_ex((address, args.port)) in (0, errno.EINPROGRESS):
@@ -83,8 +98,8 @@ def main():
                 data, source = icmp.recvfrom(2048)
                 if len(data) >= 8 and data[0] == ECHO_REPLY and struct.unpack("!H", data[4:6])[0] == ident:
                     address = canonical(source[0])
-                    if address in seen:
-                        answered(seen, address, "ping")
+                    if address in seen and answered(seen, address, "ping"):
+                        resumed[address] = time.time()
             for tcp in writable:
                 address, _ = pending.pop(tcp)
                 if tcp.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:

@@ -66,7 +66,10 @@ export async function startAndReach(t: Target, names: string[], how: 'run' | 're
   const prefix = parsePrefix(t.expectedPrefix)!;
   const before = await addressesOf(t);
   const highest = Math.max(1, ...[...before.values()].map((a) => Number(parseIPv6(a)! - prefix.network)));
-  const candidates = Array.from({ length: highest + names.length + 8 - 1 }, (_, i) => formatIPv6(prefix.network + BigInt(i + 2)));
+  // Free addresses and those of the containers started: the others' are taken, and probing
+  // them would only load the VM.
+  const others = new Set([...before].filter(([name]) => !names.includes(name)).map(([, address]) => address));
+  const candidates = Array.from({ length: highest + names.length + 8 - 1 }, (_, i) => formatIPv6(prefix.network + BigInt(i + 2))).filter((a) => !others.has(a));
   const prober = t.lab.router(['python3', PROBER, '--interval', '0.2', '--port', '80', ...candidates], { reject: false, timeout: 30 * 60_000 });
   // The first answers after silence, as they come: when all the containers have answered on
   // their published port, there is nothing left to wait for.
