@@ -31,7 +31,7 @@ export interface Target {
 
 /** Runs a shell command as the admin (sudo where needed); throws when SSH itself fails. */
 export async function onVm(t: Target, command: string, input?: string | Buffer): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const r = await t.vm.ssh(t.key, t.admin, command, { input });
+  const r = await t.vm.sshShared(t.key, t.admin, command, { input });
   check(r.exitCode !== 255, `ssh ${t.admin}@vm "${command}" failed: ${r.stderr.trim()}`);
   return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
@@ -503,6 +503,7 @@ export async function sudo(t: Target, command: string): Promise<string> {
 
 /** Asks the VM to reboot or power off; the SSH session ends with the VM. */
 export async function shutdown(t: Target, how: 'reboot' | 'poweroff'): Promise<void> {
+  await t.vm.closeConnections();
   await t.vm.ssh(t.key, t.admin, `sudo systemctl ${how}`, { timeoutMs: 120_000 });
 }
 

@@ -527,6 +527,39 @@ export class LabVm {
     });
   }
 
+  /**
+   * ssh(), over one connection per user and key that stays open for a minute after its last
+   * use (OpenSSH's ControlMaster): for the many commands the checks run, each of which would
+   * otherwise cost the VM a key exchange, a login and a session under TCG. Never for what
+   * tests a login itself.
+   */
+  async sshShared(key: string, user: string, command: string, options: { input?: string | Buffer; timeoutMs?: number } = {}) {
+    const socket = this.controlPath(key, user);
+    const shared = await this.ssh(key, user, command, { ...options, extra: ['-o', 'ControlMaster=auto', '-o', `ControlPath=${socket}`, '-o', 'ControlPersist=60', '-o', 'ServerAliveInterval=10'] });
+    // A connection the VM no longer has (it rebooted behind the test's back): a fresh one.
+    if (shared.exitCode !== 255 || !/mux_client|master|control ?socket/i.test(shared.stderr)) return shared;
+    await this.closeConnections();
+    return this.ssh(key, user, command, options);
+  }
+
+  /** The shared connections' sockets, by user and key: one set per boot (closeConnections). */
+  private readonly sockets = new Map<string, string>();
+  private socketGeneration = 0;
+
+  private controlPath(key: string, user: string): string {
+    const id = `${user} ${key}`;
+    if (!this.sockets.has(id)) this.sockets.set(id, join(this.lab.dir, `ssh-${this.name}-${this.socketGeneration}-${this.sockets.size}`));
+    return this.sockets.get(id)!;
+  }
+
+  /** Ends the shared connections (before the guest reboots or powers off; when it is killed). */
+  async closeConnections(): Promise<void> {
+    const sockets = [...this.sockets.values()];
+    this.sockets.clear();
+    this.socketGeneration++;
+    await Promise.all(sockets.map((s) => execa('ssh', ['-o', `ControlPath=${s}`, '-O', 'exit', 'vm'], { reject: false, timeout: 10_000 })));
+  }
+
   /** Waits until `user` logs in with `key`. */
   async waitForSsh(key: string, user: string, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -547,6 +580,7 @@ export class LabVm {
   }
 
   async kill(): Promise<void> {
+    await this.closeConnections();
     this.stopped = true;
     clearInterval(this.poller);
     this.running = false;
