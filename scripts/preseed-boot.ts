@@ -37,6 +37,8 @@ export interface PreseedBootOptions {
   workDir?: string;
   /** Gets the serial log's path before the work directory is removed. */
   keepLog?: (path: string) => Promise<void>;
+  /** Boot on past the installer log's copy, until this line (or the language question) shows. */
+  until?: RegExp;
 }
 
 export async function bootToPreseed(iso: string, firmware: 'bios' | 'uefi', timeoutMs: number, options: PreseedBootOptions = {}): Promise<PreseedBoot> {
@@ -45,7 +47,7 @@ export async function bootToPreseed(iso: string, firmware: 'bios' | 'uefi', time
   try {
     const disk = join(dir, `blank-${firmware}.img`);
     await execa('truncate', ['-s', '4G', disk]);
-    const boot = await bootIso(iso, { firmware, workDir: dir, disk, until: new RegExp(`${LOG_COPIED.source}|${LANGUAGE_QUESTION.source}`), timeoutMs }).catch(async (error: unknown) => {
+    const boot = await bootIso(iso, { firmware, workDir: dir, disk, until: new RegExp(`${(options.until ?? LOG_COPIED).source}|${LANGUAGE_QUESTION.source}`), timeoutMs }).catch(async (error: unknown) => {
       // A guest that died: its log is what the nightly's artifact must show.
       if (error instanceof GuestDied) await options.keepLog?.(error.serialPath);
       throw error;

@@ -3,7 +3,7 @@
 // uses too).
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { MARKER, bootToPreseed } from '../../scripts/preseed-boot.js';
+import { MARKER, bootToPreseed, type PreseedBoot } from '../../scripts/preseed-boot.js';
 import { standinIso } from './fixtures.js';
 import { runCli, tempDir } from './project.js';
 
@@ -25,9 +25,10 @@ export async function buildFrom(kind: 'netinst' | 'mini', extra: string[] = []):
   return { iso: JSON.parse(result.stdout).iso.path as string, dir };
 }
 
-export async function expectPreseedMarker(kind: 'netinst' | 'mini', firmware: 'bios' | 'uefi'): Promise<void> {
+/** The boot proof; `until`: boot on, past the marker, until that line shows (returns the boot for the caller's checks). */
+export async function expectPreseedMarker(kind: 'netinst' | 'mini', firmware: 'bios' | 'uefi', until?: RegExp): Promise<PreseedBoot> {
   const { iso, dir } = await buildFrom(kind);
-  const boot = await bootToPreseed(iso, firmware, BOOT_LIMIT_MS, { workDir: dir });
+  const boot = await bootToPreseed(iso, firmware, BOOT_LIMIT_MS, { workDir: dir, until });
   const tail = `serial tail:\n${boot.serial.slice(-2000)}`;
   expect(boot.serial, `no marker within ${BOOT_LIMIT_MS / 1000} s; ${tail}`).toContain(MARKER);
   // The screen (its first virtual terminal) is the installer's main console; the serial line is one too.
@@ -36,4 +37,5 @@ export async function expectPreseedMarker(kind: 'netinst' | 'mini', firmware: 'b
   // The installer's log follows on the serial line (what the install gate reads there).
   expect(boot.logCopied, tail).toBe(true);
   expect(boot.ok, `the language question before the marker; ${tail}`).toBe(true);
+  return boot;
 }
