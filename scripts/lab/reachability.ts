@@ -91,9 +91,13 @@ export async function startAndReach(t: Target, names: string[], how: 'run' | 're
 
   const vmEvents = new Map<string, { start?: number; die?: number }>();
   let offsetMs = Infinity;
+  // Events since before the first clock line, which the starts wait for: `docker events`
+  // itself may subscribe only after they began (it takes seconds under TCG), and --since
+  // replays what it would have missed.
   const watch = [
+    'since=$(date +%s.%N);',
     '(while :; do echo "clock $(date +%s%N)"; sleep 0.5; done) &',
-    "docker events --filter type=container --filter event=start --filter event=die --format '{{.Action}} {{.Actor.Attributes.name}} {{.TimeNano}}'",
+    `docker events --since "$since" --filter type=container --filter event=start --filter event=die --format '{{.Action}} {{.Actor.Attributes.name}} {{.TimeNano}}'`,
   ].join(' ');
   const watcher = t.vm.ssh(t.key, t.admin, `sudo sh -c ${shellWord(watch)}`, { timeoutMs: 30 * 60_000 });
   const clocked = new Promise<void>((resolve) => {
