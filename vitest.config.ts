@@ -3,15 +3,18 @@ import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
- * Files that take minutes, longest first (a fresh-clone CI run, 2026-12-06: the lab 2235 s,
- * then 266, 303 and 329 s; every other file under 3 minutes). Vitest orders files by their
+ * Files that take minutes, longest first (a fresh-clone CI run, 2026-12-06: the lab's main
+ * chain about 1,700 s, then the second lab VM, the guard, the attached ISO and the partial
+ * install at 150-500 s each; every other file under 3 minutes). Vitest orders files by their
  * last durations when it has them, but a clean clone (CI) has none, and then it runs larger
  * files first: the lab test, which alone takes most of the run, would start behind ten others
- * and end the run with the second worker idle. The partial install comes after two others
- * because it waits for the sid root the lab's first minutes build (sid-disk.ts's lock).
+ * and end the run with the second worker idle. The second lab VM starts beside it, so both
+ * wait for the sid disk (sid-disk.ts's lock) only once; the partial install comes later for
+ * the same reason.
  */
 const LONGEST = [
   'test/system/installed-system.slow.test.ts',
+  'test/system/ipv6-only-instance.slow.test.ts',
   'test/installer/guard.slow.test.ts',
   'test/build/attached-iso.slow.test.ts',
   'test/system/partial-install.slow.test.ts',

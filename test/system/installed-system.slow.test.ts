@@ -8,32 +8,19 @@
 // TCG): first boot, a reboot, then the same disk as a new instance (what a Vultr snapshot
 // restored into a new VM is) on a network we did not plan for: no router advertisement and
 // metadata that lists no IPv6 (an IPv4-only VM); then IPv6 comes later, in another /64, with
-// malformed metadata; then the same VM switched to `docker.exposure: all-ports`, the control for
-// every "the unpublished port does not answer"; last, a guard that cannot be applied.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// malformed metadata. The instance without public IPv4, the all-ports control and the guard
+// that cannot be applied boot a second lab VM beside this one: ipv6-only-instance.slow.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labAccess } from '../../scripts/acceptance/lab-access.js';
 import { checkPublicContainer } from '../../scripts/acceptance/public-container.js';
 import * as checks from '../../scripts/lab/installed-checks.js';
-import { parsePrefix } from '../../src/net/ipv6.js';
-import { checkInstallReport } from '../../src/vm/install-report.js';
-import { reportUserData } from '../../src/vm/report-user-data.js';
 import * as reach from '../../scripts/lab/reachability.js';
-import { labKey, sidDisk, type SidDisk } from '../../scripts/lab/sid-disk.js';
-import { IPV6_ONLY, VultrLab, type LabVm } from '../../scripts/lab/vultr-lab.js';
-import { labContainerPrefix, vmSlaacAddress, vultrMetadata } from '../../scripts/lab/vultr-metadata.js';
+import type { LabVm, VultrLab } from '../../scripts/lab/vultr-lab.js';
+import { labContainerPrefix, vultrMetadata } from '../../scripts/lab/vultr-metadata.js';
+import { BOOT_MS, bootInstance, closeLab, openLab, type Lab } from '../helpers/lab-vm.js';
 
 const FIRST = '8c0a1f8e-5b6d-4a53-9d6c-3f2a1b4c5d6e';
 const CLONE = '3f1d7c2a-9b8e-4d6f-a1c3-5e7b9d0f2a4c';
-const V6_ONLY = '6b2e9d41-7c3a-4f58-8e1d-2a9c4b7f0e35';
-/** The IPv6-only instance's /64. */
-const IPV6_ONLY_64 = '2001:db8:5:18::/64';
-/** What Vultr's metadata says about the public IPv4 of an instance without one (disable_public_ipv4). */
-const NO_IPV4 = { additional: [], address: '', gateway: '', netmask: '' };
-/** First boots under TCG spend minutes compiling AppArmor profiles and starting Docker. */
-const BOOT_MS = 40 * 60_000;
 const EXPECTED_PREFIX = labContainerPrefix();
 /** Where the clone's router puts it, once it advertises one: a snapshot restored into a new VM gets another /64. */
 const CLONE_64 = '2001:db8:5:17::/64';
@@ -58,8 +45,8 @@ const firstBootUserData = (image: string) => [
 ].join('\n');
 const names = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `${prefix}${i + 1}`);
 
+let l: Lab;
 let dir: string;
-let disk: SidDisk;
 let lab: VultrLab;
 let vm: LabVm;
 let target: checks.Target;
@@ -73,30 +60,21 @@ let nudRun: Promise<Awaited<ReturnType<typeof reach.pingUnderNud>>> | undefined;
 let churn: Promise<string> | undefined;
 let watchedNames: string[] = [];
 
-async function boot(instanceId: string): Promise<number> {
+async function boot(instanceId: string): Promise<void> {
   // The first boot's VM is rebooted by a later stage.
-  // 2 GiB, as the plan vm create's examples use (vc2-1c-2gb) and the install gate boots with.
-  vm = await lab.boot({ name: 'vm', disk: disk.disk, direct: { kernel: disk.kernel, initrd: disk.initrd, append: disk.append }, instanceId, reboots: true, memoryMiB: 2048 });
+  ({ vm } = await bootInstance(l, instanceId, target.admin));
   target = { ...target, vm };
-  const kernelAt = await vm.waitForSerial(/Linux version/, 120_000);
-  await vm.waitForSsh(target.key, target.admin, BOOT_MS);
-  return kernelAt;
 }
 
 describe.sequential('the installed system in a Vultr-like lab (sid packages, QEMU)', () => {
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'vsi-lab-'));
-    disk = await sidDisk({ log: (l) => console.log(l) });
-    const metaKey = await labKey(join(dir, 'keys'), 'metadata');
-    metaKeyPub = (await readFile(`${metaKey}.pub`, 'utf8')).trim();
-    lab = await VultrLab.up(dir);
-    target = { lab, vm: undefined as unknown as LabVm, admin: 'debian', key: metaKey, expectedPrefix: EXPECTED_PREFIX };
-    console.log(`sid lab: docker.io ${disk.packages.get('docker.io')}, cloud-init ${disk.packages.get('cloud-init')}, systemd ${disk.packages.get('systemd')}, linux ${disk.packages.get('linux-image-amd64')}, ndppd ${disk.packages.get('ndppd')}, openssh ${disk.packages.get('openssh-server')}`);
+    l = await openLab();
+    ({ dir, lab, metaKeyPub } = l);
+    target = { lab, vm: undefined as unknown as LabVm, admin: 'debian', key: l.metaKey, expectedPrefix: EXPECTED_PREFIX };
   }, 30 * 60_000);
 
   afterAll(async () => {
-    await lab?.down();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await closeLab(l);
   });
 
   it('first boot: cloud-init takes Vultr\'s metadata and finishes clean, Vultr\'s vendor-data is ignored; a clean boot of today\'s sid', { timeout: BOOT_MS + 10 * 60_000 }, async () => {
@@ -279,48 +257,5 @@ describe.sequential('the installed system in a Vultr-like lab (sid packages, QEM
     console.log(await checks.interruptedMoveFinished(target, 'half', 'public'));
     console.log(await checks.metadataGuarded(target, 'web'));
     console.log(await checks.recheckQuiet(target));
-  });
-
-  it('the same disk as an instance without public IPv4 (a 100.68.0.0/18 lease with only the classless route to the metadata, no default route; IPv6 by RA): cloud-init finds Vultr\'s data and the user-data\'s key logs in, Docker gets the /80, containers on public answer from outside and cannot read the metadata (and can without our table: the control), nothing waits for an IPv4 default route', { timeout: BOOT_MS + 20 * 60_000 }, async () => {
-    await checks.shutdown(target, 'poweroff');
-    await vm.exited;
-    await lab.ipv6OnlyNetwork(IPV6_ONLY_64);
-    const userKey = await labKey(join(dir, 'keys'), 'user-data');
-    // What vm create --ipv6-only hands the VM: the user's user-data and the install report's
-    // program, which PUTs the report to a presigned URL (here: the router, over IPv6 only).
-    const store = await lab.receiveFiles(IPV6_ONLY_64.replace('::/64', ':ffff::1'), 8098);
-    const userData = reportUserData(Buffer.from(`#cloud-config\nssh_authorized_keys:\n  - ${(await readFile(`${userKey}.pub`, 'utf8')).trim()}\n`), `${store.url}/lab/report.json?X-Amz-Signature=lab`).toString('utf8');
-    await lab.setMetadata(vultrMetadata({ instanceId: V6_ONLY, hostname: 'lab-v6', publicKeys: [metaKeyPub], userData, ipv4: NO_IPV4, ipv6: { additional: [], address: vmSlaacAddress(IPV6_ONLY_64), network: IPV6_ONLY_64.replace('/64', ''), prefix: '64' } }));
-    target.expectedPrefix = labContainerPrefix('auto', IPV6_ONLY_64);
-    await boot(V6_ONLY);
-    console.log(await checks.cloudInitClean(target, V6_ONLY));
-    console.log(await checks.ipv6OnlyBoot(target, IPV6_ONLY.vm));
-    expect((await vm.ssh(userKey, target.admin, 'id -un')).stdout.trim(), "the user-data's key").toBe(target.admin);
-    console.log(await checks.ipv6Ready(target, 'metadata'));
-    // ('web' holds host port 8080 and came back with the VM.)
-    const address = await checks.runContainer(target, 'v6only', 'public', 8090);
-    console.log(await checks.exposure(target, address, 'closed'));
-    console.log(await checks.metadataGuarded(target, 'v6only'));
-    await checks.sudo(target, 'nft delete table inet vultr_sid_iso');
-    expect(await checks.containerReadsMetadata(target, 'v6only'), 'the control: without our table the container reads the metadata').toBe(true);
-    await checks.sudo(target, 'nft -f /etc/vultr-sid-iso/metadata-guard.nft');
-    // The install report arrived over IPv6, and vm create would take it.
-    let report: string | undefined;
-    for (const deadline = Date.now() + 10 * 60_000; !(report = await store.received('report.json')) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 5000));
-    expect(report, 'no install report arrived within 10 minutes').toBeDefined();
-    const taken = checkInstallReport(report!, V6_ONLY, parsePrefix(IPV6_ONLY_64));
-    expect(taken).toEqual({ report: expect.objectContaining({ instanceId: V6_ONLY, containerPrefix: target.expectedPrefix, ipv6: true, sshd: true, missing: [] }) });
-    console.log(`install report: ${report!.trim()}`);
-  });
-
-  it('the control for "the unpublished port does not answer": switched to docker.exposure all-ports (the original procedure), a container on the default bridge answers on it, and still connects out from its own address', { timeout: 15 * 60_000 }, async () => {
-    console.log(await checks.switchToAllPorts(target, 5 * 60_000));
-    const address = await checks.runContainer(target, 'open');
-    console.log(await checks.exposure(target, address, 'open'));
-    console.log(await checks.outgoingFromOwnAddress(target, 'open', address));
-  });
-
-  it('fails closed: when the guard cannot be applied, Docker does not start, and the console says why in one line', { timeout: 10 * 60_000 }, async () => {
-    console.log(await checks.guardFailsClosed(target));
   });
 });
