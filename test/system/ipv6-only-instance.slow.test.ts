@@ -47,10 +47,11 @@ describe.sequential('an instance without public IPv4 in a Vultr-like lab (sid pa
     ({ vm } = await bootInstance(l, V6_ONLY, target.admin));
     target = { ...target, vm };
     console.log(await checks.cloudInitClean(target, V6_ONLY));
+    // The lab has no registry: the containers' image comes over SSH.
+    await checks.importBusybox(target);
     console.log(await checks.ipv6OnlyBoot(target, IPV6_ONLY.vm));
     expect((await vm.ssh(userKey, target.admin, 'id -un')).stdout.trim(), "the user-data's key").toBe(target.admin);
     console.log(await checks.ipv6Ready(target, 'metadata'));
-    await checks.importBusybox(target);
     const address = await checks.runContainer(target, 'v6only', 'public', 8090);
     console.log(await checks.exposure(target, address, 'closed'));
     console.log(await checks.metadataGuarded(target, 'v6only'));
