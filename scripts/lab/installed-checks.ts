@@ -529,8 +529,8 @@ export async function bootFigures(t: Target, kernelAt: number, reachableAt: numb
  * no IPv4 default route and the classless route to the metadata service; no unit failed, so
  * nothing waited for the default route that never comes (the boot program takes the first
  * default route of either family and fails after 20 s without one). Not a limit on how long
- * the boot program took: on a first boot beside another VM's, on 2 loaded cores, it took
- * 20.2 s and succeeded (9.7 s alone). The units' times are printed.
+ * the boot program took: on first boots beside another VM's, on 2 loaded cores, it took
+ * 20.2 and 25.6 s and succeeded (9.7 s alone). The units' times are printed.
  */
 export async function ipv6OnlyBoot(t: Target, lease: string): Promise<string> {
   const r = await onVm(t, [
