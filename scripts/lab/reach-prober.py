@@ -10,8 +10,8 @@ an address first answers is seen within one INTERVAL, whatever the machine's loa
 the test that reads the result. A port that has answered is tried again only once a second
 (each try is a fork of the container's httpd, and twenty containers tried five times a second
 slowed the very Docker starts being measured), and at once when its address answers ping again
-after a second of silence (a new container on it). The first answer after a second of silence is also printed as
-it comes ("ping ADDRESS TIME", "port ADDRESS TIME"). A raw socket sends without MSG_CONFIRM
+after a second of silence (a new container on it). The first answer after a second of silence
+is also printed as it comes ("ping ADDRESS TIME", "port ADDRESS TIME"). A raw socket sends without MSG_CONFIRM
 (unlike iputils ping), so, like traffic a real router forwards, it does not keep the router's
 neighbour entries confirmed.
 
@@ -99,7 +99,7 @@ def main():
                 if len(data) >= 8 and data[0] == ECHO_REPLY and struct.unpack("!H", data[4:6])[0] == ident:
                     address = canonical(source[0])
                     if address in seen and answered(seen, address, "ping"):
-                        resumed[address] = time.time()
+                        resumed[address] = seen[address]["ping"][-1]
             for tcp in writable:
                 address, _ = pending.pop(tcp)
                 if tcp.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:

@@ -542,13 +542,13 @@ export class LabVm {
     return this.ssh(key, user, command, options);
   }
 
-  /** The shared connections' sockets, by user and key: one set per boot (closeConnections). */
+  /** The shared connections' sockets, by user and key, until closeConnections; each socket path is used once. */
   private readonly sockets = new Map<string, string>();
-  private socketGeneration = 0;
+  private socketsMade = 0;
 
   private controlPath(key: string, user: string): string {
     const id = `${user} ${key}`;
-    if (!this.sockets.has(id)) this.sockets.set(id, join(this.lab.dir, `ssh-${this.name}-${this.socketGeneration}-${this.sockets.size}`));
+    if (!this.sockets.has(id)) this.sockets.set(id, join(this.lab.dir, `ssh-${this.name}-${++this.socketsMade}`));
     return this.sockets.get(id)!;
   }
 
@@ -556,7 +556,6 @@ export class LabVm {
   async closeConnections(): Promise<void> {
     const sockets = [...this.sockets.values()];
     this.sockets.clear();
-    this.socketGeneration++;
     await Promise.all(sockets.map((s) => execa('ssh', ['-o', `ControlPath=${s}`, '-O', 'exit', 'vm'], { reject: false, timeout: 10_000 })));
   }
 

@@ -62,7 +62,7 @@ let watchedNames: string[] = [];
 
 async function boot(instanceId: string): Promise<void> {
   // The first boot's VM is rebooted by a later stage.
-  ({ vm } = await bootInstance(l, instanceId, target.admin));
+  vm = await bootInstance(l, instanceId, target.admin);
   target = { ...target, vm };
 }
 

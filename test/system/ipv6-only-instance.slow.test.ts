@@ -44,7 +44,7 @@ describe.sequential('an instance without public IPv4 in a Vultr-like lab (sid pa
     const userData = reportUserData(Buffer.from(`#cloud-config\nssh_authorized_keys:\n  - ${(await readFile(`${userKey}.pub`, 'utf8')).trim()}\n`), `${store.url}/lab/report.json?X-Amz-Signature=lab`).toString('utf8');
     await l.lab.setMetadata(vultrMetadata({ instanceId: V6_ONLY, hostname: 'lab-v6', publicKeys: [l.metaKeyPub], userData, ipv4: NO_IPV4, ipv6: { additional: [], address: vmSlaacAddress(IPV6_ONLY_64), network: IPV6_ONLY_64.replace('/64', ''), prefix: '64' } }));
     target.expectedPrefix = labContainerPrefix('auto', IPV6_ONLY_64);
-    ({ vm } = await bootInstance(l, V6_ONLY, target.admin));
+    vm = await bootInstance(l, V6_ONLY, target.admin);
     target = { ...target, vm };
     console.log(await checks.cloudInitClean(target, V6_ONLY));
     // The lab has no registry: the containers' image comes over SSH.
