@@ -5,7 +5,7 @@
 import { execa } from 'execa';
 import { createServer, type IncomingMessage } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -174,6 +174,16 @@ describe('the report program on the installed system', { timeout: 60_000 }, () =
     const later = await installedRoot({ 'var/lib/vultr-sid-iso/install-status': `${status}packages=done\nunits=done\n` });
     await runProgram(`http://[::1]:${store.port}/r.json`, later, '127.0.0.1:1');
     expect(JSON.parse(store.got[1]!.body).missing).toEqual(['ndppd']);
+  });
+
+  it("names the same install parts, in the same order, as the installed system's own status (install-status.sh)", async () => {
+    // Two copies by necessity (the program runs from user-data, before it could source ours);
+    // this keeps them one list.
+    const shell = await readFile(join(ROOT, 'templates/rootfs/usr/local/lib/vultr-sid-iso/install-status.sh'), 'utf8');
+    const ours = /^INSTALL_PARTS="([^"]+)"$/m.exec(shell)?.[1]?.split(' ');
+    const python = /^INSTALL_PARTS = \(([^)]+)\)$/m.exec(reportProgram(URL_))?.[1]?.match(/[a-z]+/g);
+    expect(ours).toHaveLength(5);
+    expect(python).toEqual(ours);
   });
 
   it('a boot whose boot program did not run says so', async () => {
