@@ -219,8 +219,9 @@ rm -rf "$root/var/lib/apt/lists/"*
 kver=$(find "$root/lib/modules" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -n1)
 cp "$root/boot/vmlinuz-$kver" "$part/vmlinuz"
 cp "$root/boot/initrd.img-$kver" "$part/initrd.img"
-# As the ISO's boot entries hand it to the installed system: the screen last, the main console.
-echo "root=UUID=$root_uuid ro console=ttyS0,115200n8 console=tty1" > "$part/cmdline"
+# The root only: sid-disk.ts adds the console arguments the ISO's boot entries hand on to the
+# installed system (src/iso/boot-menus.ts), so the lab boots with the product's own.
+echo "root=UUID=$root_uuid ro" > "$part/cmdline"
 # shellcheck disable=SC2016 # dpkg-query's format, not the shell's
 chroot "$root" dpkg-query -W -f='${Package} ${Version}\n' > "$part/packages.txt"
 

@@ -30,6 +30,8 @@ import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, utimes, writeFile 
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import yaml from 'js-yaml';
+import { configSchema } from '../../src/config/schema.js';
+import { installedSystemArgs } from '../../src/iso/boot-menus.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { AptFaultProxy, type AptFaults, type ProxiedRequest } from './apt-fault-proxy.js';
 
@@ -96,7 +98,7 @@ export async function sidDisk(options: SidDiskOptions = {}): Promise<SidDisk> {
     disk: join(dir, 'disk.img'),
     kernel: join(dir, 'vmlinuz'),
     initrd: join(dir, 'initrd.img'),
-    append: (await readFile(join(dir, 'cmdline'), 'utf8')).trim(),
+    append: `${(await readFile(join(dir, 'cmdline'), 'utf8')).trim()} ${installedSystemArgs(configSchema.parse({}).boot.serialConsole)}`,
     adminKey,
     packages: versions,
     renderDir,

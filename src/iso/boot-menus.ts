@@ -40,16 +40,24 @@ function consoles(serial: boolean): string {
   return serial ? 'console=ttyS0,115200n8 console=tty1' : 'console=tty1';
 }
 
+/** The kernel arguments the installer hands on to the installed system (what follows "---" in
+ * every entry; d-i writes them into the installed system's GRUB_CMDLINE_LINUX_DEFAULT). The
+ * lab boots its installed system with them (scripts/lab/sid-disk.ts). */
+export function installedSystemArgs(serialConsole: boolean): string {
+  return consoles(serialConsole);
+}
+
 export function bootEntries(layout: IsoLayout, options: BootMenuOptions): BootEntry[] {
   const c = consoles(options.serialConsole);
   const base = `auto=true priority=critical ${c}`;
+  const after = installedSystemArgs(options.serialConsole);
   return [
     {
       id: 'vultr-auto',
       label: 'Boot the installed system (default when one is found), else install Debian unstable for Vultr',
       kernel: layout.kernel,
       initrd: AUTO_INITRD,
-      cmdline: `${base} --- ${c}`,
+      cmdline: `${base} --- ${after}`,
       default: true,
       bootsInstalledSystem: true,
     },
@@ -58,7 +66,7 @@ export function bootEntries(layout: IsoLayout, options: BootMenuOptions): BootEn
       label: 'Automated install, ERASING any system already on the disk',
       kernel: layout.kernel,
       initrd: AUTO_INITRD,
-      cmdline: `${base} ${WIPE_PARAMETER} --- ${c}`,
+      cmdline: `${base} ${WIPE_PARAMETER} --- ${after}`,
       default: false,
       bootsInstalledSystem: false,
     },
