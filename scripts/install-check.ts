@@ -1,7 +1,7 @@
 // The nightly's install gate: install a built ISO with d-i onto a blank disk in the Vultr-like
 // lab (scripts/lab/vultr-lab.ts, with a NAT uplink for Debian's mirror), let it reboot with the
-// ISO still attached (its default entry must boot the new system), then run the same checks
-// as the lab test (scripts/lab/installed-checks.ts). Install minutes and figures go to
+// ISO still attached (its default entry must boot the new system), then run the gate's checks
+// (scripts/lab/install-gate.ts, which the lab test runs on its sid disk too). Install minutes and figures go to
 // $GITHUB_STEP_SUMMARY when set. Needs root (namespaces), KVM to be quick, and a full Debian
 // mirror: where the installer cannot fetch a component it stops with one line naming it.
 //   npm run install-check -- [--logs DIR] [--firmware bios|uefi] [--admin NAME] ISO   (--help)
@@ -12,12 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError, Option } from '@commander-js/extra-typings';
 import { execa } from 'execa';
-import type { SubnetChoice } from '../src/net/ipv6.js';
 import * as checks from './lab/installed-checks.js';
-import * as reach from './lab/reachability.js';
+import { gateRows, gateSteps, runGate } from './lab/install-gate.js';
 import { labKey } from './lab/sid-disk.js';
 import { VultrLab, type LabVm } from './lab/vultr-lab.js';
-import { labContainerPrefix, vultrMetadata } from './lab/vultr-metadata.js';
+import { vultrMetadata } from './lab/vultr-metadata.js';
 import { INSTALL_DONE, installerStop } from './lab/installer-progress.js';
 import { MARKER } from './preseed-boot.js';
 import { parseScriptArgs, scriptCommand } from './script-cli.js';
@@ -79,7 +78,6 @@ async function main(): Promise<number> {
   }
   const dir = await mkdtemp(join(tmpdir(), 'vsi-install-'));
   const instanceId = randomUUID();
-  const results: string[] = [];
   let lab: VultrLab | undefined;
   try {
     lab = await VultrLab.up(dir, { internet: true });
@@ -98,47 +96,9 @@ async function main(): Promise<number> {
     await vm.waitForSsh(key, values.admin, 20 * 60_000);
 
     const target: checks.Target = { lab, vm, admin: values.admin, key, expectedPrefix: '' };
-    const config = JSON.parse(await checks.sudo(target, 'cat /etc/vultr-sid-iso/ipv6.json')) as { docker: { subnet: SubnetChoice; exposure: string; network: string } };
-    target.expectedPrefix = labContainerPrefix(config.docker.subnet);
-    const published = config.docker.exposure === 'published';
-    const steps: [string, () => Promise<string>][] = [
-      ['install: every part done (vultr-sid-status)', () => checks.installComplete(target)],
-      ["network: the installer's configuration is one vultr-sid-ipv6 supports", () => checks.networkConfigSupported(target)],
-      ['consoles: the screen is the main console, the serial line a console too', () => checks.consolesOnScreen(target)],
-      ['cloud-init: Vultr datasource, no errors, vendor-data ignored', () => checks.cloudInitClean(target, instanceId)],
-      ['logins: metadata key as the admin; no password, no root', () => checks.loginsAsExpected(target)],
-      ['IPv6: the /80, ndppd, accept_ra=2 with an RA default route', () => checks.ipv6Ready(target, 'metadata')],
-      ['a container: ping and published port from outside; unpublished port as configured', async () => {
-        await checks.importBusybox(target);
-        const address = await checks.runContainer(target, 'web', published ? config.docker.network : undefined);
-        return `${await checks.exposure(target, address, published ? 'closed' : 'open')}; ${await checks.outgoingFromOwnAddress(target, 'web', address)}`;
-      }],
-      ['containers cannot reach the metadata service', () => checks.metadataGuarded(target, 'web')],
-      ['every container: 10 started at once each answer the router within 5 s; the kernel answers its unicast probes', async () => {
-        const names = Array.from({ length: 10 }, (_, i) => `many${i + 1}`);
-        const reached = await reach.startAndReach(target, names, 'run', { network: published ? config.docker.network : 'bridge', giveUpSeconds: 10 });
-        const line = reach.describeBatch('10 at once', reached, 5);
-        if (!reached.every((r) => reach.answeredWithin(r, 5))) throw new checks.CheckFailed(line);
-        const nud = await reach.pingUnderNud(target, reached.slice(0, 3).map((r) => r.address), 30);
-        if (nud.lost > 0 || nud.tally.unicast === 0 || nud.tally.unicastAnswered < nud.tally.unicast) throw new checks.CheckFailed(`under the router's neighbour checks: ${JSON.stringify(nud)}`);
-        return `${line}; ${await reach.proxyEntriesInStep(target, 60_000)}; 30 s under NUD: 0 of ${nud.sent} lost, unicast probes ${nud.tally.unicastAnswered}/${nud.tally.unicast}`;
-      }],
-      ['ndppd sandboxed; IPv6 forwarded only to and from Docker\'s bridges', async () => `${await checks.ndppdSandboxed(target)}; ${await checks.forwardingOnlyDocker(target)}`],
-    ];
-    let failed = 0;
-    for (const [name, run] of steps) {
-      try {
-        const detail = await run();
-        results.push(`| ✅ | ${name} | ${detail} |`);
-        console.error(`PASS ${name}: ${detail}`);
-      } catch (error) {
-        failed++;
-        results.push(`| ❌ | ${name} | ${(error as Error).message.split('\n')[0]} |`);
-        console.error(`FAIL ${name}: ${(error as Error).message}`);
-      }
-    }
-    await summary([`### Install gate (${firmware})`, '', `Installed in **${minutes.toFixed(1)} min** (preseed loaded → install complete).`, '', '| | check | seen |', '|---|---|---|', ...results]);
-    return failed ? 1 : 0;
+    const results = await runGate(await gateSteps(target, instanceId), (line) => console.error(line));
+    await summary([`### Install gate (${firmware})`, '', `Installed in **${minutes.toFixed(1)} min** (preseed loaded → install complete).`, '', '| | check | seen |', '|---|---|---|', ...gateRows(results)]);
+    return results.every((r) => r.ok) ? 0 : 1;
   } catch (error) {
     if (cancelled) {
       await summary([`### Install gate (${firmware})`, '', `cancelled (${cancelled})`]);

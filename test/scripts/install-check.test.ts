@@ -1,9 +1,12 @@
 // The install gate's own input handling and its reading of d-i's serial console. The gate
-// itself (a full d-i install) needs a full Debian mirror and runs in the nightly.
+// itself (a full d-i install) needs a full Debian mirror and runs in the nightly; its checks of
+// the installed system run on the lab's VM (test/system/ipv6-only-instance).
 import { execa } from 'execa';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { gateRows, runGate } from '../../scripts/lab/install-gate.js';
+import { CheckFailed } from '../../scripts/lab/installed-checks.js';
 import { INSTALL_DONE, installerStop } from '../../scripts/lab/installer-progress.js';
 import { ROOT } from '../helpers/project.js';
 
@@ -64,5 +67,26 @@ describe('install-check', () => {
   it('the control: a console that is still installing, or done, is no stop', () => {
     expect(installerStop('vultr-sid-iso: preseed loaded\r\nRetrieving libc6-udeb\r\nInstalling the base system')).toBeUndefined();
     expect(installerStop(`vultr-sid-iso: installing openssh-server cloud-init (what makes the VM reachable)\r\n${INSTALL_DONE}; rebooting into the installed system`)).toBeUndefined();
+  });
+});
+
+describe("the gate's run of its checks (scripts/lab/install-gate.ts; the checks themselves run on the lab's VM)", () => {
+  it('a failed check fails the gate and is reported, and the checks after it still run', async () => {
+    const ran: string[] = [];
+    const step = (name: string, outcome: string | Error) => ({
+      name,
+      run: async () => {
+        ran.push(name);
+        if (outcome instanceof Error) throw outcome;
+        return outcome;
+      },
+    });
+    const log: string[] = [];
+    const results = await runGate([step('one', 'fine'), step('two', new CheckFailed('the port | did not answer\nmore')), step('three', 'fine too')], (l) => log.push(l));
+    expect(ran).toEqual(['one', 'two', 'three']);
+    expect(results.map((r) => r.ok)).toEqual([true, false, true]);
+    expect(log).toEqual(['PASS one: fine', 'FAIL two: the port | did not answer\nmore', 'PASS three: fine too']);
+    // One table row each; a | in what a check saw does not split its row.
+    expect(gateRows(results)).toEqual(['| ✅ | one | fine |', '| ❌ | two | the port \\| did not answer |', '| ✅ | three | fine too |']);
   });
 });

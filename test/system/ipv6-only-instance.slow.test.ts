@@ -1,12 +1,13 @@
 // The sid disk as an instance without public IPv4, in a second lab beside the one of
 // installed-system.slow.test.ts (two VMs at once use the machine's idle time; one chain of
-// stages would be the run's longest path): Vultr's IPv6-only network, then on the same VM the
-// all-ports control for every "the unpublished port does not answer", and last a guard that
-// cannot be applied.
+// stages would be the run's longest path): Vultr's IPv6-only network, the nightly install
+// gate's checks, then on the same VM the all-ports control for every "the unpublished port
+// does not answer", and last a guard that cannot be applied.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as checks from '../../scripts/lab/installed-checks.js';
+import { gateSteps, runGate } from '../../scripts/lab/install-gate.js';
 import { labKey } from '../../scripts/lab/sid-disk.js';
 import { IPV6_ONLY, type LabVm } from '../../scripts/lab/vultr-lab.js';
 import { labContainerPrefix, vmSlaacAddress, vultrMetadata } from '../../scripts/lab/vultr-metadata.js';
@@ -65,6 +66,14 @@ describe.sequential('an instance without public IPv4 in a Vultr-like lab (sid pa
     const taken = checkInstallReport(report!, V6_ONLY, parsePrefix(IPV6_ONLY_64));
     expect(taken).toEqual({ report: expect.objectContaining({ instanceId: V6_ONLY, containerPrefix: target.expectedPrefix, ipv6: true, sshd: true, missing: [] }) });
     console.log(`install report: ${report!.trim()}`);
+  });
+
+  it("the nightly install gate's checks of an installed system (install-check's own list, scripts/lab/install-gate.ts) all pass here, so the gate's code has run before a nightly depends on it", { timeout: 20 * 60_000 }, async () => {
+    const results = await runGate(await gateSteps(target, V6_ONLY, IPV6_ONLY_64), (line) => console.log(line));
+    expect(results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.detail}`)).toEqual([]);
+    expect(results.map((r) => r.name)).toContain('every container: 10 started at once each answer the router within 5 s; the kernel answers its unicast probes');
+    // The stages below start from one container of their own.
+    await checks.sudo(target, `docker rm -f web ${Array.from({ length: 10 }, (_, i) => `many${i + 1}`).join(' ')} >/dev/null`);
   });
 
   it('the control for "the unpublished port does not answer": switched to docker.exposure all-ports (the original procedure), a container on the default bridge answers on it, and still connects out from its own address', { timeout: 15 * 60_000 }, async () => {
