@@ -87,6 +87,11 @@ export interface Behaviour {
    * 'lax' (the queries are ignored and every VM comes back) and 'matches-nothing'.
    */
   instanceFilter?: InstanceFilter;
+  /**
+   * The account's limit on instances: a create that would pass it is refused with HTTP 400
+   * (INSTANCE_LIMIT_ERROR). Real accounts have one; its size and its error text are unrecorded.
+   */
+  instanceLimit?: number;
 }
 
 export type InstanceFilter = 'exact' | 'lax' | 'matches-nothing';
@@ -114,6 +119,9 @@ export const PROFILES: Record<Profile, Behaviour> = {
 export const LOCKED_ERROR = 'Unable to destroy server: Unable to remove VM: Server is currently locked';
 /** Not recorded from a real account, and no public source quotes it: a stand-in. */
 export const LIBRARY_FULL_ERROR = 'Unable to create ISO: you have reached the maximum number of ISOs allowed on this account';
+
+/** Not recorded from a real account, and no public source quotes it: a stand-in. */
+export const INSTANCE_LIMIT_ERROR = 'Unable to create server: you have reached the maximum number of instances allowed on this account';
 
 /** A change to the account: what a run made, deleted, detached or restarted. */
 export interface AccountEvent {
@@ -484,6 +492,7 @@ export class FakeVultr {
         return send(200, this.page(url, 'instances', list));
       }
       case 'post /instances': {
+        if (this.instances.size >= (this.behaviour.instanceLimit ?? Infinity)) return error(400, INSTANCE_LIMIT_ERROR);
         const made = this.createInstance(body);
         this.events.push({ kind: 'instance-made', id: made.id, call: call.n });
         return send(202, { instance: this.instanceView(made) });

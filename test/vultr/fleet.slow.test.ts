@@ -2,14 +2,16 @@
 // from one ISO, made in parallel within the one pace the run keeps, each labelled and tagged,
 // waited for together, each /80 reported; and the fault contract per VM
 // (helpers/account-invariants.ts, with three VMs allowed): after a Ctrl-C at any point, a
-// lost answer, or one VM that fails, every VM the run made is gone or named. As in the fault
-// matrix, the fake's GET /instances ignores its filter (lax: every VM back, someone else's and
-// our older web-1 too), and a run that asks Vultr to filter fails: what is ours, and which new
-// VM a create made, are decided by the CLI (VultrClient.listTagged).
+// lost answer, one VM that fails, or a create the account's instance limit refuses, every VM
+// the run made is gone or named. As in the fault matrix, the fake's GET /instances ignores its
+// filter (lax: every VM back, someone else's and our older web-1 too), and a run that asks
+// Vultr to filter fails: what is ours, and which new VM a create made, are decided by the CLI
+// (VultrClient.listTagged).
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { accountViolations, snapshot } from '../helpers/account-invariants.js';
 import { nth } from '../helpers/fake-faults.js';
+import { INSTANCE_LIMIT_ERROR } from '../helpers/fake-vultr.js';
 import { CLI } from '../helpers/project.js';
 import { recordOutput, useVultrChecks, vmCreate, world, type World } from '../helpers/vultr-world.js';
 
@@ -116,6 +118,19 @@ describe('vm create --count 3', { timeout: 180_000 }, () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(w.fake.events.filter((e) => e.kind === 'instance-made')).toHaveLength(3);
     expect(check(w, before, r, [0])).toEqual([]);
+  });
+
+  it("the account's instance limit refuses one create: the two VMs made finish and are kept and named; nothing else is touched; exit 1", async () => {
+    // Two instances are there already: a limit of 4 leaves room for two of the three.
+    const { w, before } = await fleetWorld({ instanceLimit: 4 });
+    const r = await fleet(w);
+    expect(r.exitCode).toBe(1);
+    const last = r.stderr.trimEnd().split('\n').at(-1)!;
+    expect(last).toMatch(new RegExp(`^vultr-sid-iso: 1 of 3 VMs failed \\(vm [123]: .*${INSTANCE_LIMIT_ERROR}`));
+    const made = [...w.fake.instances.values()].filter((i) => i.madeAt !== 0);
+    expect(made).toHaveLength(2);
+    for (const i of made) expect(last).toContain(`remove it with: npx vultr-sid-iso vm delete ${i.id}`);
+    expect(check(w, before, r, [1])).toEqual([]);
   });
 
   it('one VM that fails is deleted; the two that finished are kept and named; exit 1', async () => {
