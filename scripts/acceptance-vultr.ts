@@ -34,7 +34,7 @@ import { PROJECT_ROOT } from '../src/paths.js';
 import { vultrClient, VultrApiError, type VultrClient } from '../src/systems/vultr-api.js';
 import { checkAcceptanceSlot, freeAcceptanceSlot, type SlotRules } from './acceptance-room.js';
 import { privateDir, throwawayKey, type PrivateDir } from './acceptance/private-dir.js';
-import { checkPublicContainer } from './acceptance/public-container.js';
+import { acceptanceNetwork, checkPublicContainer } from './acceptance/public-container.js';
 import { fromHere, sshAccess, waitForLogin } from './acceptance/ssh-access.js';
 import { parseScriptArgs, scriptCommand } from './script-cli.js';
 
@@ -241,7 +241,7 @@ async function acceptance(vultr: VultrClient, secret: PrivateDir, settings: Retu
     // The same check the lab test runs on its VM; without IPv6 here, the VM fetches the address itself.
     const report = await checkPublicContainer(
       { ...access, ...(args.ipv6Check ? { fromOutside: fromHere } : {}) },
-      { image: 'busybox', network: loaded.docker.exposure === 'published' ? loaded.docker.network : undefined, containerPrefix: vm.containerPrefix ?? '' },
+      { image: 'busybox', network: acceptanceNetwork(loaded.docker), containerPrefix: vm.containerPrefix ?? '' },
       say,
     );
     failures.push(...report.failures);

@@ -54,6 +54,15 @@ export interface PublicContainer {
   retryMs?: number;
 }
 
+/**
+ * The network the acceptance run starts its container on, from the installed config's docker
+ * section: the config's network when only published ports are exposed (Docker's default
+ * bridge then has no IPv6); the default bridge under all-ports, where it has the /80.
+ */
+export function acceptanceNetwork(docker: { exposure: string; network: string }): string | undefined {
+  return docker.exposure === 'published' ? docker.network : undefined;
+}
+
 export interface PublicContainerReport {
   /** The container's IPv6 address as Docker reports it ('' when it has none). */
   address: string;

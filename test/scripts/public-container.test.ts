@@ -5,6 +5,7 @@
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import {
+  acceptanceNetwork,
   addressFrom,
   addressProblem,
   checkPublicContainer,
@@ -52,6 +53,12 @@ describe('the acceptance run\'s container check', () => {
     expect(off).toContain("--name 'control' -p 8082:80 'lab/busybox'");
     // The command is one a shell parses as written.
     expect((await execa('sh', ['-n', '-c', on], { reject: false })).exitCode).toBe(0);
+  });
+
+  it("starts it on the config's network when only published ports are exposed, and on Docker's default bridge under all-ports (where that bridge has the /80)", () => {
+    expect(acceptanceNetwork({ exposure: 'published', network: 'public' })).toBe('public');
+    expect(acceptanceNetwork({ exposure: 'published', network: 'edge' })).toBe('edge');
+    expect(acceptanceNetwork({ exposure: 'all-ports', network: 'public' })).toBeUndefined();
   });
 
   it('reads the address Docker prints and says why one is not in the /80', () => {

@@ -12,7 +12,7 @@
 // that cannot be applied boot a second lab VM beside this one: ipv6-only-instance.slow.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labAccess } from '../../scripts/acceptance/lab-access.js';
-import { checkPublicContainer } from '../../scripts/acceptance/public-container.js';
+import { acceptanceNetwork, checkPublicContainer } from '../../scripts/acceptance/public-container.js';
 import * as checks from '../../scripts/lab/installed-checks.js';
 import * as reach from '../../scripts/lab/reachability.js';
 import type { LabVm, VultrLab } from '../../scripts/lab/vultr-lab.js';
@@ -156,7 +156,11 @@ describe.sequential('the installed system in a Vultr-like lab (sid packages, QEM
 
   it('the acceptance run\'s half after the login, as the real run does it: a container on docker.network, its address in the /80, its published port from outside; started without that network it fails (the control)', { timeout: 10 * 60_000 }, async () => {
     const vmAccess = labAccess(target);
-    const run = await checkPublicContainer(vmAccess, { image: 'lab/busybox', network: 'public', containerPrefix: target.expectedPrefix, name: 'acceptance', hostPort: 8081 }, console.log);
+    // The network as the real run picks it, from the config the VM was installed with.
+    const installed = JSON.parse(await checks.sudo(target, 'cat /etc/vultr-sid-iso/ipv6.json')) as { docker: { exposure: string; network: string } };
+    const network = acceptanceNetwork(installed.docker);
+    expect(network).toBe('public');
+    const run = await checkPublicContainer(vmAccess, { image: 'lab/busybox', network, containerPrefix: target.expectedPrefix, name: 'acceptance', hostPort: 8081 }, console.log);
     expect(run.failures).toEqual([]);
     const control = await checkPublicContainer(vmAccess, { image: 'lab/busybox', network: undefined, containerPrefix: target.expectedPrefix, name: 'acceptance-control', hostPort: 8082 });
     expect(control.failures).toEqual([expect.stringMatching(/^the container on Docker's default bridge has no IPv6 address/)]);
