@@ -528,7 +528,8 @@ export async function bootFigures(t: Target, kernelAt: number, reachableAt: numb
  * An instance without public IPv4, on IPV6_ONLY's network: its lease is in 100.68.0.0/18 with
  * no IPv4 default route and the classless route to the metadata service; no unit failed, so
  * nothing waited for the default route that never comes (the boot program takes the first
- * default route of either family and fails after 20 s without one). Not a limit on how long
+ * default route of either family and fails after 20 s without one; that it does not wait
+ * for an IPv4 one on this network is test/boot-program/netns's, timed). Not a limit on how long
  * the boot program took: on first boots beside another VM's, on 2 loaded cores, it took
  * 20.2 and 25.6 s and succeeded (9.7 s alone). The units' times are printed.
  */

@@ -278,6 +278,20 @@ describe('vultr-sid-ipv6 in network namespaces', () => {
     expect(out).toMatchObject({ uplink: 'enp1s0', source: 'slaac', containerPrefix: '2001:db8:6:6::/80' });
   });
 
+  it('an instance without public IPv4 (a 100.68.0.0/18 lease, a route to the metadata only, no IPv4 default route): the IPv6 default route is the uplink at once; nothing waits for an IPv4 one', { timeout: 120_000 }, async () => {
+    lab = await network('2001:db8:9:9:5400:ff:fe20:2295');
+    await lab.exec(lab.vm, ['ip', 'addr', 'add', '100.68.0.5/18', 'dev', 'enp1s0']);
+    await lab.exec(lab.vm, ['ip', 'route', 'add', '169.254.169.254', 'via', '100.68.0.1', 'dev', 'enp1s0']);
+    expect((await lab.exec(lab.vm, ['ip', '-4', 'route', 'show', 'default'])).stdout).toBe('');
+    const root = join(await tempDir(), 'root');
+    const started = Date.now();
+    const out = await runProgram(lab, root, ['--wait', '600']);
+    expect(out).toMatchObject({ uplink: 'enp1s0', containerPrefix: '2001:db8:9:9::/80' });
+    // A program that waited for an IPv4 default route first would wait its 600 s out (the test
+    // above: without any default route it waits --wait out, then fails).
+    expect((Date.now() - started) / 1000).toBeLessThan(60);
+  });
+
   it('--dry-run writes nothing, and Debian ndppd accepts the produced config', { timeout: 60_000 }, async () => {
     lab = await network('2001:db8:8:8:5400:ff:fe20:2295');
     const root = join(await tempDir(), 'root');
