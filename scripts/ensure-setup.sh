@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 # command:package pairs this mode needs.
 run_tools="xorriso:xorriso"
 run_files=""
-test_tools="xorriso:xorriso grub-install:grub2-common sgdisk:gdisk losetup:mount nft:nftables qemu-system-x86_64:qemu-system-x86 ndppd:ndppd cloud-init:cloud-init shellcheck:shellcheck mkfs.msdos:dosfstools mcopy:mtools ip:iproute2 ping:iputils-ping systemd-analyze:systemd debconf-set-selections:debconf dpkg-deb:dpkg openssl:openssl curl:curl python3:python3 gpg:gpg cpio:cpio depmod:kmod /usr/bin/time:time strace:strace sfdisk:fdisk mkfs.ext4:e2fsprogs radvd:radvd mmdebstrap:mmdebstrap dnsmasq:dnsmasq-base qemu-img:qemu-utils busybox:busybox-static tcpdump:tcpdump ssh:openssh-client file:file"
+test_tools="xorriso:xorriso grub-install:grub2-common sgdisk:gdisk losetup:mount nft:nftables qemu-system-x86_64:qemu-system-x86 ndppd:ndppd cloud-init:cloud-init shellcheck:shellcheck mkfs.msdos:dosfstools mcopy:mtools ip:iproute2 ping:iputils-ping systemd-analyze:systemd debconf-set-selections:debconf dpkg-deb:dpkg openssl:openssl curl:curl python3:python3 gpg:gpg cpio:cpio depmod:kmod /usr/bin/time:time strace:strace sfdisk:fdisk mkfs.ext4:e2fsprogs radvd:radvd mmdebstrap:mmdebstrap dnsmasq:dnsmasq-base qemu-img:qemu-utils busybox:busybox-static tcpdump:tcpdump ssh:openssh-client file:file jq:jq"
 test_files="/usr/share/OVMF/OVMF_CODE_4M.fd:ovmf /usr/lib/grub/i386-pc/lnxboot.img:grub-pc-bin /usr/share/keyrings/debian-archive-keyring.gpg:debian-archive-keyring"
 
 tools=$run_tools

@@ -21,6 +21,15 @@ describe('the npm scripts', () => {
     expect(Object.keys(scripts).filter((name) => !['prepack', 'lint', 'build'].includes(name) && !named(name))).toEqual([]);
   });
 
+  it("the README's count of the Debian packages npm test needs is the set-up script's", () => {
+    const setup = readFileSync(join(ROOT, 'scripts/ensure-setup.sh'), 'utf8');
+    const pairs = ['test_tools', 'test_files'].flatMap((v) => new RegExp(`^${v}="([^"]*)"$`, 'm').exec(setup)?.[1]?.split(' ') ?? []);
+    const packages = new Set(pairs.map((p) => p.slice(p.lastIndexOf(':') + 1)));
+    expect(packages.size).toBeGreaterThan(30);
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    expect(/and (\d+) Debian packages: QEMU/.exec(readme)?.[1]).toBe(String(packages.size));
+  });
+
   it('test:fast leaves out the slow tests by the pattern the global set-up reads, and so builds none of their fixtures', () => {
     expect(scripts['test:fast']).toContain(`vitest run --exclude '${SLOW_TESTS}'`);
   });
