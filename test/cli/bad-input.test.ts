@@ -114,3 +114,37 @@ describe("a new user's bad input: exit 2, one line naming the input and the fix,
     expect(existsSync(join(dir, 'review'))).toBe(false);
   });
 });
+
+describe('--render-only replaces only what a render wrote', () => {
+  async function project(): Promise<string> {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'iso.config.yaml'), readFileSync(join(ROOT, 'iso.config.yaml')));
+    await writeFile(join(dir, 'notes.md'), 'mine\n');
+    return dir;
+  }
+  const render = (dir: string, target: string) => runCli(['build', '--render-only', target], { cwd: dir, env: { VULTR_API_KEY: '' }, extendEnv: true });
+
+  it('the working directory, or a file, is refused with exit 2, and left as it was', async () => {
+    const dir = await project();
+    for (const [target, why] of [
+      ['.', 'holds files a render did not write (iso.config.yaml, notes.md)'],
+      ['notes.md', 'is not a directory'],
+    ] as const) {
+      const r = await render(dir, target);
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(r.stderr.trimEnd().split('\n').at(-1)).toBe(`vultr-sid-iso: --render-only ${target} ${why}; pass a new directory, or one an earlier --render-only wrote (which it replaces)`);
+      expect(readFileSync(join(dir, 'notes.md'), 'utf8')).toBe('mine\n');
+      expect(existsSync(join(dir, 'iso.config.yaml'))).toBe(true);
+    }
+  });
+
+  it('the control: a new directory, an empty one and an earlier render are written', async () => {
+    const dir = await project();
+    await mkdir(join(dir, 'empty'));
+    for (const target of ['review', 'review', 'empty']) {
+      const r = await render(dir, target);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(existsSync(join(dir, target, 'preseed.cfg'))).toBe(true);
+    }
+  });
+});

@@ -1,6 +1,6 @@
 // Load the config, render every artifact and validate it; with --render-only, write them out
 // for review (DIR/preseed.cfg, DIR/user-data, DIR/meta-data, DIR/installer/, DIR/rootfs/).
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { loadConfig } from '../../config/load.js';
 import { tempPathFor } from '../../files/atomic-write.js';
@@ -36,9 +36,30 @@ export const renderTemplates: Step<BuildState> = {
   },
 };
 
+/**
+ * Why DIR may not be replaced by a render, or undefined when it may: it does not exist, or it
+ * holds only names a render writes at its top (an earlier render, or an empty directory).
+ * Anything else (a file, the working directory, a directory of the user's) is never removed.
+ */
+async function notReplaceable(artifacts: Artifacts, target: string): Promise<string | undefined> {
+  const found = await lstat(target).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  if (!found) return undefined;
+  if (!found.isDirectory()) return 'is not a directory';
+  const ours = new Set([...artifacts.keys()].map((rel) => rel.split('/')[0]));
+  const foreign = (await readdir(target)).filter((name) => !ours.has(name)).sort();
+  if (foreign.length === 0) return undefined;
+  const shown = foreign.slice(0, 3).join(', ') + (foreign.length > 3 ? `, and ${foreign.length - 3} more` : '');
+  return `holds files a render did not write (${shown})`;
+}
+
 /** Writes the artifacts into a fresh directory next to dir, then swaps it into place. */
 export async function writeArtifactsDir(artifacts: Artifacts, dir: string): Promise<void> {
   const target = resolve(dir);
+  const why = await notReplaceable(artifacts, target);
+  if (why) throw new UserInputError(`--render-only ${dir} ${why}; pass a new directory, or one an earlier --render-only wrote (which it replaces)`);
   const tmp = tempPathFor(target);
   try {
     for (const [rel, a] of artifacts) {
