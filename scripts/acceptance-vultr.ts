@@ -30,7 +30,7 @@ import { loadConfig } from '../src/config/load.js';
 import { readSettings } from '../src/config/settings.js';
 import { isOurIsoFileName } from '../src/iso/output-name.js';
 import { hasPublicIpv6Route } from '../src/net/ipv6-reach.js';
-import { PROJECT_ROOT } from '../src/paths.js';
+import { CLI_COMMAND, PROJECT_ROOT } from '../src/paths.js';
 import { vultrClient, VultrApiError, type VultrClient } from '../src/systems/vultr-api.js';
 import { checkAcceptanceSlot, freeAcceptanceSlot, type SlotRules } from './acceptance-room.js';
 import { privateDir, throwawayKey, type PrivateDir } from './acceptance/private-dir.js';
@@ -68,8 +68,8 @@ function plan(prefix: string): string[] {
   const own = args.iso
     ? [`1. build: skipped (--iso ${args.iso}: the ISO publish made is tested)`, `2. publish: skipped; ISO ${args.iso} is used and left in the library`]
     : [
-        `1. build: vultr-sid-iso build --config <the config with name ${prefix}, publish.keep 1> ${args.baseIso ? `--base-iso ${args.baseIso}` : '(its base.url, verified)'}`,
-        "2. publish: vultr-sid-iso publish --trace publish.trace (room: its own older ISOs go; if the library is full, our oldest ISO is deleted first, saying which; it is checked before the build)",
+        `1. build: ${CLI_COMMAND} build --config <the config with name ${prefix}, publish.keep 1> ${args.baseIso ? `--base-iso ${args.baseIso}` : '(its base.url, verified)'}`,
+        `2. publish: ${CLI_COMMAND} publish --trace publish.trace (room: its own older ISOs go; if the library is full, our oldest ISO is deleted first, saying which; it is checked before the build)`,
       ];
   return [
     `run ${runId}: ISOs named ${prefix}-*.iso, VMs tagged ${RUN_TAG}, traces and logs in ${out}`,

@@ -25,7 +25,7 @@ const sha256 = (bytes: string | Buffer) => createHash('sha256').update(bytes).di
 
 const values = parseScriptArgs(
   scriptCommand('attestation-subjects', "Hash a built ISO again against its manifest and write the subjects the nightly attests; prints sha512=<hex> for $GITHUB_OUTPUT.")
-    .requiredOption('--manifest <file>', 'the manifest that vultr-sid-iso build wrote next to its ISO')
+    .requiredOption('--manifest <file>', `the manifest that ${CLI_COMMAND} build wrote next to its ISO`)
     .requiredOption('--subjects <file>', 'where to write the list of subjects (sha256sum format)'),
 ).opts();
 

@@ -1,7 +1,7 @@
 // The CLI's name is written in the one form that works after the README's set-up, `npx
 // vultr-sid-iso …` (docs/architecture.md, "The command"): a bare `vultr-sid-iso build` is a
 // command nobody has on PATH in a clone. The pages' code (spans and shell lines) and the
-// messages in src/ (through CLI_COMMAND) are held to it.
+// messages in src/ and scripts/ (through CLI_COMMAND) are held to it.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -21,13 +21,13 @@ export function bareCommands(page: string, markdown: string): string[] {
   return found;
 }
 
-/** Lines of src/ that spell a command out instead of using CLI_COMMAND. */
+/** Lines of src/ and scripts/ that spell a command out instead of using CLI_COMMAND. */
 function spelledInSource(): string[] {
-  const files = (readdirSync(join(ROOT, 'src'), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+  const files = ['src', 'scripts'].flatMap((top) => (readdirSync(join(ROOT, top), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).map((f) => `${top}/${f}`));
   return files.flatMap((file) =>
-    readFileSync(join(ROOT, 'src', file), 'utf8')
+    readFileSync(join(ROOT, file), 'utf8')
       .split('\n')
-      .map((line, i) => ({ line, at: `src/${file}:${i + 1}` }))
+      .map((line, i) => ({ line, at: `${file}:${i + 1}` }))
       .filter(({ line }) => !/^\s*(\/\/|\*|\/\*)/.test(line) && SUBCOMMAND.test(line))
       .map(({ at, line }) => `${at}: ${line.trim()}`),
   );
@@ -43,7 +43,7 @@ describe('the CLI as a reader types it', () => {
     expect(found).toEqual([]);
   });
 
-  it('the messages in src/ name commands through CLI_COMMAND', () => {
+  it('the messages in src/ and scripts/ name commands through CLI_COMMAND', () => {
     expect(spelledInSource()).toEqual([]);
   });
 
