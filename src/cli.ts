@@ -56,6 +56,20 @@ export function parseErrorMessage(error: CommanderError, subcommand: string): st
   return `${what}${suggestion ? ` (${suggestion.replace(/\?$/, '?')})` : ''}; ${help} shows the usage`;
 }
 
+/** The npm scripts that are aliases of a command (package.json), by the name npm runs them as. */
+const NPM_ALIASES = new Set(['build-iso', 'publish-iso', 'create-vm']);
+
+/**
+ * Through `npm run build-iso --render-only DIR`, npm takes `--render-only` as its own setting
+ * and hands the command only `DIR`: where a command got arguments it does not take from one
+ * of its npm aliases, the fix is npm's `--`.
+ */
+function npmHint(error: CommanderError, env: Env): string {
+  const script = env.npm_lifecycle_event;
+  if (error.code !== 'commander.excessArguments' || !script || !NPM_ALIASES.has(script)) return '';
+  return `; through npm run, the command's flags go after --, as in npm run ${script} -- --flag VALUE`;
+}
+
 export function createProgram(env: Env): Command {
   const program = new Command('vultr-sid-iso')
     .description('Build a self-installing Debian unstable ISO for Vultr VMs, publish it, and create VMs from it.')
@@ -72,7 +86,7 @@ export function createProgram(env: Env): Command {
     command.exitOverride((error) => {
       // Help and version (exit 0), and the help shown for a missing subcommand, pass through.
       if (error.exitCode === 0 || error.code === 'commander.help') throw error;
-      throw new UserInputError(parseErrorMessage(error, subcommandOf(command)), { cause: error });
+      throw new UserInputError(parseErrorMessage(error, subcommandOf(command)) + npmHint(error, env), { cause: error });
     });
   }
   return program;

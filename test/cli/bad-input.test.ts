@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { ROOT, runCli, tempDir } from '../helpers/project.js';
 
@@ -146,5 +147,21 @@ describe('--render-only replaces only what a render wrote', () => {
       expect(r.exitCode, r.stderr).toBe(0);
       expect(existsSync(join(dir, target, 'preseed.cfg'))).toBe(true);
     }
+  });
+});
+
+describe("a flag npm took for itself (npm run build-iso --render-only DIR, without npm's --)", () => {
+  it('the error says the flags go after --, as npm ran it', async () => {
+    const r = await execa('npm', ['run', '--silent', 'build-iso', '--render-only', 'iso/review'], { cwd: ROOT, reject: false, env: { npm_config_update_notifier: 'false' } });
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr.trimEnd().split('\n').at(-1)).toBe(
+      "vultr-sid-iso: build takes no arguments, but got 1 (options start with --); npx vultr-sid-iso build --help shows the usage; through npm run, the command's flags go after --, as in npm run build-iso -- --flag VALUE",
+    );
+  });
+
+  it('the control: run directly, the same mistake gets no word about npm', async () => {
+    const r = await runCli(['build', 'iso/review'], { cwd: await tempDir(), env: { npm_lifecycle_event: '' }, extendEnv: true });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).not.toContain('npm run');
   });
 });
