@@ -5,6 +5,7 @@ import { copyFile, mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/p
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { standinIso } from '../helpers/fixtures.js';
+import { mirrorServer } from '../helpers/http-server.js';
 import { CLI, runCli, tempDir } from '../helpers/project.js';
 
 function oneLine(stderr: string): string {
@@ -74,6 +75,19 @@ describe('bad input', () => {
     expect(r.exitCode).toBe(1);
     expect(oneLine(r.stderr)).toContain('xorriso was not found (it writes the ISO); install it with: sudo apt-get install xorriso');
     await expectNothingLeft(dir);
+  });
+
+  it('xorriso missing, with a base to download: it says so before a byte of the base is fetched', async () => {
+    const { dir, env } = await setup();
+    const mirror = await mirrorServer();
+    const r = await runCli(['build', '--base-iso', `${mirror.url}/debian-13.2.0-amd64-netinst.iso`, '--allow-insecure-url', '--out-dir', join(dir, 'out'), '--cache-dir', join(dir, 'cache')], { env: { ...env, PATH: '/nonexistent' } });
+    expect(r.exitCode).toBe(1);
+    expect(oneLine(r.stderr)).toContain('xorriso was not found (it writes the ISO); install it with: sudo apt-get install xorriso');
+    expect(mirror.requests).toEqual([]);
+    // The control: with xorriso found, the same build asks the mirror (and fails there: it serves nothing).
+    const asked = await runCli(['build', '--base-iso', `${mirror.url}/debian-13.2.0-amd64-netinst.iso`, '--allow-insecure-url', '--out-dir', join(dir, 'out'), '--cache-dir', join(dir, 'cache')], { env });
+    expect(asked.exitCode).not.toBe(0);
+    expect(mirror.requests.length).toBeGreaterThan(0);
   });
 
   it('an output directory that cannot be created: exit 2', async () => {

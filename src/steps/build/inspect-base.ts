@@ -6,14 +6,13 @@ import { readVolumeHeader } from '../../iso/volume.js';
 import { UserInputError } from '../../pipeline/errors.js';
 import { formatBytes } from '../../pipeline/reporter.js';
 import type { Step } from '../../pipeline/runner.js';
-import { inspectIso, modificationEpoch, xorrisoVersion } from '../../systems/xorriso.js';
+import { inspectIso, modificationEpoch } from '../../systems/xorriso.js';
 import type { BuildState } from './state.js';
 
 export const inspectBase: Step<BuildState> = {
   title: 'Inspect base ISO',
   async run(state, { signal }) {
     const base = state.base!;
-    state.xorrisoVersion = await xorrisoVersion();
     const header = await readVolumeHeader(base.path);
     if (!header) {
       throw new UserInputError(`base ISO ${base.source} is not an ISO 9660 image; pass a Debian amd64 netinst or mini.iso with --base-iso`);

@@ -8,6 +8,7 @@ import { HashWorker } from '../../files/hash-worker.js';
 import { hasCredentials, isLoopbackHost } from '../../net/urls.js';
 import { UserInputError } from '../../pipeline/errors.js';
 import type { Step } from '../../pipeline/runner.js';
+import { xorrisoVersion } from '../../systems/xorriso.js';
 import type { BuildState } from './state.js';
 
 const isUrl = (s: string) => /^https?:\/\//i.test(s);
@@ -31,6 +32,8 @@ function checkUrl(source: string, from: string, allowInsecure: boolean): void {
 export const resolveBase: Step<BuildState> = {
   title: 'Get base ISO',
   async run(state, ctx) {
+    // Before the base is fetched (a netinst is hundreds of MB): the repack needs xorriso.
+    state.xorrisoVersion = await xorrisoVersion();
     const source = state.options.baseIso ?? state.config!.base.url;
     if (isUrl(source)) {
       checkUrl(source, state.options.baseIso ? '--base-iso' : 'base.url', state.options.allowInsecureUrl);
