@@ -3,7 +3,7 @@
 import { readdirSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import yaml from 'js-yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { readInputFile } from '../files/read-input.js';
 import { hasCredentials } from '../net/urls.js';
 import { PROJECT_ROOT } from '../paths.js';
@@ -27,6 +27,34 @@ function pathOf(path: PropertyKey[]): string {
   return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || '(top level)';
 }
 
+interface SchemaNode {
+  properties?: Record<string, SchemaNode>;
+}
+
+/** Edit distance (insert, delete, substitute, swap two neighbours): how far a typo is from a key. */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The schema's key nearest to `key` at `path`, if one is near enough to be the one meant. */
+function nearestKey(path: PropertyKey[], key: string): string | undefined {
+  let node = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as SchemaNode;
+  for (const p of path) node = node.properties?.[String(p)] ?? {};
+  const near = Object.keys(node.properties ?? {})
+    .map((k) => [k, distance(key.toLowerCase(), k.toLowerCase())] as const)
+    .filter(([k, n]) => n <= Math.max(1, Math.floor(k.length / 3)))
+    .sort((a, b) => a[1] - b[1]);
+  return near[0]?.[0];
+}
+
 export function describeIssue(issue: z.core.$ZodIssue, root: unknown): string {
   const input = 'input' in issue ? issue.input : issue.path.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown>)?.[k], root);
   const path = pathOf(issue.path);
@@ -34,6 +62,8 @@ export function describeIssue(issue: z.core.$ZodIssue, root: unknown): string {
     case 'unrecognized_keys': {
       const keys = issue.keys.map((k) => `${path === '(top level)' ? '' : `${path}.`}${k}`);
       if (keys.includes('docker.ip6tables')) return 'docker.ip6tables: replaced by docker.exposure; use published (the default: only published ports answer) or all-ports (what ip6tables: false did)';
+      const meant = issue.keys.length === 1 ? nearestKey(issue.path, issue.keys[0]!) : undefined;
+      if (meant) return `${keys[0]}: unknown key; did you mean ${path === '(top level)' ? '' : `${path}.`}${meant}?`;
       return `${keys.join(', ')}: unknown key${keys.length > 1 ? 's' : ''}; check the spelling against iso.config.schema.json`;
     }
     case 'invalid_type':

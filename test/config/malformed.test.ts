@@ -13,8 +13,10 @@ const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9o
 const CASES: [string, string, string][] = [
   ['YAML syntax', 'name: [unclosed\n', 'YAML syntax error at line'],
   ['top level is a list', '- a\n- b\n', 'expected a mapping'],
-  ['unknown top-level key', 'nmae: x\n', 'nmae: unknown key'],
-  ['unknown nested key', 'docker:\n  subnett: auto\n', 'docker.subnett: unknown key'],
+  ['unknown top-level key', 'nmae: x\n', 'nmae: unknown key; did you mean name?'],
+  ['unknown nested key', 'docker:\n  subnett: auto\n', 'docker.subnett: unknown key; did you mean docker.subnet?'],
+  ['unknown key, a case slip', 'boot:\n  serialconsole: true\n', 'boot.serialconsole: unknown key; did you mean boot.serialConsole?'],
+  ['unknown key near none', 'docker:\n  bananas: 3\n', 'docker.bananas: unknown key; check the spelling against iso.config.schema.json'],
   ['name with capitals', 'name: Vultr\n', 'name: "Vultr" is not a valid ISO name prefix'],
   ['name wrong type', 'name: 12\n', 'name: 12 is not a string'],
   ['timeout zero', 'boot:\n  timeout: 0\n', 'boot.timeout: 0 is below 1 second'],
