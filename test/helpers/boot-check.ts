@@ -13,6 +13,8 @@ export const GUARD = {
   refused: /vultr-sid-iso: refusing to overwrite the existing installation on \/dev\/vda/,
   accepted: /vultr-sid-iso: installing on \/dev\/vda \(no partition table or other data found\)/,
   wiping: /vultr-sid-iso: \/dev\/vda holds a partition table or other data; erasing it as the boot line asks/,
+  /** What the installer mounted of the disk (a FAT partition at /media, d-i's mountmedia), released. */
+  unmounted: /vultr-sid-iso: unmounted \/media, where the installer had mounted a partition of \/dev\/vda/,
 };
 // TCG on 2 cores needs ~110 s to the marker; with KVM it is a few seconds.
 export const BOOT_LIMIT_MS = 360_000;
