@@ -66,14 +66,16 @@ export async function gateSteps(target: checks.Target, instanceId: string, netwo
 export async function runGate(steps: GateStep[], log: (line: string) => void): Promise<GateResult[]> {
   const results: GateResult[] = [];
   for (const { name, run } of steps) {
+    const started = Date.now();
+    const took = () => `(${((Date.now() - started) / 1000).toFixed(0)} s)`;
     try {
       const detail = await run();
       results.push({ name, ok: true, detail });
-      log(`PASS ${name}: ${detail}`);
+      log(`PASS ${name} ${took()}: ${detail}`);
     } catch (error) {
       const message = (error as Error).message;
       results.push({ name, ok: false, detail: message.split('\n')[0]! });
-      log(`FAIL ${name}: ${message}`);
+      log(`FAIL ${name} ${took()}: ${message}`);
     }
   }
   return results;

@@ -302,8 +302,9 @@ export async function busyboxTarball(dir: string): Promise<string> {
   }
 }
 
-/** The lab's image on the VM as lab/busybox, through SSH (see busyboxTarball). */
+/** The lab's image on the VM as lab/busybox, through SSH (see busyboxTarball), unless it is there already. */
 export async function importBusybox(t: Target): Promise<void> {
+  if ((await onVm(t, 'sudo docker image inspect lab/busybox >/dev/null 2>&1')).exitCode === 0) return;
   const dir = await mkdtemp(join(tmpdir(), 'vsi-busybox-'));
   try {
     const r = await onVm(t, "sudo docker import -c 'CMD [\"/bin/sh\"]' - lab/busybox", await readFile(await busyboxTarball(dir)));

@@ -85,7 +85,7 @@ describe("the gate's run of its checks (scripts/lab/install-gate.ts; the checks 
     const results = await runGate([step('one', 'fine'), step('two', new CheckFailed('the port | did not answer\nmore')), step('three', 'fine too')], (l) => log.push(l));
     expect(ran).toEqual(['one', 'two', 'three']);
     expect(results.map((r) => r.ok)).toEqual([true, false, true]);
-    expect(log).toEqual(['PASS one: fine', 'FAIL two: the port | did not answer\nmore', 'PASS three: fine too']);
+    expect(log).toEqual(['PASS one (0 s): fine', 'FAIL two (0 s): the port | did not answer\nmore', 'PASS three (0 s): fine too']);
     // One table row each; a | in what a check saw does not split its row.
     expect(gateRows(results)).toEqual(['| ✅ | one | fine |', '| ❌ | two | the port \\| did not answer |', '| ✅ | three | fine too |']);
   });
