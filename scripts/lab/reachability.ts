@@ -209,6 +209,10 @@ export async function pingUnderNud(t: Target, addresses: string[], seconds: numb
   const setting = (key: string, value: string) => t.lab.router(['sysctl', '-qw', `net.ipv6.neigh.br0.${key}=${value}`]);
   await setting('base_reachable_time_ms', '1000');
   await setting('delay_first_probe_time', '1');
+  // An entry confirmed before the change keeps the reachable time it was confirmed with (15 to
+  // 45 s of the default 30): it could outlast a short run without one probe. Looked up again,
+  // each starts under the new one.
+  for (const a of addresses) await t.lab.router(['ip', '-6', 'neigh', 'flush', 'to', a, 'dev', 'br0']);
   try {
     const capture = await captureNdp(t.lab.ns, 'br0');
     // Five a second for SECONDS; a reply that comes late (a VM busy with other work) still
