@@ -77,7 +77,7 @@ async function runDocs(bundles: string[], inLibrary = ISO) {
   const r = await execa('sh', ['-euc', `${check}\n${cosign}`], { cwd: dir, env: { ...w.env, PATH: `${bin}:${process.env.PATH}`, npm_config_offline: 'true' }, reject: false });
   recordOutput(String(r.stdout), String(r.stderr));
   const read = (name: string) => readFile(join(dir, name), 'utf8').catch(() => '');
-  return { r, iso, checksumLine: await read(`${ISO}.sha512`), chosen: await read('nightly.jsonl'), forCosign: await read('nightly.sigstore.json'), calls: (await read('calls.log')).trim().split('\n') };
+  return { r, iso, checksumLine: await read(`${ISO}.sha512`), chosen: await read('nightly.jsonl'), forCosign: await read('nightly.sigstore.json'), calls: (await readFile(calls, 'utf8').catch(() => '')).trim().split('\n') };
 }
 
 describe("docs/ci.md's check of an ISO before booting it, run as written", () => {
