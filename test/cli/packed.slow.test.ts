@@ -24,11 +24,11 @@ describe('npm pack, npm install -g from the tarball', () => {
     const started = Date.now();
     const packed = await execa('npm', ['pack', '--json', '--pack-destination', dir], { cwd: ROOT });
     const [tarball] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[];
-    // Only what the installed command reads: compiled sources, templates, keys, GRUB's two
-    // files, the example config and its schema (and npm's own README and package.json).
+    // Only what the installed command reads: its entry point, compiled sources, templates, keys,
+    // GRUB's two files, the example config and its schema (and npm's own README and package.json).
     const packedFiles = tarball!.files.map((f) => f.path);
-    expect(packedFiles.filter((p) => !/^(dist\/src\/.*\.js|templates\/.*|keys\/[^/]+\.asc|grub\/(biosgrub\.img|decide\.cfg)|iso\.config\.(yaml|schema\.json)|README\.md|package\.json)$/.test(p))).toEqual([]);
-    expect(packedFiles).toEqual(expect.arrayContaining(['dist/src/bin.js', 'dist/src/files/hash-thread.js', 'templates/preseed.cfg.hbs', 'keys/debian-cd-signing.asc', 'grub/biosgrub.img', 'iso.config.yaml']));
+    expect(packedFiles.filter((p) => !/^(bin\/vultr-sid-iso\.js|dist\/src\/.*\.js|templates\/.*|keys\/[^/]+\.asc|grub\/(biosgrub\.img|decide\.cfg)|iso\.config\.(yaml|schema\.json)|README\.md|package\.json)$/.test(p))).toEqual([]);
+    expect(packedFiles).toEqual(expect.arrayContaining(['bin/vultr-sid-iso.js', 'dist/src/bin.js', 'dist/src/files/hash-thread.js', 'templates/preseed.cfg.hbs', 'keys/debian-cd-signing.asc', 'grub/biosgrub.img', 'iso.config.yaml']));
 
     const prefix = join(dir, 'prefix');
     await execa('npm', ['install', '--global', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', join(dir, tarball!.filename)]);
