@@ -20,12 +20,22 @@ export interface GateResult {
   detail: string;
 }
 
+/** How many containers the every-container check starts at once, and how long it pings them under NUD. */
+export interface GateScale {
+  containers: number;
+  nudSeconds: number;
+}
+
+/** The nightly's: as many containers as the lab's every-container stage starts in a batch. */
+export const NIGHTLY_SCALE: GateScale = { containers: 10, nudSeconds: 30 };
+
 /**
  * The gate's steps for the VM in TARGET, booted as INSTANCEID on the lab's /64 NETWORK64. Reads
  * the installed config (/etc/vultr-sid-iso/ipv6.json) first, and sets target.expectedPrefix
- * to the /80 the CLI computes for that /64 and the config's subnet.
+ * to the /80 the CLI computes for that /64 and the config's subnet. SCALE: the nightly's, or
+ * a smaller one where the same code runs beside the lab's own every-container stage.
  */
-export async function gateSteps(target: checks.Target, instanceId: string, network64 = NETWORK_64): Promise<GateStep[]> {
+export async function gateSteps(target: checks.Target, instanceId: string, network64 = NETWORK_64, scale: GateScale = NIGHTLY_SCALE): Promise<GateStep[]> {
   const config = JSON.parse(await checks.sudo(target, 'cat /etc/vultr-sid-iso/ipv6.json')) as { docker: { subnet: SubnetChoice; exposure: string; network: string } };
   target.expectedPrefix = labContainerPrefix(config.docker.subnet, network64);
   const published = config.docker.exposure === 'published';
@@ -47,19 +57,24 @@ export async function gateSteps(target: checks.Target, instanceId: string, netwo
     },
     { name: 'containers cannot reach the metadata service', run: () => checks.metadataGuarded(target, 'web') },
     {
-      name: 'every container: 10 started at once each answer the router within 5 s; the kernel answers its unicast probes',
+      name: `every container: ${scale.containers} started at once each answer the router within 5 s; the kernel answers its unicast probes`,
       run: async () => {
-        const names = Array.from({ length: 10 }, (_, i) => `many${i + 1}`);
+        const names = gateContainers(scale);
         const reached = await reach.startAndReach(target, names, 'run', { network: network ?? 'bridge', giveUpSeconds: 10 });
-        const line = reach.describeBatch('10 at once', reached, 5);
+        const line = reach.describeBatch(`${names.length} at once`, reached, 5);
         if (!reached.every((r) => reach.answeredWithin(r, 5))) throw new checks.CheckFailed(line);
-        const nud = await reach.pingUnderNud(target, reached.slice(0, 3).map((r) => r.address), 30);
+        const nud = await reach.pingUnderNud(target, reached.slice(0, 3).map((r) => r.address), scale.nudSeconds);
         if (nud.lost > 0 || nud.tally.unicast === 0 || nud.tally.unicastAnswered < nud.tally.unicast) throw new checks.CheckFailed(`under the router's neighbour checks: ${JSON.stringify(nud)}`);
-        return `${line}; ${await reach.proxyEntriesInStep(target, 60_000)}; 30 s under NUD: 0 of ${nud.sent} lost, unicast probes ${nud.tally.unicastAnswered}/${nud.tally.unicast}`;
+        return `${line}; ${await reach.proxyEntriesInStep(target, 60_000)}; ${scale.nudSeconds} s under NUD: 0 of ${nud.sent} lost, unicast probes ${nud.tally.unicastAnswered}/${nud.tally.unicast}`;
       },
     },
     { name: "ndppd sandboxed; IPv6 forwarded only to and from Docker's bridges", run: async () => `${await checks.ndppdSandboxed(target)}; ${await checks.forwardingOnlyDocker(target)}` },
   ];
+}
+
+/** The names of the containers the every-container check starts (and the gate's first container is 'web'). */
+export function gateContainers(scale: GateScale = NIGHTLY_SCALE): string[] {
+  return Array.from({ length: scale.containers }, (_, i) => `many${i + 1}`);
 }
 
 /** Runs every step, a failed one not stopping the others; LOG gets one PASS or FAIL line each. */
