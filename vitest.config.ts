@@ -4,8 +4,8 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
  * Files that take minutes, longest first (a fresh-clone CI run, 2026-12-06: the lab's main
- * chain 1,525 s, then the second lab VM 534 s, the guard 225, the attached ISO 292 and the
- * partial install 287 s; every other file under 3 minutes). Vitest orders files by their
+ * chain 1,580 s, then the second lab VM 714 s, the guard 181, the attached ISO 294 and the
+ * partial install 305 s; every other file under 3 minutes). Vitest orders files by their
  * last durations when it has them, but a clean clone (CI) has none, and then it runs larger
  * files first: the lab test, which alone takes most of the run, would start behind ten others
  * and end the run with the second worker idle. The second lab VM starts beside it, so both
