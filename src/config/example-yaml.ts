@@ -3,8 +3,7 @@
 // "shows the defaults" cannot leave one out or explain one differently from the schema (and
 // from iso.config.schema.json, which editors show); a test keeps the committed file in sync.
 import yaml from 'js-yaml';
-import { z } from 'zod';
-import { configSchema } from './schema.js';
+import { configInputSchema } from './json-schema.js';
 
 interface Node {
   type?: string;
@@ -70,6 +69,6 @@ function lines(node: Node, indent: string, top: boolean): string[] {
 }
 
 export function exampleConfigYaml(): string {
-  const schema = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as Node;
+  const schema = configInputSchema() as Node;
   return `${HEADER}${lines(schema, '', true).join('\n')}\n`;
 }

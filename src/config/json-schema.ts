@@ -3,8 +3,13 @@
 import { z } from 'zod';
 import { configSchema } from './schema.js';
 
+/** The config's JSON Schema as a user writes the config (defaults optional), before our title. */
+export function configInputSchema(): Record<string, unknown> {
+  return z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+}
+
 export function configJsonSchema(): string {
-  const schema = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const schema = configInputSchema();
   const out = {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     title: 'vultr-sid-iso configuration (iso.config.yaml)',

@@ -3,11 +3,12 @@
 import { readdirSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import yaml from 'js-yaml';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { readInputFile } from '../files/read-input.js';
 import { hasCredentials } from '../net/urls.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { UserInputError } from '../pipeline/errors.js';
+import { configInputSchema } from './json-schema.js';
 import { configSchema, type Config } from './schema.js';
 import { SECRET_VARIABLES, type SecretValues } from './settings.js';
 
@@ -46,7 +47,7 @@ function distance(a: string, b: string): number {
 
 /** The schema's key nearest to `key` at `path`, if one is near enough to be the one meant. */
 function nearestKey(path: PropertyKey[], key: string): string | undefined {
-  let node = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as SchemaNode;
+  let node = configInputSchema() as SchemaNode;
   for (const p of path) node = node.properties?.[String(p)] ?? {};
   const near = Object.keys(node.properties ?? {})
     .map((k) => [k, distance(key.toLowerCase(), k.toLowerCase())] as const)
