@@ -2,7 +2,7 @@
 // after d-i has installed and the admin has logged in. One list, which install-check runs on
 // what d-i really installed and the lab test (test/system/ipv6-only-instance) runs on the lab's
 // sid disk, so that the gate's own code has run before a nightly depends on it.
-import type { SubnetChoice } from '../../src/net/ipv6.js';
+import { acceptanceNetwork } from '../acceptance/public-container.js';
 import * as checks from './installed-checks.js';
 import * as reach from './reachability.js';
 import { NETWORK_64 } from './vultr-lab.js';
@@ -36,10 +36,11 @@ export const NIGHTLY_SCALE: GateScale = { containers: 10, nudSeconds: 30 };
  * a smaller one where the same code runs beside the lab's own every-container stage.
  */
 export async function gateSteps(target: checks.Target, instanceId: string, network64 = NETWORK_64, scale: GateScale = NIGHTLY_SCALE): Promise<GateStep[]> {
-  const config = JSON.parse(await checks.sudo(target, 'cat /etc/vultr-sid-iso/ipv6.json')) as { docker: { subnet: SubnetChoice; exposure: string; network: string } };
+  const config = await checks.installedConfig(target);
   target.expectedPrefix = labContainerPrefix(config.docker.subnet, network64);
-  const published = config.docker.exposure === 'published';
-  const network = published ? config.docker.network : undefined;
+  // Where a container gets the /80: the config's network, or the default bridge under all-ports.
+  const network = acceptanceNetwork(config.docker);
+  const published = network !== undefined;
   return [
     { name: 'install: every part done (vultr-sid-status)', run: () => checks.installComplete(target) },
     { name: "network: the installer's configuration is one vultr-sid-ipv6 supports", run: () => checks.networkConfigSupported(target) },

@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { contains, parseIPv6, parsePrefix } from '../../src/net/ipv6.js';
+import { contains, parseIPv6, parsePrefix, type SubnetChoice } from '../../src/net/ipv6.js';
 import { shellWord } from '../../src/render/handlebars-env.js';
 import { ROUTER_IPV6, type LabVm, type VultrLab } from './vultr-lab.js';
 
@@ -300,6 +300,11 @@ export async function busyboxTarball(dir: string): Promise<string> {
   } finally {
     await rm(root, { recursive: true, force: true });
   }
+}
+
+/** The config the VM was installed with (the boot program's /etc/vultr-sid-iso/ipv6.json): its docker section. */
+export async function installedConfig(t: Target): Promise<{ docker: { subnet: SubnetChoice; exposure: string; network: string } }> {
+  return JSON.parse(await sudo(t, 'cat /etc/vultr-sid-iso/ipv6.json')) as { docker: { subnet: SubnetChoice; exposure: string; network: string } };
 }
 
 /** The lab's image on the VM as lab/busybox, through SSH (see busyboxTarball), unless it is there already. */

@@ -157,8 +157,7 @@ describe.sequential('the installed system in a Vultr-like lab (sid packages, QEM
   it('the acceptance run\'s half after the login, as the real run does it: a container on docker.network, its address in the /80, its published port from outside; started without that network it fails (the control)', { timeout: 10 * 60_000 }, async () => {
     const vmAccess = labAccess(target);
     // The network as the real run picks it, from the config the VM was installed with.
-    const installed = JSON.parse(await checks.sudo(target, 'cat /etc/vultr-sid-iso/ipv6.json')) as { docker: { exposure: string; network: string } };
-    const network = acceptanceNetwork(installed.docker);
+    const network = acceptanceNetwork((await checks.installedConfig(target)).docker);
     expect(network).toBe('public');
     const run = await checkPublicContainer(vmAccess, { image: 'lab/busybox', network, containerPrefix: target.expectedPrefix, name: 'acceptance', hostPort: 8081 }, console.log);
     expect(run.failures).toEqual([]);
