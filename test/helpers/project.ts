@@ -1,5 +1,6 @@
 // Paths and a runner for the compiled CLI (npm test compiles before running vitest).
 import { execa, type Options } from 'execa';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +27,13 @@ export async function runCli(args: string[], options: Options & { onSpawn?: (pid
 }
 
 /** A temporary directory removed when the test finishes. */
+/** The Debian packages npm test needs: every package of scripts/ensure-setup.sh's test mode, once each. */
+export function testPackages(): string[] {
+  const setup = readFileSync(join(ROOT, 'scripts/ensure-setup.sh'), 'utf8');
+  const pairs = ['test_tools', 'test_files'].flatMap((v) => (new RegExp(`^${v}="([^"]*)"`, 'm').exec(setup)?.[1] ?? '').split(/\s+/).filter(Boolean));
+  return [...new Set(pairs.map((p) => p.slice(p.lastIndexOf(':') + 1)))];
+}
+
 export async function tempDir(prefix = 'vsi-test-'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   onTestFinished(() => rm(dir, { recursive: true, force: true }));

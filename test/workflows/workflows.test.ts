@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { ROOT, tempDir } from '../helpers/project.js';
+import { ROOT, tempDir, testPackages } from '../helpers/project.js';
 
 const FILES = ['.github/workflows/ci.yml', '.github/workflows/nightly.yml'];
 // CommonJS only; and "<stdin>" as the path keeps the WebAssembly build from looking for the
@@ -199,9 +199,7 @@ describe('GitHub Actions workflows', () => {
   });
 
   it('ci installs every package the test set-up needs (scripts/ensure-setup.sh)', async () => {
-    const setup = await readFile(join(ROOT, 'scripts/ensure-setup.sh'), 'utf8');
-    const pairs = ['test_tools', 'test_files'].flatMap((v) => (new RegExp(`^${v}="([^"]*)"`, 'm').exec(setup)?.[1] ?? '').split(/\s+/).filter(Boolean));
-    const needed = [...new Set(pairs.map((p) => p.slice(p.lastIndexOf(':') + 1)))];
+    const needed = testPackages();
     expect(needed.length).toBeGreaterThan(10);
     const steps = (await load('.github/workflows/ci.yml')).jobs.test!.steps;
     const installed = new Set((steps.find((s) => s.name === 'Install system tools')?.run ?? '').split(/[\s\\]+/));
