@@ -1,5 +1,5 @@
 // The boot proof shared by the nightly (scripts/boot-check.ts) and the tests: boot an ISO
-// under SeaBIOS or OVMF with a blank disk, no network and no keyboard, and require the
+// under SeaBIOS or OVMF with a blank disk (or the caller's), no network and no keyboard, and require the
 // preseed marker on the serial console, with no language question before it (which would
 // mean the preseed was not loaded from the initrd), the screen as the installer's main console
 // (/proc/consoles, as early.sh prints it), and the installer's log copied to the serial line
@@ -39,20 +39,22 @@ export interface PreseedBootOptions {
   keepLog?: (path: string) => Promise<void>;
   /** Boot on past the installer log's copy, until this line (or the language question) shows. */
   until?: RegExp;
+  /** A disk of the caller's in place of the blank one (the data-loss guard's cases); left where it is. */
+  disk?: string;
 }
 
 export async function bootToPreseed(iso: string, firmware: 'bios' | 'uefi', timeoutMs: number, options: PreseedBootOptions = {}): Promise<PreseedBoot> {
   const workDir = options.workDir;
   const dir = workDir ?? (await mkdtemp(join(tmpdir(), 'vsi-boot-')));
   try {
-    const disk = join(dir, `blank-${firmware}.img`);
-    await execa('truncate', ['-s', '4G', disk]);
+    const disk = options.disk ?? join(dir, `blank-${firmware}.img`);
+    if (!options.disk) await execa('truncate', ['-s', '4G', disk]);
     const boot = await bootIso(iso, { firmware, workDir: dir, disk, until: new RegExp(`${(options.until ?? LOG_COPIED).source}|${LANGUAGE_QUESTION.source}`), timeoutMs }).catch(async (error: unknown) => {
       // A guest that died: its log is what the nightly's artifact must show.
       if (error instanceof GuestDied) await options.keepLog?.(error.serialPath);
       throw error;
     });
-    await rm(disk, { force: true });
+    if (!options.disk) await rm(disk, { force: true });
     await options.keepLog?.(boot.serialPath);
     const at = boot.serial.indexOf(MARKER);
     const consoles = parseConsoles(boot.serial);
