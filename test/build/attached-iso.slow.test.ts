@@ -1,14 +1,18 @@
 // An ISO left attached to a VM is harmless: its default entry boots the installed system when
 // the disk holds one, before any installer code runs, and starts the automated install only
-// on a blank disk (the blank-disk boots are in boot-netinst/boot-mini, the data disk the
-// guard refuses in test/installer/guard). The ERASING entry, picked in the menu by key as a
+// on a blank disk (the blank-disk boots, and the data disks the guard refuses, are in
+// boot-netinst/boot-mini). The ERASING entry, picked in the menu by key as a
 // person would, still installs over a system: the guard lets it, and unmounts what the
 // installer mounted of it. Under SeaBIOS (how Vultr boots custom ISOs)
 // and OVMF. The "installed system" is a stand-in disk with GRUB for BIOS and UEFI whose
 // grub.cfg prints a marker (scripts/fixtures/build-installed-disk.sh).
-import { describe, expect, it } from 'vitest';
-import { BOOT_LIMIT_MS, buildFrom, GUARD, MARKER } from '../helpers/boot-check.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BOOT_LIMIT_MS, buildInto, GUARD, MARKER } from '../helpers/boot-check.js';
 import { copyOfDisk, installedDisk, sha256OfFile } from '../helpers/fixtures.js';
+import { tempDir } from '../helpers/project.js';
 import { bootIso } from '../helpers/qemu.js';
 
 const INSTALLED = 'vultr-sid-iso-test: installed system booted';
@@ -22,9 +26,20 @@ const FIRMWARES = [
 const count = (text: string, needle: string) => text.split(needle).length - 1;
 const { wiping: WIPE_OK, refused: REFUSAL, unmounted: UNMOUNTED } = GUARD;
 
+// One ISO for the file's six boots (QEMU only reads it): each build is a repack and a hash.
+let isoDir: string;
+let iso: string;
+beforeAll(async () => {
+  isoDir = await mkdtemp(join(tmpdir(), 'vsi-attached-'));
+  iso = await buildInto(isoDir, 'netinst');
+}, 300_000);
+afterAll(async () => {
+  if (isoDir) await rm(isoDir, { recursive: true, force: true });
+});
+
 describe.each(FIRMWARES)('the ISO left attached, under %s (a %s disk)', (firmware, layout) => {
   it('boots the installed system, never the installer, and leaves the disk as it was', { timeout: BOOT_LIMIT_MS + 120_000 }, async () => {
-    const { iso, dir } = await buildFrom('netinst');
+    const dir = await tempDir();
     const disk = await copyOfDisk(await installedDisk(layout), dir);
     const before = await sha256OfFile(disk);
     const boot = await bootIso(iso, { firmware, workDir: dir, disk, until: new RegExp(`${INSTALLED}|${MARKER}`), timeoutMs: BOOT_LIMIT_MS });
@@ -36,7 +51,7 @@ describe.each(FIRMWARES)('the ISO left attached, under %s (a %s disk)', (firmwar
   });
 
   it('boots it again on every reboot: three boots in a row reach the installed system', { timeout: BOOT_LIMIT_MS + 120_000 }, async () => {
-    const { iso, dir } = await buildFrom('netinst');
+    const dir = await tempDir();
     // gpt: the reboot-counting stand-in; it has GRUB for both firmwares.
     const disk = await copyOfDisk(await installedDisk('gpt', 'reboot3'), dir);
     const boot = await bootIso(iso, { firmware, workDir: dir, disk, reboots: true, until: /installed system booted \(boot 3,/, timeoutMs: BOOT_LIMIT_MS });
@@ -52,7 +67,7 @@ describe.each(FIRMWARES)('the ISO left attached, under %s (a %s disk)', (firmwar
   });
 
   it(`the ERASING entry, picked in the menu, starts the installer over the installed system, and the data-loss guard lets it (vultr-sid-iso/wipe=true)${layout === 'gpt' ? "; the EFI system partition the installer mounted at /media is unmounted for partman" : ''}`, { timeout: BOOT_LIMIT_MS + 120_000 }, async () => {
-    const { iso, dir } = await buildFrom('netinst');
+    const dir = await tempDir();
     const disk = await copyOfDisk(await installedDisk(layout), dir);
     const boot = await bootIso(iso, {
       firmware,
