@@ -3,20 +3,20 @@ import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
- * Files that take minutes, longest first (a fresh-clone CI run, 2026-12-06: the lab's main
- * chain 1,580 s, then the second lab VM 714 s, the guard 181, the attached ISO 294 and the
- * partial install 305 s; every other file under 3 minutes). Vitest orders files by their
- * last durations when it has them, but a clean clone (CI) has none, and then it runs larger
- * files first: the lab test, which alone takes most of the run, would start behind ten others
- * and end the run with the second worker idle. The second lab VM starts beside it, so both
- * wait for the sid disk (sid-disk.ts's lock) only once; the partial install comes later for
- * the same reason.
+ * Files that take minutes, in the order they should start (a fresh-clone CI run, 2026-12-06:
+ * the lab's main chain 1,580 s, the second lab VM 859 s, the attached ISO 294 s and the
+ * partial install 305 s; every other file under 3 minutes). Vitest orders files by their last
+ * durations when it has them, but a clean clone (CI) has none, and then it runs larger files
+ * first: the lab test, which alone takes most of the run, would start behind ten others and
+ * end the run with the second worker idle. The attached ISO's boots need no sid disk: they use
+ * the second worker while the first builds it (sid-disk.ts's lock, minutes on a clean clone),
+ * and the second lab VM starts after them, on the disk built by then; the partial install,
+ * which builds a disk of its own, last.
  */
 const LONGEST = [
   'test/system/installed-system.slow.test.ts',
-  'test/system/ipv6-only-instance.slow.test.ts',
-  'test/installer/guard.slow.test.ts',
   'test/build/attached-iso.slow.test.ts',
+  'test/system/ipv6-only-instance.slow.test.ts',
   'test/system/partial-install.slow.test.ts',
 ];
 
