@@ -4,8 +4,8 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
  * Files that take minutes, in the order they should start (a fresh-clone CI run, 2026-12-06:
- * the lab's main chain 1,580 s, the second lab VM 859 s, the attached ISO 294 s and the
- * partial install 305 s; every other file under 3 minutes). Vitest orders files by their last
+ * the lab's main chain 1,617 s, the second lab VM 423 s, the attached ISO 301 s and the
+ * partial install 358 s; every other file under 3 minutes). Vitest orders files by their last
  * durations when it has them, but a clean clone (CI) has none, and then it runs larger files
  * first: the lab test, which alone takes most of the run, would start behind ten others and
  * end the run with the second worker idle. The attached ISO's boots need no sid disk: they use
