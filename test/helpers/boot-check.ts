@@ -2,12 +2,11 @@
 // disk, to the preseed marker within a time limit (scripts/preseed-boot.ts, which the nightly
 // uses too); and the same boot with a disk the data-loss guard must refuse.
 import { execa } from 'execa';
-import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { MARKER, bootToPreseed, type PreseedBoot } from '../../scripts/preseed-boot.js';
-import { standinIso } from './fixtures.js';
+import { sha256OfFile, standinIso } from './fixtures.js';
 import { runCli, tempDir } from './project.js';
 
 export { MARKER };
@@ -54,8 +53,6 @@ function expectProof(boot: PreseedBoot): PreseedBoot {
   return boot;
 }
 
-const sha256 = async (f: string) => createHash('sha256').update(await readFile(f)).digest('hex');
-
 /**
  * A data disk as d-i leaves one on each firmware (MBR under BIOS, GPT under UEFI): a partition
  * table, and under gpt a FAT filesystem in its partition, which the installer mounts at /media
@@ -78,13 +75,13 @@ async function diskWithPartitionTable(dir: string, label: 'dos' | 'gpt'): Promis
 export async function expectGuardRefusal(kind: 'netinst' | 'mini', firmware: 'bios' | 'uefi', label: 'dos' | 'gpt'): Promise<PreseedBoot> {
   const { iso, dir } = await buildFrom(kind);
   const disk = await diskWithPartitionTable(dir, label);
-  const before = await sha256(disk);
+  const before = await sha256OfFile(disk);
   // On until QEMU ends: the refusal powers the VM off.
   const boot = expectProof(await bootToPreseed(iso, firmware, BOOT_LIMIT_MS, { workDir: dir, disk, until: /(?!)/ }));
   expect(boot.serial, boot.serial.slice(-1500)).toMatch(GUARD.refused);
   expect(boot.serial).not.toMatch(GUARD.accepted);
   if (label === 'gpt') expect(boot.serial).toMatch(GUARD.unmounted);
   expect(boot.exited, 'QEMU should power off by itself').toBe(true);
-  expect(await sha256(disk)).toBe(before);
+  expect(await sha256OfFile(disk)).toBe(before);
   return boot;
 }
