@@ -496,9 +496,22 @@ export async function metadataGuarded(t: Target, container: string): Promise<str
   return `container: ${fromContainer.error || 'nothing came back'}; VM: ${fromVm.stdout.trim()} bytes`;
 }
 
-/** Can the container read the metadata (for the control that lifts the guard)? */
-export async function containerReadsMetadata(t: Target, container: string): Promise<boolean> {
-  return (await metadataFromContainer(t, container)).body.includes('instance-v2-id');
+/**
+ * The control for metadataGuarded: with our nftables table gone the container does read the
+ * metadata, so the guard is what stops it. The table comes back as the guard's unit loads it
+ * (restarting the unit would restart Docker too), whatever the control found, and the guard
+ * holds again.
+ */
+export async function metadataGuardControl(t: Target, container: string): Promise<string> {
+  await sudo(t, 'nft delete table inet vultr_sid_iso');
+  let readsIt: boolean;
+  try {
+    readsIt = (await metadataFromContainer(t, container)).body.includes('instance-v2-id');
+  } finally {
+    await sudo(t, 'nft -f /etc/vultr-sid-iso/metadata-guard.nft');
+  }
+  check(readsIt, `the control: without our nftables table container ${container} still cannot read the metadata, so the guard check proves nothing`);
+  return `without our table container ${container} reads the metadata (the control); with it again: ${await metadataGuarded(t, container)}`;
 }
 
 export async function sudo(t: Target, command: string): Promise<string> {
