@@ -30,6 +30,24 @@ function pathOf(path: PropertyKey[]): string {
 
 interface SchemaNode {
   properties?: Record<string, SchemaNode>;
+  items?: SchemaNode;
+  default?: unknown;
+}
+
+/** The JSON Schema node of the key at `path` (array indexes go to the items' node). */
+function schemaNodeAt(path: PropertyKey[]): SchemaNode {
+  let node = configInputSchema() as SchemaNode;
+  for (const p of path) node = (typeof p === 'number' ? node.items : node.properties?.[String(p)]) ?? {};
+  return node;
+}
+
+/** The fix for a value of the wrong type: what to write, shown with the key's default where it has one. */
+function typeFix(path: PropertyKey[], expected: string, input: unknown): string {
+  if (expected === 'array' && typeof input === 'string') return `; write a list, such as [${show(input)}]`;
+  const fallback = schemaNodeAt(path).default;
+  const example = fallback === undefined || expected === 'boolean' || (Array.isArray(fallback) && fallback.length === 0) ? '' : `, such as its default ${show(fallback)}`;
+  const what = expected === 'boolean' ? 'true or false' : expected === 'array' ? 'a list' : `${/^[aeiou]/.test(expected) ? 'an' : 'a'} ${expected}`;
+  return `; write ${what}${example} (docs/config.md describes each key)`;
 }
 
 /** Edit distance (insert, delete, substitute, swap two neighbours): how far a typo is from a key. */
@@ -47,9 +65,7 @@ function distance(a: string, b: string): number {
 
 /** The schema's key nearest to `key` at `path`, if one is near enough to be the one meant. */
 function nearestKey(path: PropertyKey[], key: string): string | undefined {
-  let node = configInputSchema() as SchemaNode;
-  for (const p of path) node = node.properties?.[String(p)] ?? {};
-  const near = Object.keys(node.properties ?? {})
+  const near = Object.keys(schemaNodeAt(path).properties ?? {})
     .map((k) => [k, distance(key.toLowerCase(), k.toLowerCase())] as const)
     .filter(([k, n]) => n <= Math.max(1, Math.floor(k.length / 3)))
     .sort((a, b) => a[1] - b[1]);
@@ -70,7 +86,7 @@ export function describeIssue(issue: z.core.$ZodIssue, root: unknown): string {
     case 'invalid_type':
       if (input === undefined) return `${path}: missing; expected ${issue.expected}`;
       if (!issue.message.startsWith('Invalid input')) return `${path}: ${show(input)} ${issue.message}`;
-      return `${path}: ${show(input)} is not ${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`;
+      return `${path}: ${show(input)} is not ${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}${typeFix(issue.path, issue.expected, input)}`;
     default:
       if (/^(Invalid|Too|Expected)/.test(issue.message)) {
         return `${path}: ${show(input)} is invalid (${issue.message.charAt(0).toLowerCase()}${issue.message.slice(1)})`;
