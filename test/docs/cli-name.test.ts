@@ -1,8 +1,8 @@
 // The CLI's name is written in the one form that works after the README's set-up, `npx
 // vultr-sid-iso …` (docs/architecture.md, "The command"): a bare `vultr-sid-iso build` is a
 // command nobody has on PATH in a clone. The pages' code (spans and shell lines) and the
-// messages in src/ and scripts/ (through CLI_COMMAND) are held to it.
-import { readdirSync, readFileSync } from 'node:fs';
+// messages in src/ and scripts/ (through CLI_COMMAND) and the templates are held to it.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI_COMMAND } from '../../src/paths.js';
@@ -33,6 +33,18 @@ function spelledInSource(): string[] {
   );
 }
 
+/** Lines of templates/ (the rendered files a user reviews, and the installed system's) that spell a command without npx. */
+function spelledInTemplates(): string[] {
+  const files = (readdirSync(join(ROOT, 'templates'), { recursive: true }) as string[]).map((f) => `templates/${f}`).filter((f) => statSync(join(ROOT, f)).isFile());
+  return files.flatMap((file) =>
+    readFileSync(join(ROOT, file), 'utf8')
+      .split('\n')
+      .map((line, i) => ({ line, at: `${file}:${i + 1}` }))
+      .filter(({ line }) => SUBCOMMAND.test(line))
+      .map(({ at, line }) => `${at}: ${line.trim()}`),
+  );
+}
+
 describe('the CLI as a reader types it', () => {
   it('is npx vultr-sid-iso', () => {
     expect(CLI_COMMAND).toBe('npx vultr-sid-iso');
@@ -45,6 +57,10 @@ describe('the CLI as a reader types it', () => {
 
   it('the messages in src/ and scripts/ name commands through CLI_COMMAND', () => {
     expect(spelledInSource()).toEqual([]);
+  });
+
+  it('the templates (what --render-only writes for review, and the installed system) write it the same way', () => {
+    expect(spelledInTemplates()).toEqual([]);
   });
 
   it('the control: a bare command in a span and in a shell block is caught, npx and the message prefix are not', () => {
