@@ -72,6 +72,10 @@ export async function startAndReach(t: Target, names: string[], how: 'run' | 're
   // them would only load the VM.
   const others = new Set([...before].filter(([name]) => !names.includes(name)).map(([, address]) => address));
   const candidates = Array.from({ length: highest + names.length + 8 - 1 }, (_, i) => formatIPv6(prefix.network + BigInt(i + 2))).filter((a) => !others.has(a));
+  // Each batch starts with the router knowing none of the VM's neighbours, as after its
+  // entries expire: an address a restarted container takes over was known from its last
+  // holder, and the batch would otherwise not need NDP to answer for it at all.
+  await t.lab.router(['ip', '-6', 'neigh', 'flush', 'dev', 'br0']);
   const prober = t.lab.router(['python3', PROBER, '--interval', '0.2', '--port', '80', ...candidates], { reject: false, timeout: 30 * 60_000 });
   // The first answers after silence, as they come: when all the containers have answered on
   // their published port, there is nothing left to wait for.
