@@ -56,8 +56,36 @@ export function parseErrorMessage(error: CommanderError, subcommand: string): st
   return `${what}${suggestion ? ` (${suggestion.replace(/\?$/, '?')})` : ''}; ${help} shows the usage`;
 }
 
-/** The npm scripts that are aliases of a command (package.json), by the name npm runs them as. */
-const NPM_ALIASES = new Set(['build-iso', 'publish-iso', 'create-vm']);
+/** The npm scripts that are aliases of a command (package.json), by the name npm runs them as, and the command. */
+const NPM_ALIASES: Record<string, string[]> = { 'build-iso': ['build'], 'publish-iso': ['publish'], 'create-vm': ['vm', 'create'] };
+
+/**
+ * `npm run build-iso --offline` (no `--`): npm takes the flag as a setting of its own, warns at
+ * most (not at all under -s, or for one it knows, such as --offline and --json), and hands it to
+ * the script only as npm_config_offline. The command would run without it: online instead of
+ * offline, a full build with its download instead of --render-only. So a flag of the aliased
+ * command found there is refused before anything runs. npm's environment is the only place
+ * it can come from besides a user's npm config, which the message covers too.
+ */
+export function flagsNpmTook(program: CommandUnknownOpts, env: Env): string | undefined {
+  const script = env.npm_lifecycle_event ?? '';
+  const path = Object.hasOwn(NPM_ALIASES, script) ? NPM_ALIASES[script]! : undefined;
+  let command: CommandUnknownOpts | undefined = path && program;
+  for (const name of path ?? []) command = command?.commands.find((c) => c.name() === name);
+  if (!command) return undefined;
+  const taken = command.options
+    .map((o) => ({ flag: o.long ?? '', takesValue: o.required || o.optional, placeholder: /[<[].*$/.exec(o.flags)?.[0] ?? 'VALUE', name: (o.long ?? '').replace(/^--(no-)?/, '') }))
+    .filter(({ name }) => name !== 'help' && name !== '' && env[`npm_config_${name.replace(/-/g, '_')}`] !== undefined)
+    .map(({ flag, takesValue, placeholder, name }) => {
+      const value = env[`npm_config_${name.replace(/-/g, '_')}`]!;
+      if (!takesValue) return flag;
+      // "--region ewr": npm took --region alone (true) and left ewr as an argument.
+      return value === 'true' || value === '' ? `${flag} ${placeholder}` : `${flag} ${value}`;
+    });
+  if (taken.length === 0) return undefined;
+  const names = taken.map((t) => t.split(' ')[0]).join(', ');
+  return `${names} went to npm, not to ${CLI_COMMAND} ${path!.join(' ')} (npm run keeps the flags before -- as its own settings, npm_config_*); pass them after --, as in npm run ${script} -- ${taken.join(' ')}`;
+}
 
 /**
  * Through `npm run build-iso --render-only DIR`, npm takes `--render-only` as its own setting
@@ -66,7 +94,7 @@ const NPM_ALIASES = new Set(['build-iso', 'publish-iso', 'create-vm']);
  */
 function npmHint(error: CommanderError, env: Env): string {
   const script = env.npm_lifecycle_event;
-  if (error.code !== 'commander.excessArguments' || !script || !NPM_ALIASES.has(script)) return '';
+  if (error.code !== 'commander.excessArguments' || !script || !Object.hasOwn(NPM_ALIASES, script)) return '';
   return `; through npm run, the command's flags go after --, as in npm run ${script} -- --flag VALUE`;
 }
 
@@ -95,7 +123,10 @@ export function createProgram(env: Env): Command {
 /** Runs the command line and returns the exit code. */
 export async function main(argv: string[], env: Env): Promise<number> {
   try {
-    await createProgram(env).parseAsync(argv);
+    const program = createProgram(env);
+    const npmTook = flagsNpmTook(program, env);
+    if (npmTook) throw new UserInputError(npmTook);
+    await program.parseAsync(argv);
     return 0;
   } catch (error) {
     // Help and version exit 0; help shown because a command was missing is bad input.

@@ -151,12 +151,30 @@ describe('--render-only replaces only what a render wrote', () => {
 });
 
 describe("a flag npm took for itself (npm run build-iso --render-only DIR, without npm's --)", () => {
-  it('the error says the flags go after --, as npm ran it', async () => {
-    const r = await execa('npm', ['run', '--silent', 'build-iso', '--render-only', 'iso/review'], { cwd: ROOT, reject: false, env: { npm_config_update_notifier: 'false' } });
+  const npmRun = (args: string[]) => execa('npm', ['run', '--silent', ...args], { cwd: ROOT, reject: false, env: { npm_config_update_notifier: 'false' } });
+  const took = (flags: string, command: string, script: string, example: string) =>
+    `vultr-sid-iso: ${flags} went to npm, not to npx vultr-sid-iso ${command} (npm run keeps the flags before -- as its own settings, npm_config_*); pass them after --, as in npm run ${script} -- ${example}`;
+
+  // Each would otherwise run without its flag: a full build with its download instead of a
+  // render (npm warns of an unknown setting, or says nothing under -s), online instead of
+  // --offline (a setting npm knows: never a word), a create that waits.
+  it.each([
+    ['build-iso --render-only iso/review', ['build-iso', '--render-only', 'iso/review'], took('--render-only', 'build', 'build-iso', '--render-only <dir>')],
+    ['build-iso --render-only=iso/review', ['build-iso', '--render-only=iso/review'], took('--render-only', 'build', 'build-iso', '--render-only iso/review')],
+    ['build-iso --offline', ['build-iso', '--offline'], took('--offline', 'build', 'build-iso', '--offline')],
+    ['create-vm --region ewr --no-wait', ['create-vm', '--region', 'ewr', '--no-wait'], took('--region, --no-wait', 'vm create', 'create-vm', '--region <id> --no-wait')],
+  ])('npm run %s: refused before anything runs, naming the flags and the form that works', async (_name, args, says) => {
+    const r = await npmRun(args);
     expect(r.exitCode, r.stderr).toBe(2);
-    expect(r.stderr.trimEnd().split('\n').at(-1)).toBe(
-      "vultr-sid-iso: build takes no arguments, but got 1 (options start with --); npx vultr-sid-iso build --help shows the usage; through npm run, the command's flags go after --, as in npm run build-iso -- --flag VALUE",
-    );
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trimEnd().split('\n').at(-1)).toBe(says);
+  });
+
+  it('the control: after --, the same flag reaches the command, which renders', async () => {
+    const out = join(await tempDir(), 'review');
+    const r = await npmRun(['build-iso', '--', '--render-only', out]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('went to npm');
   });
 
   it('the control: run directly, the same mistake gets no word about npm', async () => {
