@@ -2,12 +2,13 @@
 import { InvalidArgumentError, type Command } from '@commander-js/extra-typings';
 import { loadConfig } from '../config/load.js';
 import { containerPrefix, formatPrefix, parseIPv6, parsePrefix } from '../net/ipv6.js';
+import { CLI_COMMAND } from '../paths.js';
 import { UserInputError } from '../pipeline/errors.js';
 import type { Config } from '../config/schema.js';
 import { createVms, MAX_COUNT } from '../steps/vm/fleet.js';
 import { detachAndConfirm } from '../steps/vm/install.js';
 import type { VmCreateOptions, VmState } from '../steps/vm/state.js';
-import { hasTag, instanceV6, vultrClient, type VultrClient, type VultrInstance } from '../systems/vultr-api.js';
+import { hasTag, instanceV6, isGone, vultrClient, type VultrClient, type VultrInstance } from '../systems/vultr-api.js';
 import type { RunSummary } from '../pipeline/actions-reporter.js';
 import { commonOptions, openTrace, positiveNumber, runAction, type Env, type RunContext, type Summary } from './run.js';
 
@@ -68,7 +69,13 @@ export async function listOurVms(configPath: string, { settings, signal }: RunCo
 
 /** One of our instances (carrying the first of vm.tags): never someone else's VM. */
 async function ourInstance(vultr: VultrClient, config: Config, id: string, doing: string): Promise<VultrInstance> {
-  const instance = await vultr.getInstance(id);
+  let instance: VultrInstance;
+  try {
+    instance = await vultr.getInstance(id);
+  } catch (error) {
+    if (isGone(error)) throw new UserInputError(`Vultr has no instance ${id}; see ${CLI_COMMAND} vm list for ours`, { cause: error });
+    throw error;
+  }
   if (!hasTag(instance, config.vm.tags[0]!)) {
     throw new UserInputError(`instance ${id} does not carry the tag ${config.vm.tags[0]}, so it is not ours; ${doing} in the Vultr console if you mean it`);
   }

@@ -133,7 +133,7 @@ describe.each(PROFILES)('vm create (%s)', { timeout: 180_000 }, (profile) => {
     expect(w.fake.requests).toEqual([]);
   });
 
-  it('iso list shows what each of our ISOs is attached to; vm detach refuses an instance that is not ours', async () => {
+  it('iso list shows what each of our ISOs is attached to; vm detach refuses an instance that is not ours, and vm detach and vm delete one that does not exist (exit 2)', async () => {
     const w = await world(profile);
     const iso = ourIso(w);
     const theirs = w.fake.addInstance({ label: 'console-made', isoId: iso.id });
@@ -147,6 +147,12 @@ describe.each(PROFILES)('vm create (%s)', { timeout: 180_000 }, (profile) => {
     expect(refused.exitCode).toBe(2);
     expect(refused.stderr).toContain(`instance ${theirs.id} does not carry the tag vultr-sid-iso, so it is not ours`);
     expect(theirs.isoState).toBe('attached');
+    // An id that is no instance at all (a typo, one already deleted): bad input, and where to look.
+    for (const verb of ['detach', 'delete']) {
+      const unknown = await cli(w, ['vm', verb, 'cb676a46-66fd-4dfb-b839-443f2e6c0b60']);
+      expect(unknown.exitCode, unknown.stderr).toBe(2);
+      expect(unknown.stderr.trimEnd().split('\n').at(-1)).toBe('vultr-sid-iso: Vultr has no instance cb676a46-66fd-4dfb-b839-443f2e6c0b60; see npx vultr-sid-iso vm list for ours');
+    }
   });
 });
 
