@@ -8,7 +8,7 @@ import { readSettings, type Settings } from '../config/settings.js';
 import { ConsoleReporter, type Reporter } from '../pipeline/reporter.js';
 import type { RunSummary } from '../pipeline/actions-reporter.js';
 import { abortOnSignals } from '../pipeline/runner.js';
-import { UserInputError } from '../pipeline/errors.js';
+import { CancelledError, UserInputError } from '../pipeline/errors.js';
 import { Leftovers } from '../pipeline/leftovers.js';
 import { Trace } from '../systems/vultr-trace.js';
 
@@ -107,7 +107,10 @@ export async function runAction<R>(env: Env, opts: { json?: boolean }, body: (ru
     result = { value: await body({ reporter, signal, settings, leftovers }) };
     if (opts.json) process.stdout.write(`${reporter.redact(JSON.stringify(result.value, null, 2))}\n`);
   } catch (error) {
-    failure = error instanceof Error ? error : new Error(String(error));
+    // A command without a pipeline of its own (the lists, delete, detach) fails with whatever
+    // the aborted call threw ("The operation was aborted", exit 1): a Ctrl-C is a cancel, 130.
+    const cancelled = signal.aborted && !(error instanceof CancelledError) && !(error instanceof UserInputError);
+    failure = cancelled ? new CancelledError(String(signal.reason), leftovers.list) : error instanceof Error ? error : new Error(String(error));
     // The entry prints the message (and the stack with --debug): a masked value must not be in either.
     failure.message = reporter.redact(failure.message);
     if (failure.stack) failure.stack = reporter.redact(failure.stack);

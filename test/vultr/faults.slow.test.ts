@@ -43,6 +43,27 @@ describe('issue 21: one fault, and the account stays as the contract says', { ti
     expect(lastLines(r.stderr, 1)).toBe('vultr-sid-iso: cancelled by SIGINT; everything this run created was removed');
   });
 
+  it('Ctrl-C while the lists, vm delete and vm detach wait for Vultr: cancelled, exit 130, one line (not the aborted call\'s error, exit 1)', async () => {
+    const w = await world();
+    const iso = ourIso(w);
+    const vm = w.fake.addInstance({ label: 'ours', isoId: iso.id, tags: [OUR_TAG] });
+    const runs: [string[], string][] = [
+      [['iso', 'list'], 'GET /iso'],
+      [['vm', 'list'], 'GET /instances'],
+      [['vm', 'delete', vm.id], 'GET /instances/{instance-id}'],
+      [['vm', 'detach', vm.id], 'GET /instances/{instance-id}'],
+    ];
+    for (const [args, call] of runs) {
+      const [method, template] = call.split(' ') as [string, string];
+      w.fake.inject({ kind: 'sigint-after', at: nth(method, template) });
+      const r = await cli(w, args, {}, BOUNDED);
+      expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(130);
+      expect(lastLines(r.stderr, 1), args.join(' ')).toBe('vultr-sid-iso: cancelled by SIGINT; everything this run created was removed');
+      expect(r.stdout).toBe('');
+    }
+    expect(w.fake.instances.has(vm.id), 'the VM was deleted, though the delete was cancelled before it').toBe(true);
+  });
+
   it('Ctrl-C while POST /iso is in flight (Vultr made the ISO): the ISO is found and removed', async () => {
     const w = await world();
     const { manifest, path } = await builtIso(w.dir, { bytes: 1 << 16 });
