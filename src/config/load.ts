@@ -44,6 +44,7 @@ function schemaNodeAt(path: PropertyKey[]): SchemaNode {
 /** The fix for a value of the wrong type: what to write, shown with the key's default where it has one. */
 function typeFix(path: PropertyKey[], expected: string, input: unknown): string {
   if (expected === 'array' && typeof input === 'string') return `; write a list, such as [${show(input)}]`;
+  if (expected === 'object') return `; write its keys under it, indented (docs/config.md lists them)`;
   const fallback = schemaNodeAt(path).default;
   const example = fallback === undefined || expected === 'boolean' || (Array.isArray(fallback) && fallback.length === 0) ? '' : `, such as its default ${show(fallback)}`;
   const what = expected === 'boolean' ? 'true or false' : expected === 'array' ? 'a list' : `${/^[aeiou]/.test(expected) ? 'an' : 'a'} ${expected}`;
@@ -61,6 +62,13 @@ function distance(a: string, b: string): number {
     }
   }
   return d[a.length]![b.length]!;
+}
+
+/** "section.key" for each section of the config that has `key`. */
+function sectionsWithKey(key: string): string[] {
+  return Object.entries(schemaNodeAt([]).properties ?? {})
+    .filter(([, node]) => Object.hasOwn(node.properties ?? {}, key))
+    .map(([section]) => `${section}.${key}`);
 }
 
 /** The schema's key nearest to `key` at `path`, if one is near enough to be the one meant. */
@@ -81,6 +89,9 @@ export function describeIssue(issue: z.core.$ZodIssue, root: unknown): string {
       if (keys.includes('docker.ip6tables')) return 'docker.ip6tables: replaced by docker.exposure; use published (the default: only published ports answer) or all-ports (what ip6tables: false did)';
       const meant = issue.keys.length === 1 ? nearestKey(issue.path, issue.keys[0]!) : undefined;
       if (meant) return `${keys[0]}: unknown key; did you mean ${path === '(top level)' ? '' : `${path}.`}${meant}?`;
+      // "timeout: 5" at the top level: a key of a section, written without its section.
+      const sectioned = issue.keys.length === 1 && issue.path.length === 0 ? sectionsWithKey(issue.keys[0]!) : [];
+      if (sectioned.length) return `${keys[0]}: not a top-level key; did you mean ${sectioned.join(' or ')}, indented under its section?`;
       return `${keys.join(', ')}: unknown key${keys.length > 1 ? 's' : ''}; check the spelling against iso.config.schema.json`;
     }
     case 'invalid_type':

@@ -60,6 +60,8 @@ const CASES: [string, string, string][] = [
   ['bad fingerprint', 'base:\n  fingerprints: [abc]\n', 'base.fingerprints[0]: "abc" is not a 40-digit'],
   ['keep zero', 'publish:\n  keep: 0\n', 'publish.keep: 0 is below 1'],
   ['library size zero', 'publish:\n  librarySize: 0\n', 'publish.librarySize: 0 is below 1'],
+  ['a key of a section at the top level', 'timeout: 5\n', 'timeout: not a top-level key; did you mean boot.timeout, indented under its section?'],
+  ['a section that is not a mapping', 'boot: 5\n', 'boot: 5 is not an object; write its keys under it, indented (docs/config.md lists them)'],
   ['no vm tag', 'vm:\n  tags: []\n', 'vm.tags: [] is empty; give at least one tag'],
   ['base url with credentials', 'base:\n  url: https://me:pw@example.com/a.iso\n', 'base.url: carries credentials (user:password@ in the URL)'],
   ['s3 endpoint with credentials', 'publish:\n  s3:\n    endpoint: https://KEY:SECRET@ewr1.vultrobjects.com\n', 'publish.s3.endpoint: carries credentials'],
