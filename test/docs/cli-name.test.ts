@@ -21,28 +21,26 @@ export function bareCommands(page: string, markdown: string): string[] {
   return found;
 }
 
-/** Lines of src/ and scripts/ that spell a command out instead of using CLI_COMMAND. */
-function spelledInSource(): string[] {
-  const files = ['src', 'scripts'].flatMap((top) => (readdirSync(join(ROOT, top), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).map((f) => `${top}/${f}`));
+/** "file:line: text" for each line of FILES that spells a command out, the lines `skip` picks aside. */
+function spelledIn(files: string[], skip: (line: string) => boolean = () => false): string[] {
   return files.flatMap((file) =>
     readFileSync(join(ROOT, file), 'utf8')
       .split('\n')
       .map((line, i) => ({ line, at: `${file}:${i + 1}` }))
-      .filter(({ line }) => !/^\s*(\/\/|\*|\/\*)/.test(line) && SUBCOMMAND.test(line))
+      .filter(({ line }) => !skip(line) && SUBCOMMAND.test(line))
       .map(({ at, line }) => `${at}: ${line.trim()}`),
   );
 }
 
+/** Lines of src/ and scripts/ that spell a command out instead of using CLI_COMMAND (comments aside). */
+function spelledInSource(): string[] {
+  const files = ['src', 'scripts'].flatMap((top) => (readdirSync(join(ROOT, top), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).map((f) => `${top}/${f}`));
+  return spelledIn(files, (line) => /^\s*(\/\/|\*|\/\*)/.test(line));
+}
+
 /** Lines of templates/ (the rendered files a user reviews, and the installed system's) that spell a command without npx. */
 function spelledInTemplates(): string[] {
-  const files = (readdirSync(join(ROOT, 'templates'), { recursive: true }) as string[]).map((f) => `templates/${f}`).filter((f) => statSync(join(ROOT, f)).isFile());
-  return files.flatMap((file) =>
-    readFileSync(join(ROOT, file), 'utf8')
-      .split('\n')
-      .map((line, i) => ({ line, at: `${file}:${i + 1}` }))
-      .filter(({ line }) => SUBCOMMAND.test(line))
-      .map(({ at, line }) => `${at}: ${line.trim()}`),
-  );
+  return spelledIn((readdirSync(join(ROOT, 'templates'), { recursive: true }) as string[]).map((f) => `templates/${f}`).filter((f) => statSync(join(ROOT, f)).isFile()));
 }
 
 describe('the CLI as a reader types it', () => {
