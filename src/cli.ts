@@ -69,22 +69,19 @@ const NPM_ALIASES: Record<string, string[]> = { 'build-iso': ['build'], 'publish
  */
 export function flagsNpmTook(program: CommandUnknownOpts, env: Env): string | undefined {
   const script = env.npm_lifecycle_event ?? '';
-  const path = Object.hasOwn(NPM_ALIASES, script) ? NPM_ALIASES[script]! : undefined;
-  let command: CommandUnknownOpts | undefined = path && program;
-  for (const name of path ?? []) command = command?.commands.find((c) => c.name() === name);
-  if (!command) return undefined;
-  const taken = command.options
-    .map((o) => ({ flag: o.long ?? '', takesValue: o.required || o.optional, placeholder: /[<[].*$/.exec(o.flags)?.[0] ?? 'VALUE', name: (o.long ?? '').replace(/^--(no-)?/, '') }))
-    .filter(({ name }) => name !== 'help' && name !== '' && env[`npm_config_${name.replace(/-/g, '_')}`] !== undefined)
-    .map(({ flag, takesValue, placeholder, name }) => {
-      const value = env[`npm_config_${name.replace(/-/g, '_')}`]!;
-      if (!takesValue) return flag;
-      // "--region ewr": npm took --region alone (true) and left ewr as an argument.
-      return value === 'true' || value === '' ? `${flag} ${placeholder}` : `${flag} ${value}`;
-    });
+  if (!Object.hasOwn(NPM_ALIASES, script)) return undefined;
+  const path = NPM_ALIASES[script]!;
+  const command = path.reduce<CommandUnknownOpts | undefined>((c, name) => c?.commands.find((sub) => sub.name() === name), program);
+  const taken = (command?.options ?? []).flatMap((o) => {
+    const name = (o.long ?? '').replace(/^--(no-)?/, '');
+    const value = name && name !== 'help' ? env[`npm_config_${name.replace(/-/g, '_')}`] : undefined;
+    if (value === undefined) return [];
+    // "--region ewr": npm took --region alone (true) and left ewr as an argument.
+    const shown = !(o.required || o.optional) ? '' : value === 'true' || value === '' ? ` ${/[<[].*$/.exec(o.flags)?.[0] ?? 'VALUE'}` : ` ${value}`;
+    return [{ flag: o.long!, example: `${o.long!}${shown}` }];
+  });
   if (taken.length === 0) return undefined;
-  const names = taken.map((t) => t.split(' ')[0]).join(', ');
-  return `${names} went to npm, not to ${CLI_COMMAND} ${path!.join(' ')} (npm run keeps the flags before -- as its own settings, npm_config_*); pass them after --, as in npm run ${script} -- ${taken.join(' ')}`;
+  return `${taken.map((t) => t.flag).join(', ')} went to npm, not to ${CLI_COMMAND} ${path.join(' ')} (npm run keeps the flags before -- as its own settings, npm_config_*); pass them after --, as in npm run ${script} -- ${taken.map((t) => t.example).join(' ')}`;
 }
 
 /**
