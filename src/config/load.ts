@@ -34,6 +34,9 @@ interface SchemaNode {
   default?: unknown;
 }
 
+/** "a number", "an array": the type's name with its article. */
+const withArticle = (word: string) => `${/^[aeiou]/.test(word) ? 'an' : 'a'} ${word}`;
+
 /** The JSON Schema node of the key at `path` (array indexes go to the items' node). */
 function schemaNodeAt(path: PropertyKey[]): SchemaNode {
   let node = configInputSchema() as SchemaNode;
@@ -47,7 +50,7 @@ function typeFix(path: PropertyKey[], expected: string, input: unknown): string 
   if (expected === 'object') return `; write its keys under it, indented (docs/config.md lists them)`;
   const fallback = schemaNodeAt(path).default;
   const example = fallback === undefined || expected === 'boolean' || (Array.isArray(fallback) && fallback.length === 0) ? '' : `, such as its default ${show(fallback)}`;
-  const what = expected === 'boolean' ? 'true or false' : expected === 'array' ? 'a list' : `${/^[aeiou]/.test(expected) ? 'an' : 'a'} ${expected}`;
+  const what = expected === 'boolean' ? 'true or false' : expected === 'array' ? 'a list' : withArticle(expected);
   return `; write ${what}${example} (docs/config.md describes each key)`;
 }
 
@@ -97,7 +100,7 @@ export function describeIssue(issue: z.core.$ZodIssue, root: unknown): string {
     case 'invalid_type':
       if (input === undefined) return `${path}: missing; expected ${issue.expected}`;
       if (!issue.message.startsWith('Invalid input')) return `${path}: ${show(input)} ${issue.message}`;
-      return `${path}: ${show(input)} is not ${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}${typeFix(issue.path, issue.expected, input)}`;
+      return `${path}: ${show(input)} is not ${withArticle(issue.expected)}${typeFix(issue.path, issue.expected, input)}`;
     default:
       if (/^(Invalid|Too|Expected)/.test(issue.message)) {
         return `${path}: ${show(input)} is invalid (${issue.message.charAt(0).toLowerCase()}${issue.message.slice(1)})`;
